@@ -1,0 +1,199 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { METRIC_NAMESPACE, QUOTA_METRIC } from '../shared/observability/metric-names.js';
+import { loadPolicyFile } from '../shared/policy/policy-file.js';
+import type { Policy } from '../shared/policy/schema.js';
+
+/** Where the policy is, relative to the service directory; LIFEBOAT_POLICY overrides it. */
+export const DEFAULT_POLICY_FILE = 'lifeboat.policy.yml';
+
+/**
+ * The validated policy as JSON, packaged with every function: they validate it again at cold
+ * start with the same schema, without carrying a YAML parser.
+ */
+export const PACKAGED_POLICY_FILE = '.lifeboat/policy.json';
+
+/** Jobs that run on a schedule, and where in the policy their schedule lives. */
+const SCHEDULED_JOBS = {
+  snapshotRds: (p: Policy) => p.snapshots.schedule,
+  enforceRetention: (p: Policy) => p.retention.schedule,
+} as const;
+
+export interface StackSettings {
+  readonly policyFile: string;
+  readonly policyName: string;
+  readonly region: string;
+  readonly role: 'primary' | 'dr';
+  readonly regions: Policy['regions'];
+  readonly objectLock: Policy['backupBucket']['objectLock'];
+  readonly events: Record<keyof typeof SCHEDULED_JOBS, unknown[]>;
+  readonly keyResources: Record<string, unknown>;
+  readonly quotaAlarms: Record<string, unknown>;
+}
+
+interface ResolverOptions {
+  readonly region?: string | null;
+  readonly param?: string | string[] | null;
+}
+
+/**
+ * Everything serverless.yml derives from the policy, validated by the same schema the functions
+ * and the CLI use: a bad policy fails packaging, naming every bad field.
+ */
+export function stackSettings(options: ResolverOptions, env = process.env): StackSettings {
+  const policyFile = env.LIFEBOAT_POLICY ?? DEFAULT_POLICY_FILE;
+  const serviceDir = resolve(import.meta.dirname, '..');
+  const policy = loadPolicyFile(resolve(serviceDir, policyFile));
+  const region = options.region ?? policy.regions.primary;
+  if (region !== policy.regions.primary && region !== policy.regions.dr) {
+    throw new Error(
+      `cannot deploy to ${region}: policy ${policy.name} runs in ${policy.regions.primary} (primary) and ${policy.regions.dr} (DR)`,
+    );
+  }
+  const role = region === policy.regions.primary ? 'primary' : 'dr';
+  const packaged = resolve(serviceDir, PACKAGED_POLICY_FILE);
+  mkdirSync(dirname(packaged), { recursive: true });
+  writeFileSync(packaged, `${JSON.stringify(policy, null, 2)}\n`);
+  const params = paramsOf(options.param);
+  return {
+    policyFile: PACKAGED_POLICY_FILE,
+    policyName: policy.name,
+    region,
+    role,
+    regions: policy.regions,
+    objectLock: policy.backupBucket.objectLock,
+    events: Object.fromEntries(
+      Object.entries(SCHEDULED_JOBS).map(([job, scheduleOf]) => [
+        job,
+        [
+          {
+            schedule: {
+              method: 'scheduler',
+              rate: [scheduleOf(policy)],
+              timezone: policy.timeZone,
+              // Scheduled jobs act on the primary region; the DR stack keeps its schedules off.
+              enabled: role === 'primary',
+              roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+              input: { scheduledTime: '<aws.scheduler.scheduled-time>' },
+            },
+          },
+        ],
+      ]),
+    ) as StackSettings['events'],
+    keyResources: role === 'primary' ? primaryKeys() : replicaKeys(params),
+    quotaAlarms: quotaAlarms(policy),
+  };
+}
+
+/** Quota alarm threshold: manual snapshots in use, as a percentage of the policy's quota. */
+const QUOTA_ALARM_PERCENT = 80;
+
+/** One alarm per region and kind on the ManualSnapshotQuotaUsedPercent metric of snapshot-rds. */
+function quotaAlarms(policy: Policy): Record<string, unknown> {
+  const alarms: Record<string, unknown> = {};
+  for (const [kind, Kind] of [
+    ['instance', 'Instance'],
+    ['cluster', 'Cluster'],
+  ] as const) {
+    for (const [role, Role] of [
+      ['primary', 'Primary'],
+      ['dr', 'Dr'],
+    ] as const) {
+      alarms[`${Kind}SnapshotQuota${Role}Alarm`] = {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          AlarmDescription: `Manual ${kind} snapshots in ${policy.regions[role]} are at ${QUOTA_ALARM_PERCENT}% of the quota; snapshot-rds refuses to go past it`,
+          Namespace: METRIC_NAMESPACE,
+          MetricName: QUOTA_METRIC,
+          Dimensions: [
+            { Name: 'service', Value: 'snapshot-rds' },
+            { Name: 'Region', Value: policy.regions[role] },
+            { Name: 'Kind', Value: kind },
+          ],
+          Statistic: 'Maximum',
+          Period: 3600,
+          EvaluationPeriods: 1,
+          Threshold: QUOTA_ALARM_PERCENT,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmActions: [{ Ref: 'AlertTopic' }],
+        },
+      };
+    }
+  }
+  return alarms;
+}
+
+function paramsOf(param: ResolverOptions['param']): Map<string, string> {
+  const list = param == null ? [] : Array.isArray(param) ? param : [param];
+  return new Map(
+    list.map((p) => {
+      const at = p.indexOf('=');
+      return [p.slice(0, at), p.slice(at + 1)] as const;
+    }),
+  );
+}
+
+const KEY_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'AccountAdministers',
+      Effect: 'Allow',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub template
+      Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+  ],
+};
+
+function primaryKeys(): Record<string, unknown> {
+  return {
+    DataKey: {
+      Type: 'AWS::KMS::Key',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Description: 'Lifeboat data key (multi-Region): secret exports, backup bucket',
+        MultiRegion: true,
+        EnableKeyRotation: true,
+        KeyPolicy: KEY_POLICY,
+      },
+    },
+    ManifestKey: {
+      Type: 'AWS::KMS::Key',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Description: 'Lifeboat manifest signing key (HMAC, multi-Region; HMAC keys do not rotate)',
+        MultiRegion: true,
+        KeySpec: 'HMAC_256',
+        KeyUsage: 'GENERATE_VERIFY_MAC',
+        KeyPolicy: KEY_POLICY,
+      },
+    },
+  };
+}
+
+function replicaKeys(params: Map<string, string>): Record<string, unknown> {
+  const need = (name: string) => {
+    const value = params.get(name);
+    if (!value) {
+      throw new Error(
+        `deploying the DR region needs --param="${name}=<ARN>": the ${name} output of the primary region's stack`,
+      );
+    }
+    return value;
+  };
+  const replica = (primaryKeyArn: string, description: string) => ({
+    Type: 'AWS::KMS::ReplicaKey',
+    DeletionPolicy: 'Retain',
+    UpdateReplacePolicy: 'Retain',
+    Properties: { PrimaryKeyArn: primaryKeyArn, Description: description, KeyPolicy: KEY_POLICY },
+  });
+  return {
+    DataKey: replica(need('dataKeyArn'), 'Lifeboat data key (replica)'),
+    ManifestKey: replica(need('manifestKeyArn'), 'Lifeboat manifest signing key (replica)'),
+  };
+}

@@ -1,0 +1,45 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
+import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { readLambdaJobConfig, settleRun } from '../../shared/jobs/lambda-job.js';
+import { parseEvent, ScheduledEventSchema } from '../../shared/jobs/scheduled-event.js';
+import { QUOTA_METRIC } from '../../shared/observability/metric-names.js';
+import { jobLogger, jobMetrics } from '../../shared/observability/powertools.js';
+import { slotOf } from '../../shared/snapshots/slot.js';
+import { runSnapshotJob, type SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
+
+const config = readLambdaJobConfig();
+const { policy } = config;
+const logger = jobLogger('snapshot-rds');
+const metrics = jobMetrics('snapshot-rds');
+const primary = rdsIn(policy.regions.primary);
+const dr = rdsIn(policy.regions.dr);
+const sns = clientIn(SNSClient, config.region);
+
+const snapshotRds = async (event: unknown): Promise<SnapshotJobResult> => {
+  const { scheduledTime } = parseEvent(ScheduledEventSchema, event);
+  const result = await runSnapshotJob(
+    { primary, dr, limiter: rdsLimiter(policy.rdsRequestsPerSecond), log: logger },
+    policy,
+    slotOf(new Date(scheduledTime)),
+  );
+  const count = (outcome: string) =>
+    [...result.targets, ...result.copies].filter((o) => o.outcome === outcome).length;
+  metrics.addMetric('SnapshotsCreated', MetricUnit.Count, count('created'));
+  metrics.addMetric('CopiesStarted', MetricUnit.Count, count('started'));
+  metrics.addMetric('CopiesPending', MetricUnit.Count, count('pending'));
+  metrics.addMetric('SnapshotFailures', MetricUnit.Count, result.failures.length);
+  for (const q of result.quotas) {
+    const single = metrics.singleMetric();
+    single.addDimensions({ Region: q.region, Kind: q.kind });
+    single.addMetric(QUOTA_METRIC, MetricUnit.Percent, q.percent);
+  }
+  await settleRun(sns, config, 'snapshot-rds', result.failures, logger);
+  return result;
+};
+
+export const handler = middy(snapshotRds).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -1,0 +1,40 @@
+import { RDSClient } from '@aws-sdk/client-rds';
+import type { RegionalRds } from '../rds/snapshots.js';
+
+/** Client settings every Lifeboat client shares. */
+export interface ClientConfig {
+  region: string;
+  retryMode: 'adaptive';
+  maxAttempts: number;
+}
+
+// Throttling is expected (RDS allows 12 requests/s per account and region, Route 53 five), so
+// the SDK's adaptive mode slows down client-side as well as retrying.
+const RETRY = { retryMode: 'adaptive', maxAttempts: 6 } as const;
+
+const cache = new Map<new (config: ClientConfig) => unknown, Map<string, unknown>>();
+
+/**
+ * One client of a kind per region for the life of the process. Takes the client class, so a
+ * bundle holds only the clients its function uses.
+ *
+ * @example const sns = clientIn(SNSClient, 'eu-west-1');
+ */
+export function clientIn<C>(Client: new (config: ClientConfig) => C, region: string): C {
+  let byRegion = cache.get(Client);
+  if (!byRegion) {
+    byRegion = new Map();
+    cache.set(Client, byRegion);
+  }
+  let client = byRegion.get(region) as C | undefined;
+  if (!client) {
+    client = new Client({ region, ...RETRY });
+    byRegion.set(region, client);
+  }
+  return client;
+}
+
+/** The RDS client of a region, bound to its region name. */
+export function rdsIn(region: string): RegionalRds {
+  return { region, client: clientIn(RDSClient, region) };
+}

@@ -1,0 +1,5 @@
+/** Metric namespace of every Lifeboat metric; the alarms in the stack use it too. */
+export const METRIC_NAMESPACE = 'Lifeboat';
+
+/** Published by snapshot-rds per region and kind; alarmed at 80%. */
+export const QUOTA_METRIC = 'ManualSnapshotQuotaUsedPercent';

@@ -1,0 +1,50 @@
+/**
+ * Calendar durations in restic's notation: a sequence of `<n><unit>` parts where the unit is
+ * `y` (years), `m` (months), `w` (weeks), `d` (days) or `h` (hours), e.g. `1y6m`, `30d`, `12h`.
+ */
+export interface CalendarDuration {
+  readonly years: number;
+  readonly months: number;
+  readonly days: number;
+  readonly hours: number;
+}
+
+const PART = /(\d+)([ymwdh])/g;
+const WHOLE = /^(\d+[ymwdh])+$/;
+
+/** Parses `1y6m` into its parts; returns undefined when the text is not a duration. */
+export function parseDuration(text: string): CalendarDuration | undefined {
+  if (!WHOLE.test(text)) return undefined;
+  const d = { years: 0, months: 0, days: 0, hours: 0 };
+  for (const [, n, unit] of text.matchAll(PART)) {
+    const value = Number(n);
+    if (unit === 'y') d.years += value;
+    else if (unit === 'm') d.months += value;
+    else if (unit === 'w') d.days += 7 * value;
+    else if (unit === 'd') d.days += value;
+    else d.hours += value;
+  }
+  return d;
+}
+
+/**
+ * The instant `duration` before `from`, counting years, months and days on the UTC calendar
+ * (restic does the same with Go's AddDate).
+ *
+ * @example subtractDuration(new Date('2026-03-31T00:00:00Z'), parseDuration('1m')!) // 2026-03-03
+ */
+export function subtractDuration(from: Date, duration: CalendarDuration): Date {
+  const t = new Date(from.getTime());
+  t.setUTCFullYear(
+    t.getUTCFullYear() - duration.years,
+    t.getUTCMonth() - duration.months,
+    t.getUTCDate() - duration.days,
+  );
+  t.setUTCHours(t.getUTCHours() - duration.hours);
+  return t;
+}
+
+/** Whether the duration is zero in every part. */
+export function isZeroDuration(d: CalendarDuration): boolean {
+  return d.years === 0 && d.months === 0 && d.days === 0 && d.hours === 0;
+}

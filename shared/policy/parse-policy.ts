@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { fieldProblems } from '../validation/zod-issues.js';
+import { PolicyError } from './errors.js';
+import { type Policy, PolicySchema } from './schema.js';
+
+/**
+ * Validates a policy already parsed from YAML or JSON. Throws a PolicyError naming every bad
+ * field and why.
+ */
+export function parsePolicy(raw: unknown, source = 'policy'): Policy {
+  const result = PolicySchema.safeParse(raw, { reportInput: true });
+  if (result.success) return result.data;
+  throw new PolicyError(source, fieldProblems(result.error.issues));
+}
+
+/** Reads a file, failing with a PolicyError that says why it could not be read. */
+export function readPolicySource(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    const reason =
+      (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'unreadable';
+    throw new PolicyError(path, [{ path: '', message: `cannot read the policy: ${reason}` }], {
+      cause,
+    });
+  }
+}
+
+/**
+ * Reads the policy as packaged with a function: JSON written at package time from the YAML
+ * policy, validated again here by the same schema. Keeps a YAML parser out of every bundle.
+ */
+export function loadPackagedPolicy(path: string): Policy {
+  const text = readPolicySource(path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new PolicyError(path, [{ path: '', message: 'is not valid JSON' }], { cause });
+  }
+  return parsePolicy(raw, path);
+}

@@ -1,0 +1,24 @@
+import { parseDocument } from 'yaml';
+import { PolicyError } from './errors.js';
+import { parsePolicy, readPolicySource } from './parse-policy.js';
+import type { Policy } from './schema.js';
+
+/** Parses and validates policy YAML text. */
+export function parsePolicyText(text: string, source = 'policy'): Policy {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new PolicyError(
+      source,
+      doc.errors.map((e) => ({
+        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
+        message: `YAML: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
+      })),
+    );
+  }
+  return parsePolicy(doc.toJS(), source);
+}
+
+/** Reads, parses and validates a YAML policy file. */
+export function loadPolicyFile(path: string): Policy {
+  return parsePolicyText(readPolicySource(path), path);
+}

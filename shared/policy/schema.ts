@@ -1,0 +1,262 @@
+import * as z from 'zod/mini';
+import '../validation/zod.js';
+import { isZeroDuration, parseDuration } from './duration.js';
+import { scheduleExpressionProblem } from './schedule-expression.js';
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+// RDS instance and cluster identifiers: 1-63 letters, digits or hyphens, a letter first,
+// no two hyphens in a row, no hyphen last.
+const RDS_IDENTIFIER = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}(?<!-)$/;
+const KMS_KEY_ARN =
+  /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)$/;
+
+const region = z.string().check(z.regex(REGION, 'must be an AWS region name such as eu-west-1'));
+
+const count = (what: string) =>
+  z
+    .int(`must be a whole number of ${what}`)
+    .check(
+      z.minimum(0, `must be 0 or more ${what}`),
+      z.maximum(100_000, `must be at most 100000 ${what}`),
+    );
+
+const boundedInt = (min: number, max: number, message: string) =>
+  z.int(message).check(z.minimum(min, message), z.maximum(max, message));
+
+const duration = (what: string) =>
+  z
+    .string(`must be a duration such as 30d or 1y6m (${what})`)
+    .check(
+      z.refine(
+        (text) => parseDuration(text) !== undefined,
+        `must be a duration such as 30d, 12h or 1y6m (units y, m, w, d, h) (${what})`,
+      ),
+    );
+
+const scheduleExpression = z
+  .string('must be a schedule expression such as cron(0 3 * * ? *)')
+  .check(
+    z.superRefine((text, ctx) => {
+      const problem = scheduleExpressionProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: text });
+    }),
+  );
+
+const tagMap = z
+  .record(
+    z.string().check(z.minLength(1, 'tag keys must not be empty'), z.maxLength(128)),
+    z
+      .string('tag values must be strings')
+      .check(z.maxLength(256, 'tag values are at most 256 characters')),
+  )
+  .check(z.refine((tags) => Object.keys(tags).length > 0, 'must name at least one tag'));
+
+const target = z
+  .strictObject({
+    kind: z.enum(['rds-instance', 'aurora-cluster'], 'must be rds-instance or aurora-cluster'),
+    identifier: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            RDS_IDENTIFIER,
+            'must be 1-63 letters, digits or hyphens, start with a letter, and not end with or repeat a hyphen',
+          ),
+        ),
+    ),
+    tags: z.optional(tagMap),
+  })
+  .check(
+    z.refine(
+      (t) => (t.identifier === undefined) !== (t.tags === undefined),
+      'give exactly one of identifier (one database) or tags (every database tagged so)',
+    ),
+  );
+
+/**
+ * Whether a set of retention rules keeps anything at all. Tolerates half-validated input, as the
+ * schema asks it too.
+ */
+export function retentionKeepsSomething(
+  rules: {
+    readonly [K in
+      | 'last'
+      | 'hourly'
+      | 'daily'
+      | 'weekly'
+      | 'monthly'
+      | 'yearly'
+      | 'lastVerified']?: unknown;
+  } & { readonly within?: unknown },
+): boolean {
+  const counts = [
+    rules.last,
+    rules.hourly,
+    rules.daily,
+    rules.weekly,
+    rules.monthly,
+    rules.yearly,
+    rules.lastVerified,
+  ];
+  if (counts.some((n) => typeof n === 'number' && n > 0)) return true;
+  const within = typeof rules.within === 'string' ? parseDuration(rules.within) : undefined;
+  return within !== undefined && !isZeroDuration(within);
+}
+
+/**
+ * Grandfather-father-son rules with restic `forget` semantics. Counts cover the most recent
+ * calendar buckets (in the policy's time zone) that hold a snapshot; rules are OR-ed.
+ */
+const gfsRules = z
+  .strictObject({
+    last: z._default(count('snapshots'), 0),
+    hourly: z._default(count('hours'), 0),
+    daily: z._default(count('days'), 0),
+    weekly: z._default(count('weeks'), 0),
+    monthly: z._default(count('months'), 0),
+    yearly: z._default(count('years'), 0),
+    within: z.optional(duration('keep every snapshot this close to the newest')),
+    lastVerified: z._default(count('verified snapshots'), 0),
+    minimumAge: z._default(duration('never delete anything younger'), '1d'),
+  })
+  .check(
+    z.refine(
+      retentionKeepsSomething,
+      'keeps nothing: an empty retention policy would delete every snapshot; set at least one of last, hourly, daily, weekly, monthly, yearly, within or lastVerified',
+    ),
+  );
+
+const kmsKeyArn = z
+  .string()
+  .check(
+    z.regex(
+      KMS_KEY_ARN,
+      'must be a KMS key ARN or alias ARN (arn:aws:kms:<region>:<account>:key/<id>)',
+    ),
+  );
+
+const COPY_CAPS = { instance: 20, cluster: 5 };
+const QUOTAS = { instanceSnapshots: 100, clusterSnapshots: 100 };
+
+export const PolicySchema = z
+  .strictObject(
+    {
+      version: z.literal(1, 'must be 1'),
+      name: z
+        .string('must be a string')
+        .check(
+          z.regex(
+            /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/,
+            'must be 2-32 lowercase letters, digits or hyphens, starting with a letter',
+          ),
+        ),
+      timeZone: z
+        .string('must be an IANA time zone such as Europe/Berlin')
+        .check(z.refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin or UTC')),
+      regions: z.strictObject({ primary: region, dr: region }).check(
+        z.refine((r) => r.primary !== r.dr, {
+          error: 'the DR region must differ from the primary region',
+          path: ['dr'],
+        }),
+      ),
+      targets: z
+        .array(target, 'must be a list of databases to protect')
+        .check(z.minLength(1, 'must name at least one database to protect')),
+      snapshots: z.strictObject({
+        schedule: scheduleExpression,
+        drKmsKeyArn: kmsKeyArn,
+        copyCaps: z._default(
+          z.strictObject({
+            instance: z._default(
+              boundedInt(1, 20, 'must be 1-20 (RDS allows 20 copies in flight per region)'),
+              COPY_CAPS.instance,
+            ),
+            cluster: z._default(
+              boundedInt(1, 5, 'must be 1-5 (Aurora allows 5 copies in flight per region)'),
+              COPY_CAPS.cluster,
+            ),
+          }),
+          COPY_CAPS,
+        ),
+        quotas: z._default(
+          z.strictObject({
+            instanceSnapshots: z._default(
+              boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
+              QUOTAS.instanceSnapshots,
+            ),
+            clusterSnapshots: z._default(
+              boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
+              QUOTAS.clusterSnapshots,
+            ),
+          }),
+          QUOTAS,
+        ),
+      }),
+      rdsRequestsPerSecond: z._default(
+        z
+          .number('must be a number of requests per second')
+          .check(
+            z.positive('must be above 0'),
+            z.maximum(12, 'must be at most 12: RDS allows 12 requests/s per account and region'),
+          ),
+        5,
+      ),
+      retention: z.strictObject({
+        schedule: scheduleExpression,
+        primary: gfsRules,
+        dr: gfsRules,
+      }),
+      backupBucket: z._default(
+        z.strictObject({
+          objectLock: z.strictObject({
+            mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], 'must be GOVERNANCE or COMPLIANCE'),
+            days: boundedInt(1, 36_500, 'must be 1-36500 days'),
+          }),
+        }),
+        { objectLock: { mode: 'GOVERNANCE' as const, days: 35 } },
+      ),
+    },
+    'a policy is a YAML mapping of version, name, timeZone, regions, targets, snapshots and retention',
+  )
+  .check(
+    z.superRefine((policy, ctx) => {
+      const dr = policy.regions?.dr;
+      const keyRegion = KMS_KEY_ARN.exec(policy.snapshots?.drKmsKeyArn ?? '')?.[1];
+      if (dr && REGION.test(dr) && keyRegion && keyRegion !== dr) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['snapshots', 'drKmsKeyArn'],
+          message: `is in ${keyRegion}, but encrypted copies need a key in the DR region ${dr}`,
+          input: policy.snapshots.drKmsKeyArn,
+        });
+      }
+      const seen = new Map<string, number>();
+      (policy.targets ?? []).forEach((t, i) => {
+        if (!t?.identifier) return;
+        const key = `${t.kind}/${t.identifier.toLowerCase()}`;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targets', i, 'identifier'],
+            message: `names ${t.identifier} again (already targets[${first}])`,
+            input: t.identifier,
+          });
+        } else seen.set(key, i);
+      });
+    }),
+  );
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type Policy = z.output<typeof PolicySchema>;
+export type PolicyInput = z.input<typeof PolicySchema>;
+export type GfsRules = Policy['retention']['primary'];
+export type TargetSelector = Policy['targets'][number];

@@ -1,0 +1,255 @@
+import {
+  CopyDBClusterSnapshotCommand,
+  CopyDBSnapshotCommand,
+  CreateDBClusterSnapshotCommand,
+  CreateDBSnapshotCommand,
+  type DBClusterSnapshot,
+  DBClusterSnapshotAlreadyExistsFault,
+  DBClusterSnapshotNotFoundFault,
+  type DBSnapshot,
+  DBSnapshotAlreadyExistsFault,
+  DBSnapshotNotFoundFault,
+  DeleteDBClusterSnapshotCommand,
+  DeleteDBSnapshotCommand,
+  paginateDescribeDBClusterSnapshots,
+  paginateDescribeDBSnapshots,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import { parseSlotId } from '../snapshots/slot.js';
+import { isLegalHold, TAG, type Tag, tagMap } from '../snapshots/tags.js';
+
+export type SnapshotKind = 'instance' | 'cluster';
+
+/** An RDS client bound to the region it talks to. */
+export interface RegionalRds {
+  readonly region: string;
+  readonly client: RDSClient;
+}
+
+/** A manual DB snapshot or DB cluster snapshot, as Lifeboat reasons about it. */
+export interface SnapshotRecord {
+  readonly id: string;
+  readonly arn: string;
+  readonly region: string;
+  readonly kind: SnapshotKind;
+  /** Identifier of the DB instance or cluster the snapshot holds. */
+  readonly target: string;
+  /**
+   * The restore point: the schedule slot for snapshots Lifeboat took (and their copies), the
+   * original creation time otherwise. Undefined only while a snapshot has no time yet.
+   */
+  readonly time: Date | undefined;
+  /** The schedule slot id (e.g. 202611210300) for snapshots Lifeboat took and their copies. */
+  readonly slot: string | undefined;
+  /** available, creating, copying, pending, failed, ... */
+  readonly status: string;
+  readonly engine: string | undefined;
+  readonly encrypted: boolean;
+  readonly kmsKeyId: string | undefined;
+  /** The policy that created it, when Lifeboat did. */
+  readonly managedBy: string | undefined;
+  /** What it was made from: the database ARN, or for a DR copy the primary snapshot's ARN. */
+  readonly source: string | undefined;
+  readonly legalHold: boolean;
+  readonly verifiedAt: Date | undefined;
+}
+
+// Statuses in which a snapshot is done, one way or the other. Anything else is in progress.
+const SETTLED = new Set(['available', 'failed', 'error', 'incompatible-restore', 'deleted']);
+
+/** Whether a snapshot is still being created or copied. */
+export function isInProgress(snapshot: Pick<SnapshotRecord, 'status'>): boolean {
+  return !SETTLED.has(snapshot.status);
+}
+
+/**
+ * Every manual instance and cluster snapshot in the region, one describe call per 100 snapshots.
+ */
+export async function listManualSnapshots(rds: RegionalRds): Promise<SnapshotRecord[]> {
+  const records: SnapshotRecord[] = [];
+  for await (const page of paginateDescribeDBSnapshots(
+    { client: rds.client, pageSize: 100 },
+    { SnapshotType: 'manual' },
+  )) {
+    for (const s of page.DBSnapshots ?? []) records.push(fromInstanceSnapshot(s, rds.region));
+  }
+  for await (const page of paginateDescribeDBClusterSnapshots(
+    { client: rds.client, pageSize: 100 },
+    { SnapshotType: 'manual' },
+  )) {
+    for (const s of page.DBClusterSnapshots ?? []) records.push(fromClusterSnapshot(s, rds.region));
+  }
+  return records;
+}
+
+function fromInstanceSnapshot(s: DBSnapshot, region: string): SnapshotRecord {
+  const id = s.DBSnapshotIdentifier ?? '';
+  return record(s.TagList, {
+    id,
+    arn: s.DBSnapshotArn ?? '',
+    region,
+    kind: 'instance',
+    target: s.DBInstanceIdentifier ?? '',
+    created: s.OriginalSnapshotCreateTime ?? s.SnapshotCreateTime,
+    status: s.Status ?? 'unknown',
+    engine: s.Engine,
+    encrypted: s.Encrypted === true,
+    kmsKeyId: s.KmsKeyId,
+  });
+}
+
+function fromClusterSnapshot(s: DBClusterSnapshot, region: string): SnapshotRecord {
+  return record(s.TagList, {
+    id: s.DBClusterSnapshotIdentifier ?? '',
+    arn: s.DBClusterSnapshotArn ?? '',
+    region,
+    kind: 'cluster',
+    target: s.DBClusterIdentifier ?? '',
+    created: s.SnapshotCreateTime,
+    status: s.Status ?? 'unknown',
+    engine: s.Engine,
+    encrypted: s.StorageEncrypted === true,
+    kmsKeyId: s.KmsKeyId,
+  });
+}
+
+function record(
+  tagList: readonly { Key?: string; Value?: string }[] | undefined,
+  base: Omit<
+    SnapshotRecord,
+    'time' | 'slot' | 'managedBy' | 'source' | 'legalHold' | 'verifiedAt'
+  > & { created: Date | undefined },
+): SnapshotRecord {
+  const tags = tagMap(tagList);
+  const managed = tags.get(TAG.managed) === 'true';
+  const slot = managed ? parseSlotId(tags.get(TAG.slot) ?? '') : undefined;
+  const verified = tags.get(TAG.verifiedAt);
+  const verifiedAt = verified ? new Date(verified) : undefined;
+  const { created, ...rest } = base;
+  return {
+    ...rest,
+    target: (managed && tags.get(TAG.target)) || base.target,
+    time: slot?.time ?? created,
+    slot: slot?.id,
+    managedBy: managed ? (tags.get(TAG.policy) ?? '') : undefined,
+    source: managed ? tags.get(TAG.source) : undefined,
+    legalHold: isLegalHold(tags),
+    verifiedAt: verifiedAt && !Number.isNaN(verifiedAt.getTime()) ? verifiedAt : undefined,
+  };
+}
+
+export type CreateOutcome = 'created' | 'already-exists';
+
+/**
+ * Starts a manual snapshot. A snapshot already there under the same identifier (a repeated or
+ * concurrent delivery of the same slot) counts as done.
+ */
+export async function createSnapshot(
+  rds: RegionalRds,
+  kind: SnapshotKind,
+  target: string,
+  snapshotId: string,
+  tags: readonly Tag[],
+): Promise<{ outcome: 'created'; snapshot: SnapshotRecord } | { outcome: 'already-exists' }> {
+  try {
+    if (kind === 'instance') {
+      const out = await rds.client.send(
+        new CreateDBSnapshotCommand({
+          DBInstanceIdentifier: target,
+          DBSnapshotIdentifier: snapshotId,
+          Tags: [...tags],
+        }),
+      );
+      // The tags are the ones just set; the response need not echo them.
+      const snapshot = fromInstanceSnapshot({ ...out.DBSnapshot, TagList: [...tags] }, rds.region);
+      return { outcome: 'created', snapshot };
+    }
+    const out = await rds.client.send(
+      new CreateDBClusterSnapshotCommand({
+        DBClusterIdentifier: target,
+        DBClusterSnapshotIdentifier: snapshotId,
+        Tags: [...tags],
+      }),
+    );
+    return {
+      outcome: 'created',
+      snapshot: fromClusterSnapshot({ ...out.DBClusterSnapshot, TagList: [...tags] }, rds.region),
+    };
+  } catch (error) {
+    if (isAlreadyExists(error)) return { outcome: 'already-exists' };
+    throw error;
+  }
+}
+
+/**
+ * Starts an encrypted cross-region copy, called on the destination region's client. The SDK
+ * presigns the request to the source region named in the source ARN.
+ */
+export async function copySnapshot(
+  destination: RegionalRds,
+  kind: SnapshotKind,
+  source: { arn: string; id: string },
+  kmsKeyId: string,
+  tags: readonly Tag[],
+): Promise<CreateOutcome> {
+  try {
+    if (kind === 'instance') {
+      await destination.client.send(
+        new CopyDBSnapshotCommand({
+          SourceDBSnapshotIdentifier: source.arn,
+          TargetDBSnapshotIdentifier: source.id,
+          KmsKeyId: kmsKeyId,
+          CopyTags: false,
+          Tags: [...tags],
+        }),
+      );
+    } else {
+      await destination.client.send(
+        new CopyDBClusterSnapshotCommand({
+          SourceDBClusterSnapshotIdentifier: source.arn,
+          TargetDBClusterSnapshotIdentifier: source.id,
+          KmsKeyId: kmsKeyId,
+          CopyTags: false,
+          Tags: [...tags],
+        }),
+      );
+    }
+    return 'created';
+  } catch (error) {
+    if (isAlreadyExists(error)) return 'already-exists';
+    throw error;
+  }
+}
+
+/** Deletes a manual snapshot. One already gone counts as deleted. */
+export async function deleteSnapshot(
+  rds: RegionalRds,
+  kind: SnapshotKind,
+  snapshotId: string,
+): Promise<'deleted' | 'already-gone'> {
+  try {
+    if (kind === 'instance') {
+      await rds.client.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshotId }));
+    } else {
+      await rds.client.send(
+        new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshotId }),
+      );
+    }
+    return 'deleted';
+  } catch (error) {
+    if (
+      error instanceof DBSnapshotNotFoundFault ||
+      error instanceof DBClusterSnapshotNotFoundFault
+    ) {
+      return 'already-gone';
+    }
+    throw error;
+  }
+}
+
+function isAlreadyExists(error: unknown): boolean {
+  return (
+    error instanceof DBSnapshotAlreadyExistsFault ||
+    error instanceof DBClusterSnapshotAlreadyExistsFault
+  );
+}

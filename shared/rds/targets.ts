@@ -1,0 +1,131 @@
+import { paginateDescribeDBClusters, paginateDescribeDBInstances } from '@aws-sdk/client-rds';
+import type { TargetSelector } from '../policy/schema.js';
+import { tagMap } from '../snapshots/tags.js';
+import type { RegionalRds, SnapshotKind } from './snapshots.js';
+
+/** A database the policy protects. */
+export interface Target {
+  readonly kind: SnapshotKind;
+  readonly identifier: string;
+  readonly arn: string;
+  readonly engine: string | undefined;
+  readonly status: string;
+}
+
+/** A selector that could not be resolved to a database, and why. */
+export interface TargetProblem {
+  readonly kind: SnapshotKind;
+  readonly identifier: string;
+  readonly message: string;
+}
+
+const KIND: Record<TargetSelector['kind'], SnapshotKind> = {
+  'rds-instance': 'instance',
+  'aurora-cluster': 'cluster',
+};
+
+// DescribeDBClusters also lists DocumentDB and Neptune clusters; those are not ours to snapshot.
+const RDS_CLUSTER_ENGINE = /^(aurora|mysql|postgres)/;
+
+interface Candidate extends Target {
+  readonly tags: ReadonlyMap<string, string>;
+  /** Why this database cannot be a target of its kind, if it cannot. */
+  readonly unsuitable?: string;
+}
+
+/**
+ * Resolves the policy's selectors to databases: one describe call per 100 databases of each kind
+ * asked for. A selector naming a database that is missing or unsuitable becomes a problem; the
+ * others go on.
+ */
+export async function discoverTargets(
+  rds: RegionalRds,
+  selectors: readonly TargetSelector[],
+): Promise<{ targets: Target[]; problems: TargetProblem[] }> {
+  const wants = (kind: SnapshotKind) => selectors.some((s) => KIND[s.kind] === kind);
+  const candidates = [
+    ...(wants('instance') ? await describeInstances(rds) : []),
+    ...(wants('cluster') ? await describeClusters(rds) : []),
+  ];
+  const targets = new Map<string, Target>();
+  const problems: TargetProblem[] = [];
+  for (const selector of selectors) {
+    const kind = KIND[selector.kind];
+    const ofKind = candidates.filter((c) => c.kind === kind);
+    if (selector.identifier !== undefined) {
+      const wanted = selector.identifier.toLowerCase();
+      const found = ofKind.find((c) => c.identifier.toLowerCase() === wanted);
+      if (!found) {
+        problems.push({
+          kind,
+          identifier: selector.identifier,
+          message: `no ${selector.kind} ${selector.identifier} in ${rds.region}`,
+        });
+      } else if (found.unsuitable) {
+        problems.push({ kind, identifier: found.identifier, message: found.unsuitable });
+      } else {
+        targets.set(`${kind}/${found.identifier}`, strip(found));
+      }
+      continue;
+    }
+    const wantedTags = Object.entries(selector.tags ?? {});
+    for (const c of ofKind) {
+      if (c.unsuitable) continue;
+      if (wantedTags.every(([k, v]) => c.tags.get(k) === v)) {
+        targets.set(`${kind}/${c.identifier}`, strip(c));
+      }
+    }
+  }
+  const sorted = [...targets.values()].sort((a, b) =>
+    `${a.kind}/${a.identifier}`.localeCompare(`${b.kind}/${b.identifier}`),
+  );
+  return { targets: sorted, problems };
+}
+
+function strip({ tags: _tags, unsuitable: _unsuitable, ...target }: Candidate): Target {
+  return target;
+}
+
+async function describeInstances(rds: RegionalRds): Promise<Candidate[]> {
+  const out: Candidate[] = [];
+  for await (const page of paginateDescribeDBInstances({ client: rds.client, pageSize: 100 }, {})) {
+    for (const db of page.DBInstances ?? []) {
+      out.push({
+        kind: 'instance',
+        identifier: db.DBInstanceIdentifier ?? '',
+        arn: db.DBInstanceArn ?? '',
+        engine: db.Engine,
+        status: db.DBInstanceStatus ?? 'unknown',
+        tags: tagMap(db.TagList),
+        ...(db.DBClusterIdentifier
+          ? {
+              unsuitable: `${db.DBInstanceIdentifier} is an instance of the cluster ${db.DBClusterIdentifier}: protect the cluster (kind: aurora-cluster)`,
+            }
+          : {}),
+      });
+    }
+  }
+  return out;
+}
+
+async function describeClusters(rds: RegionalRds): Promise<Candidate[]> {
+  const out: Candidate[] = [];
+  for await (const page of paginateDescribeDBClusters({ client: rds.client, pageSize: 100 }, {})) {
+    for (const c of page.DBClusters ?? []) {
+      out.push({
+        kind: 'cluster',
+        identifier: c.DBClusterIdentifier ?? '',
+        arn: c.DBClusterArn ?? '',
+        engine: c.Engine,
+        status: c.Status ?? 'unknown',
+        tags: tagMap(c.TagList),
+        ...(RDS_CLUSTER_ENGINE.test(c.Engine ?? '')
+          ? {}
+          : {
+              unsuitable: `${c.DBClusterIdentifier} runs ${c.Engine}, which Lifeboat does not protect`,
+            }),
+      });
+    }
+  }
+  return out;
+}

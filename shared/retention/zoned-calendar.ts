@@ -1,0 +1,79 @@
+/** A moment's wall-clock fields in a time zone, with its ISO-8601 week. */
+export interface LocalTime {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly isoYear: number;
+  readonly isoWeek: number;
+}
+
+// Every time zone changes its UTC offset on a quarter hour, so one lookup per quarter hour
+// serves every moment in it.
+const QUARTER_HOUR = 15 * 60_000;
+
+/**
+ * Wall-clock fields of instants in one IANA time zone. Intl is slow, so offsets are computed once
+ * per quarter hour and reused.
+ */
+export class ZonedCalendar {
+  private readonly format: Intl.DateTimeFormat;
+  private readonly offsets = new Map<number, number>();
+
+  constructor(readonly timeZone: string) {
+    this.format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  }
+
+  /** The local wall-clock time of `date`. */
+  local(date: Date): LocalTime {
+    const local = new Date(date.getTime() + this.offset(date.getTime()));
+    const year = local.getUTCFullYear();
+    const month = local.getUTCMonth() + 1;
+    const day = local.getUTCDate();
+    const { isoYear, isoWeek } = isoWeekOf(year, month, day);
+    return { year, month, day, hour: local.getUTCHours(), isoYear, isoWeek };
+  }
+
+  /** The zone's offset from UTC at `ms`, in milliseconds. */
+  private offset(ms: number): number {
+    const key = Math.floor(ms / QUARTER_HOUR);
+    let offset = this.offsets.get(key);
+    if (offset === undefined) {
+      const at = key * QUARTER_HOUR;
+      const p: Record<string, number> = {};
+      for (const part of this.format.formatToParts(at)) {
+        if (part.type !== 'literal') p[part.type] = Number(part.value);
+      }
+      const wall = Date.UTC(
+        p.year ?? 1970,
+        (p.month ?? 1) - 1,
+        p.day ?? 1,
+        p.hour ?? 0,
+        p.minute ?? 0,
+        p.second ?? 0,
+      );
+      offset = wall - at;
+      this.offsets.set(key, offset);
+    }
+    return offset;
+  }
+}
+
+function isoWeekOf(year: number, month: number, day: number): { isoYear: number; isoWeek: number } {
+  const d = new Date(Date.UTC(year, month - 1, day));
+  const weekday = d.getUTCDay() || 7;
+  // The Thursday of this week decides which year the week belongs to.
+  d.setUTCDate(d.getUTCDate() + 4 - weekday);
+  const isoYear = d.getUTCFullYear();
+  const isoWeek = Math.ceil(((d.getTime() - Date.UTC(isoYear, 0, 1)) / 86_400_000 + 1) / 7);
+  return { isoYear, isoWeek };
+}

@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+
+/** A schedule slot: the scheduled time of one run, truncated to the minute, in UTC. */
+export interface Slot {
+  /** e.g. 2026-11-21T03:00:00.000Z */
+  readonly time: Date;
+  /** e.g. 202611210300: the form used in identifiers */
+  readonly id: string;
+}
+
+/** The slot a scheduled time belongs to. Two deliveries of one schedule tick share a slot. */
+export function slotOf(scheduledTime: Date): Slot {
+  const time = new Date(Math.floor(scheduledTime.getTime() / 60_000) * 60_000);
+  const id = time.toISOString().slice(0, 16).replace(/[-T:]/g, '');
+  return { time, id };
+}
+
+/** The slot a slot id names, or undefined when the text is not one. */
+export function parseSlotId(id: string): Slot | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(id);
+  if (!m) return undefined;
+  const time = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:00Z`);
+  return Number.isNaN(time.getTime()) || slotOf(time).id !== id ? undefined : { time, id };
+}
+
+// DBClusterSnapshotIdentifier allows 63 characters; DBSnapshotIdentifier 255. One rule for both.
+const MAX_IDENTIFIER = 63;
+
+/**
+ * The identifier of the snapshot Lifeboat takes of `target` in `slot`: the same inputs always
+ * give the same identifier, so a repeated delivery finds the snapshot already there.
+ *
+ * @example snapshotIdentifier('orders-db', slotOf(new Date('2026-11-21T03:00:00Z')))
+ *   // 'lifeboat-orders-db-202611210300'
+ */
+export function snapshotIdentifier(target: string, slot: Slot): string {
+  const plain = `lifeboat-${target.toLowerCase()}-${slot.id}`;
+  if (plain.length <= MAX_IDENTIFIER) return plain;
+  const hash = createHash('sha256').update(target.toLowerCase()).digest('hex').slice(0, 8);
+  const room = MAX_IDENTIFIER - 'lifeboat-'.length - hash.length - slot.id.length - 2;
+  const head = target.toLowerCase().slice(0, room).replace(/-+$/, '');
+  return `lifeboat-${head}-${hash}-${slot.id}`;
+}
