@@ -19,6 +19,7 @@ export default defineConfig({
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 
       ALERT_TOPIC_ARN: 'arn:aws:sns:eu-central-1:123456789012:lifeboat-alerts',
     },

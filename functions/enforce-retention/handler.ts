@@ -7,13 +7,12 @@ import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { readLambdaJobConfig, settleRun } from '../../shared/jobs/lambda-job.js';
 import { parseEvent, ScheduledEventSchema } from '../../shared/jobs/scheduled-event.js';
-import { jobLogger, jobMetrics } from '../../shared/observability/powertools.js';
+import { jobObservability } from '../../shared/observability/powertools.js';
 import { type RetentionJobResult, runRetentionJob } from '../../shared/retention/retention-job.js';
 
 const config = readLambdaJobConfig();
 const { policy } = config;
-const logger = jobLogger('enforce-retention');
-const metrics = jobMetrics('enforce-retention');
+const { logger, metrics } = jobObservability('enforce-retention');
 const primary = rdsIn(policy.regions.primary);
 const dr = rdsIn(policy.regions.dr);
 const sns = clientIn(SNSClient, config.region);

@@ -8,14 +8,13 @@ import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { readLambdaJobConfig, settleRun } from '../../shared/jobs/lambda-job.js';
 import { parseEvent, ScheduledEventSchema } from '../../shared/jobs/scheduled-event.js';
 import { QUOTA_METRIC } from '../../shared/observability/metric-names.js';
-import { jobLogger, jobMetrics } from '../../shared/observability/powertools.js';
+import { jobObservability } from '../../shared/observability/powertools.js';
 import { slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob, type SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
 
 const config = readLambdaJobConfig();
 const { policy } = config;
-const logger = jobLogger('snapshot-rds');
-const metrics = jobMetrics('snapshot-rds');
+const { logger, metrics } = jobObservability('snapshot-rds');
 const primary = rdsIn(policy.regions.primary);
 const dr = rdsIn(policy.regions.dr);
 const sns = clientIn(SNSClient, config.region);

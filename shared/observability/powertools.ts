@@ -2,10 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRIC_NAMESPACE } from './metric-names.js';
 
-export function jobLogger(service: string): Logger {
-  return new Logger({ serviceName: service });
-}
-
-export function jobMetrics(service: string): Metrics {
-  return new Metrics({ namespace: METRIC_NAMESPACE, serviceName: service });
+/** A Lambda job's logger and metrics; metrics warnings go through the logger and its level. */
+export function jobObservability(service: string): { logger: Logger; metrics: Metrics } {
+  const logger = new Logger({ serviceName: service });
+  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: service, logger });
+  return { logger, metrics };
 }

@@ -1,0 +1,251 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseDuration, subtractDuration } from '../../shared/policy/duration.js';
+import { PolicyError } from '../../shared/policy/errors.js';
+import { loadPackagedPolicy } from '../../shared/policy/parse-policy.js';
+import { loadPolicyFile, parsePolicyText } from '../../shared/policy/policy-file.js';
+import { scheduleExpressionProblem } from '../../shared/policy/schedule-expression.js';
+import { FIXTURE_POLICY_FILE, packagedPolicyFile } from '../support/policy.js';
+
+const VALID = readFileSync(FIXTURE_POLICY_FILE, 'utf8');
+
+function problems(text: string): string[] {
+  try {
+    parsePolicyText(text, 'policy.yml');
+  } catch (error) {
+    if (error instanceof PolicyError) return error.issues.map((i) => `${i.path}: ${i.message}`);
+    throw error;
+  }
+  return [];
+}
+
+describe('policy validation', () => {
+  it('accepts the shipped example and the test policy, filling in defaults', () => {
+    // Act
+    const example = loadPolicyFile('lifeboat.policy.yml');
+    const fixture = loadPolicyFile(FIXTURE_POLICY_FILE);
+
+    // Assess
+    expect(example.name).toBe('acme-prod');
+    expect(fixture.snapshots.copyCaps).toEqual({ instance: 20, cluster: 5 });
+    expect(fixture.snapshots.quotas).toEqual({ instanceSnapshots: 100, clusterSnapshots: 100 });
+    expect(fixture.retention.dr).toMatchObject({ last: 0, daily: 3, monthly: 2, minimumAge: '1d' });
+    expect(fixture.backupBucket.objectLock).toEqual({ mode: 'GOVERNANCE', days: 35 });
+  });
+
+  it.each([
+    ['a wrong version', ['version: 1', 'version: 2'], 'version: must be 1'],
+    [
+      'a name with capitals',
+      ['name: test-policy', 'name: Test_Policy'],
+      'name: must be 2-32 lowercase letters',
+    ],
+    [
+      'an unknown time zone',
+      ['timeZone: Europe/Berlin', 'timeZone: Europe/Atlantis'],
+      'timeZone: must be an IANA time zone',
+    ],
+    [
+      'the same region twice',
+      ['dr: eu-west-1', 'dr: eu-central-1'],
+      'regions.dr: the DR region must differ',
+    ],
+    [
+      'a malformed region',
+      ['primary: eu-central-1', 'primary: frankfurt'],
+      'regions.primary: must be an AWS region name',
+    ],
+    [
+      'a bad identifier',
+      ['identifier: orders-db', 'identifier: orders--db'],
+      'targets[0].identifier: must be 1-63 letters',
+    ],
+    [
+      'an unknown kind',
+      ['kind: aurora-cluster', 'kind: dynamodb-table'],
+      'targets[1].kind: must be rds-instance or aurora-cluster',
+    ],
+    [
+      'identifier and tags together',
+      ['identifier: billing', 'identifier: billing\n    tags: { a: b }'],
+      'targets[1]: give exactly one of identifier',
+    ],
+    [
+      'a five-field cron',
+      ['cron(0 3 * * ? *)', 'cron(0 3 * * *)'],
+      'snapshots.schedule: cron needs 6 fields',
+    ],
+    [
+      'a cron with both day fields',
+      ['cron(0 3 * * ? *)', 'cron(0 3 * * 1 *)'],
+      'exactly one of day-of-month and day-of-week',
+    ],
+    [
+      'a KMS key outside the DR region',
+      ['arn:aws:kms:eu-west-1:', 'arn:aws:kms:us-east-1:'],
+      'snapshots.drKmsKeyArn: is in us-east-1',
+    ],
+    [
+      'a KMS key that is not an ARN',
+      [
+        'drKmsKeyArn: arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+        'drKmsKeyArn: my-key',
+      ],
+      'snapshots.drKmsKeyArn: must be a KMS key ARN',
+    ],
+    [
+      'a copy cap above the AWS limit',
+      ['drKmsKeyArn:', 'copyCaps: { cluster: 9 }\n  drKmsKeyArn:'],
+      'snapshots.copyCaps.cluster: must be 1-5',
+    ],
+    [
+      'too many RDS requests per second',
+      ['rdsRequestsPerSecond: 12', 'rdsRequestsPerSecond: 50'],
+      'rdsRequestsPerSecond: must be at most 12',
+    ],
+    [
+      'a negative count',
+      ['daily: 7', 'daily: -7'],
+      'retention.primary.daily: must be 0 or more days',
+    ],
+    [
+      'a fractional count',
+      ['daily: 7', 'daily: 7.5'],
+      'retention.primary.daily: must be a whole number of days',
+    ],
+    [
+      'a malformed duration',
+      ['minimumAge: 1d\n  dr', 'minimumAge: one day\n  dr'],
+      'retention.primary.minimumAge: must be a duration',
+    ],
+    [
+      'a retention that keeps nothing',
+      ['    daily: 3\n    monthly: 2\n', '    daily: 0\n'],
+      'retention.dr: keeps nothing',
+    ],
+    [
+      'a misspelt field',
+      ['minimumAge: 1d\n  dr', 'minimumAge: 1d\n    montly: 3\n  dr'],
+      'retention.primary.montly: is not a known field',
+    ],
+    ['a missing section', ['retention:', 'retired:'], 'retention: is required'],
+    [
+      'duplicate targets',
+      [
+        '- kind: rds-instance\n    tags:',
+        '- kind: rds-instance\n    identifier: ORDERS-DB\n  - kind: rds-instance\n    tags:',
+      ],
+      'targets[2].identifier: names ORDERS-DB again (already targets[0])',
+    ],
+    ['broken YAML', ['targets:', 'targets: [\n'], 'YAML:'],
+  ])('rejects %s, naming the field and the reason', (_, [from, to], expected) => {
+    // Prepare
+    const text = VALID.replace(from as string, to as string);
+    expect(text).not.toBe(VALID);
+
+    // Act
+    const found = problems(text);
+
+    // Assess
+    expect(found.some((p) => p.includes(expected))).toBe(true);
+  });
+
+  it('reports every bad field at once, not only the first', () => {
+    // Prepare
+    const text = VALID.replace('version: 1', 'version: 3')
+      .replace('timeZone: Europe/Berlin', 'timeZone: Mars')
+      .replace('daily: 7', 'daily: -1');
+
+    // Act
+    const found = problems(text);
+
+    // Assess
+    expect(found).toHaveLength(3);
+  });
+
+  it('names a missing file instead of failing obscurely', () => {
+    // Act
+    const act = () => loadPolicyFile('no/such/policy.yml');
+
+    // Assess
+    expect(act).toThrow(
+      'no/such/policy.yml: 1 problem\n  - (top level): cannot read the policy: no such file',
+    );
+  });
+
+  it('reads back the packaged JSON policy with the same schema', () => {
+    // Prepare
+    const path = packagedPolicyFile();
+
+    // Act
+    const policy = loadPackagedPolicy(path);
+
+    // Assess
+    expect(policy).toEqual(loadPolicyFile(FIXTURE_POLICY_FILE));
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['30d', { years: 0, months: 0, days: 30, hours: 0 }],
+    ['1y6m', { years: 1, months: 6, days: 0, hours: 0 }],
+    ['2w12h', { years: 0, months: 0, days: 14, hours: 12 }],
+  ])('parses %s', (text, expected) => {
+    // Act
+    const parsed = parseDuration(text);
+
+    // Assess
+    expect(parsed).toEqual(expected);
+  });
+
+  it.each(['', '30', 'd', '1.5d', '3x', '1d ', '-1d'])('rejects %j', (text) => {
+    // Act
+    const parsed = parseDuration(text);
+
+    // Assess
+    expect(parsed).toBeUndefined();
+  });
+
+  it('subtracts months on the calendar, as restic does', () => {
+    // Act
+    const before = subtractDuration(new Date('2026-03-31T10:00:00Z'), {
+      years: 0,
+      months: 1,
+      days: 0,
+      hours: 2,
+    });
+
+    // Assess
+    expect(before.toISOString()).toBe('2026-03-03T08:00:00.000Z');
+  });
+});
+
+describe('schedule expressions', () => {
+  it.each([
+    'cron(0 3 * * ? *)',
+    'cron(15,45 */2 ? * MON-FRI *)',
+    'cron(0 4 L * ? *)',
+    'rate(1 day)',
+    'rate(6 hours)',
+  ])('accepts %s', (expression) => {
+    // Act
+    const problem = scheduleExpressionProblem(expression);
+
+    // Assess
+    expect(problem).toBeUndefined();
+  });
+
+  it.each([
+    ['rate(0 hours)', 'a rate must be at least 1'],
+    ['rate(2 day)', 'write rate(2 days), plural'],
+    ['cron(61 3 * * ? *)', 'cron minutes "61" invalid'],
+    ['cron(0 24 * * ? *)', 'cron hours "24" invalid'],
+    ['every day', 'must be rate(<n> <minutes|hours|days>) or cron(<6 fields>)'],
+  ])('rejects %s', (expression, reason) => {
+    // Act
+    const problem = scheduleExpressionProblem(expression);
+
+    // Assess
+    expect(problem).toBe(reason);
+  });
+});

@@ -1,0 +1,382 @@
+import {
+  CopyDBClusterSnapshotCommand,
+  CopyDBSnapshotCommand,
+  CreateDBClusterSnapshotCommand,
+  CreateDBSnapshotCommand,
+  DBSnapshotAlreadyExistsFault,
+  KMSKeyNotAccessibleFault,
+  RDSServiceException,
+  SnapshotQuotaExceededFault,
+} from '@aws-sdk/client-rds';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { rdsIn } from '../../shared/aws/clients.js';
+import type { SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
+import scheduled from '../events/scheduled.json' with { type: 'json' };
+import { lambdaContext } from '../support/lambda-context.js';
+import { packagedPolicyFile } from '../support/policy.js';
+import {
+  cluster,
+  clusterSnapshot,
+  emptyRegion,
+  instance,
+  instanceSnapshot,
+  lifeboatTags,
+  type RegionState,
+  simulateRegion,
+} from '../support/rds-world.js';
+
+type Handler = (event: unknown, context: unknown) => Promise<SnapshotJobResult>;
+
+const PRIMARY = 'eu-central-1';
+const DR = 'eu-west-1';
+const SLOT = '202611210200';
+const DR_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+
+const sns = mockClient(SNSClient);
+let handler: Handler;
+let primary: RegionState;
+let dr: RegionState;
+let primaryRds: ReturnType<typeof simulateRegion>;
+let drRds: ReturnType<typeof simulateRegion>;
+
+beforeAll(async () => {
+  vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile());
+  ({ handler } = (await import('../../functions/snapshot-rds/handler.js')) as unknown as {
+    handler: Handler;
+  });
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(new Date('2026-11-21T02:00:30Z'));
+  primary = emptyRegion();
+  dr = emptyRegion();
+  primary.instances.push(
+    instance('orders-db', PRIMARY),
+    instance('tagged-db', PRIMARY, [{ Key: 'backup', Value: 'lifeboat' }]),
+    instance('untagged-db', PRIMARY),
+  );
+  primary.clusters.push(cluster('billing', PRIMARY));
+  primaryRds = simulateRegion(rdsIn(PRIMARY).client, PRIMARY, primary);
+  drRds = simulateRegion(rdsIn(DR).client, DR, dr);
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+});
+
+const run = (event: unknown = structuredClone(scheduled)) => handler(event, lambdaContext());
+
+/** A Lifeboat snapshot of the given target, taken in an earlier slot, ready to be copied. */
+function earlierSnapshot(target: string, slot: string) {
+  const id = `lifeboat-${target}-${slot}`;
+  return instanceSnapshot(id, PRIMARY, target, { TagList: lifeboatTags(target, slot) });
+}
+
+describe('snapshot-rds handler', () => {
+  it('snapshots every target for the slot, tagged, and reports success', async () => {
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.failures).toEqual([]);
+    expect(result.targets.map((t) => [t.target, t.outcome])).toEqual([
+      ['billing', 'created'],
+      ['orders-db', 'created'],
+      ['tagged-db', 'created'],
+    ]);
+    expect(primaryRds).toHaveReceivedCommandWith(CreateDBSnapshotCommand, {
+      DBInstanceIdentifier: 'orders-db',
+      DBSnapshotIdentifier: `lifeboat-orders-db-${SLOT}`,
+      Tags: [
+        ...lifeboatTags('orders-db', SLOT),
+        { Key: 'lifeboat:source', Value: 'arn:aws:rds:eu-central-1:123456789012:db:orders-db' },
+      ],
+    });
+    expect(primaryRds).toHaveReceivedCommandWith(CreateDBClusterSnapshotCommand, {
+      DBClusterIdentifier: 'billing',
+      DBClusterSnapshotIdentifier: `lifeboat-billing-${SLOT}`,
+    });
+    expect(primaryRds).not.toHaveReceivedCommandWith(CreateDBSnapshotCommand, {
+      DBInstanceIdentifier: 'untagged-db',
+    });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('copies available snapshots to the DR region with the DR key, and not twice', async () => {
+    // Prepare
+    primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
+
+    // Act
+    const first = await run();
+    const second = await run();
+
+    // Assess
+    expect(first.copies).toEqual([
+      expect.objectContaining({
+        snapshotId: 'lifeboat-orders-db-202611200200',
+        outcome: 'started',
+      }),
+    ]);
+    expect(drRds).toHaveReceivedCommandExactlyOnceWith(CopyDBSnapshotCommand, {
+      SourceDBSnapshotIdentifier:
+        'arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-202611200200',
+      TargetDBSnapshotIdentifier: 'lifeboat-orders-db-202611200200',
+      KmsKeyId: DR_KEY,
+      CopyTags: false,
+    });
+    expect(second.copies).toEqual([]);
+  });
+
+  it('creates nothing new for a duplicate delivery of the same event, and succeeds', async () => {
+    // Prepare
+    await run();
+    primaryRds.resetHistory();
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.failures).toEqual([]);
+    expect(result.targets.every((t) => t.outcome === 'already-exists')).toBe(true);
+    expect(primaryRds).not.toHaveReceivedCommand(CreateDBSnapshotCommand);
+    expect(primaryRds).not.toHaveReceivedCommand(CreateDBClusterSnapshotCommand);
+  });
+
+  it('treats AlreadyExists from a concurrent delivery as success', async () => {
+    // Prepare
+    primaryRds
+      .on(CreateDBSnapshotCommand)
+      .rejects(new DBSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} }));
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.failures).toEqual([]);
+    expect(result.targets.find((t) => t.target === 'orders-db')?.outcome).toBe('already-exists');
+  });
+
+  it('fails a throttled target, goes on with the others, and alerts once naming it', async () => {
+    // Prepare
+    const throttled = new RDSServiceException({
+      name: 'Throttling',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      message: 'Rate exceeded',
+    });
+    primaryRds
+      .on(CreateDBSnapshotCommand, { DBInstanceIdentifier: 'orders-db' })
+      .rejects(throttled);
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow('snapshot-rds: 1 failed: instance orders-db');
+    expect(primary.snapshots.map((s) => s.DBSnapshotIdentifier)).toEqual([
+      `lifeboat-tagged-db-${SLOT}`,
+    ]);
+    expect(primary.clusterSnapshots).toHaveLength(1);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain('- instance orders-db: Throttling: Rate exceeded');
+  });
+
+  it('reports access denied on one target and snapshots the others', async () => {
+    // Prepare
+    primaryRds.on(CreateDBClusterSnapshotCommand).rejects(
+      new RDSServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403 },
+        message: 'not authorized to perform rds:CreateDBClusterSnapshot',
+      }),
+    );
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow('cluster billing');
+    expect(primary.snapshots).toHaveLength(2);
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain(
+      'AccessDenied: not authorized to perform rds:CreateDBClusterSnapshot',
+    );
+  });
+
+  it('refuses before creating anything when the run would pass the manual snapshot quota', async () => {
+    // Prepare: 99 manual instance snapshots (quota 100) and two instance targets to snapshot
+    for (let i = 0; i < 99; i += 1) {
+      primary.snapshots.push(instanceSnapshot(`manual-${i}`, PRIMARY, 'orders-db'));
+    }
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow('instance orders-db, instance tagged-db');
+    expect(primaryRds).not.toHaveReceivedCommand(CreateDBSnapshotCommand);
+    expect(primaryRds).toHaveReceivedCommandTimes(CreateDBClusterSnapshotCommand, 1);
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain(
+      'SnapshotQuotaError: refused before creating anything: 2 more manual instance snapshots would take eu-central-1 to 101, past its quota of 100',
+    );
+  });
+
+  it('reports the quota usage of both regions and kinds', async () => {
+    // Prepare
+    for (let i = 0; i < 40; i += 1) {
+      primary.snapshots.push(instanceSnapshot(`manual-${i}`, PRIMARY, 'orders-db'));
+    }
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.quotas).toContainEqual({
+      region: PRIMARY,
+      kind: 'instance',
+      used: 42,
+      quota: 100,
+      percent: 42,
+    });
+    expect(result.quotas).toContainEqual({
+      region: DR,
+      kind: 'cluster',
+      used: 0,
+      quota: 100,
+      percent: 0,
+    });
+  });
+
+  it('fails the copy with a clear error when the DR key is not accessible', async () => {
+    // Prepare
+    primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
+    drRds
+      .on(CopyDBSnapshotCommand)
+      .rejects(
+        new KMSKeyNotAccessibleFault({
+          message: 'The specified KMS key is not accessible',
+          $metadata: {},
+        }),
+      );
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow('copy of lifeboat-orders-db-202611200200');
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain('KMSKeyNotAccessibleFault: The specified KMS key is not accessible');
+    expect(primary.snapshots).toHaveLength(3);
+  });
+
+  it('reports a quota fault from RDS as that target failing', async () => {
+    // Prepare
+    primaryRds
+      .on(CreateDBSnapshotCommand, { DBInstanceIdentifier: 'tagged-db' })
+      .rejects(new SnapshotQuotaExceededFault({ message: 'quota exceeded', $metadata: {} }));
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow('instance tagged-db');
+    expect(primary.snapshots.map((s) => s.DBSnapshotIdentifier)).toEqual([
+      `lifeboat-orders-db-${SLOT}`,
+    ]);
+  });
+
+  it('leaves copies pending, not failed, when the in-flight cap is reached', async () => {
+    // Prepare: 5 cluster copies already in flight in DR (the cap), one instance copy free
+    for (let i = 0; i < 5; i += 1) {
+      dr.clusterSnapshots.push(clusterSnapshot(`someone-${i}`, DR, 'x', { Status: 'copying' }));
+    }
+    const slot = '202611200200';
+    primary.clusterSnapshots.push(
+      clusterSnapshot(`lifeboat-billing-${slot}`, PRIMARY, 'billing', {
+        TagList: lifeboatTags('billing', slot),
+      }),
+    );
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.failures).toEqual([]);
+    expect(result.copies).toEqual([
+      expect.objectContaining({
+        kind: 'cluster',
+        snapshotId: `lifeboat-billing-${slot}`,
+        outcome: 'pending',
+        detail: '5 cluster copies in flight to eu-west-1 (cap 5); a later run starts it',
+      }),
+    ]);
+    expect(drRds).not.toHaveReceivedCommand(CopyDBClusterSnapshotCommand);
+  });
+
+  it('starts no more copies than the cap allows, oldest first', async () => {
+    // Prepare: 18 instance copies in flight; three snapshots waiting
+    for (let i = 0; i < 18; i += 1) {
+      dr.snapshots.push(instanceSnapshot(`someone-${i}`, DR, 'x', { Status: 'pending' }));
+    }
+    for (const day of ['17', '18', '19']) {
+      primary.snapshots.push(earlierSnapshot('orders-db', `202611${day}0200`));
+    }
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.copies.map((c) => [c.snapshotId, c.outcome])).toEqual([
+      ['lifeboat-orders-db-202611170200', 'started'],
+      ['lifeboat-orders-db-202611180200', 'started'],
+      ['lifeboat-orders-db-202611190200', 'pending'],
+    ]);
+  });
+
+  it('fails a target that does not exist and snapshots the rest', async () => {
+    // Prepare
+    primary.instances.splice(0, 1);
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow('instance orders-db');
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain('TargetNotFoundError: no rds-instance orders-db in eu-central-1');
+    expect(primary.snapshots).toHaveLength(1);
+  });
+
+  it.each([
+    ['an empty event', {}, 'scheduledTime: is required'],
+    [
+      'a time that is not a date',
+      { scheduledTime: 'yesterday' },
+      'scheduledTime: must be an ISO-8601 date-time',
+    ],
+    [
+      'a time in the future',
+      { scheduledTime: '2026-12-01T00:00:00Z' },
+      'scheduledTime: is in the future',
+    ],
+    ['an unknown field', { ...scheduled, force: true }, 'force: is not a known field'],
+    ['not an object', 'run now', '(event):'],
+  ])('rejects %s, naming the field, and changes nothing', async (_, event, message) => {
+    // Act
+    const act = run(event);
+
+    // Assess
+    await expect(act).rejects.toThrow(message);
+    await expect(run(event)).rejects.toMatchObject({ name: 'InvalidEventError' });
+    expect(primaryRds.calls()).toHaveLength(0);
+    expect(drRds.calls()).toHaveLength(0);
+  });
+});
