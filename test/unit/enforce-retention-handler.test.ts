@@ -189,16 +189,14 @@ describe('enforce-retention handler', () => {
 
   it('still fails the run when the alert cannot be sent', async () => {
     // Prepare
-    drRds
-      .on(DeleteDBSnapshotCommand)
-      .rejects(
-        new RDSServiceException({
-          name: 'AccessDenied',
-          $fault: 'client',
-          $metadata: {},
-          message: 'no',
-        }),
-      );
+    drRds.on(DeleteDBSnapshotCommand).rejects(
+      new RDSServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: {},
+        message: 'no',
+      }),
+    );
     sns.on(PublishCommand).rejects(new Error('SNS down'));
 
     // Act

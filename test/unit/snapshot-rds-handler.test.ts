@@ -258,14 +258,12 @@ describe('snapshot-rds handler', () => {
   it('fails the copy with a clear error when the DR key is not accessible', async () => {
     // Prepare
     primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
-    drRds
-      .on(CopyDBSnapshotCommand)
-      .rejects(
-        new KMSKeyNotAccessibleFault({
-          message: 'The specified KMS key is not accessible',
-          $metadata: {},
-        }),
-      );
+    drRds.on(CopyDBSnapshotCommand).rejects(
+      new KMSKeyNotAccessibleFault({
+        message: 'The specified KMS key is not accessible',
+        $metadata: {},
+      }),
+    );
 
     // Act
     const act = run();
