@@ -1,11 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { METRIC_NAMESPACE, QUOTA_METRIC } from '../shared/observability/metric-names.js';
-import { loadPolicyFile } from '../shared/policy/policy-file.js';
+import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
-
-/** Where the policy is, relative to the service directory; LIFEBOAT_POLICY overrides it. */
-export const DEFAULT_POLICY_FILE = 'lifeboat.policy.yml';
 
 /**
  * The validated policy as JSON, packaged with every function: they validate it again at cold
@@ -40,9 +37,12 @@ interface ResolverOptions {
  * Everything serverless.yml derives from the policy, validated by the same schema the functions
  * and the CLI use: a bad policy fails packaging, naming every bad field.
  */
-export function stackSettings(options: ResolverOptions, env = process.env): StackSettings {
-  const policyFile = env.LIFEBOAT_POLICY ?? DEFAULT_POLICY_FILE;
-  const serviceDir = resolve(import.meta.dirname, '..');
+export function stackSettings(
+  options: ResolverOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  serviceDir = resolve(import.meta.dirname, '..'),
+): StackSettings {
+  const policyFile = policyPath(undefined, env);
   const policy = loadPolicyFile(resolve(serviceDir, policyFile));
   const region = options.region ?? policy.regions.primary;
   if (region !== policy.regions.primary && region !== policy.regions.dr) {

@@ -3,6 +3,14 @@ import { PolicyError } from './errors.js';
 import { parsePolicy, readPolicySource } from './parse-policy.js';
 import type { Policy } from './schema.js';
 
+/** The policy file used when none is named; LIFEBOAT_POLICY names another. */
+export const DEFAULT_POLICY_FILE = 'lifeboat.policy.yml';
+
+/** The policy file to use: the one named, else LIFEBOAT_POLICY, else the default. */
+export function policyPath(named?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return named ?? env.LIFEBOAT_POLICY ?? DEFAULT_POLICY_FILE;
+}
+
 /** Parses and validates policy YAML text. */
 export function parsePolicyText(text: string, source = 'policy'): Policy {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });

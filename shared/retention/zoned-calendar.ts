@@ -43,6 +43,18 @@ export class ZonedCalendar {
     return { year, month, day, hour: local.getUTCHours(), isoYear, isoWeek };
   }
 
+  /**
+   * The instant at which the zone's wall clock shows the given date and hour (the later one when
+   * the clocks go back, the hour after when they skip it).
+   *
+   * @example new ZonedCalendar('Europe/Berlin').instantOf(2026, 11, 21, 3) // 02:00 UTC
+   */
+  instantOf(year: number, month: number, day: number, hour: number): Date {
+    const wall = Date.UTC(year, month - 1, day, hour);
+    const guess = wall - this.offset(wall);
+    return new Date(wall - this.offset(guess));
+  }
+
   /** The zone's offset from UTC at `ms`, in milliseconds. */
   private offset(ms: number): number {
     const key = Math.floor(ms / QUARTER_HOUR);

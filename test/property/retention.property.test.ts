@@ -299,3 +299,25 @@ describe('zoned calendar', () => {
     );
   });
 });
+
+describe('zoned calendar instants', () => {
+  it('finds the instant a wall clock shows, or the hour after when the clocks skip it', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ZONES),
+        fc.date({ min: new Date(START), max: new Date(START + SPAN), noInvalidDate: true }),
+        fc.integer({ min: 0, max: 23 }),
+        (zone, day, hour) => {
+          const calendar = new ZonedCalendar(zone);
+          const [y, m, d] = [day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate()];
+
+          const local = calendar.local(calendar.instantOf(y, m, d, hour));
+
+          expect([local.year, local.month, local.day]).toEqual([y, m, d]);
+          expect([hour, hour + 1]).toContain(local.hour);
+        },
+      ),
+      RUNS,
+    );
+  });
+});

@@ -1,0 +1,76 @@
+import { rdsIn } from '../../shared/aws/clients.js';
+import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import { slotOf } from '../../shared/snapshots/slot.js';
+import { runSnapshotJob, type SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
+import { EXIT, UsageError } from '../cli-errors.js';
+import { cliLog } from '../cli-log.js';
+import { type Io, line, printJson, table } from '../output.js';
+
+/**
+ * `lifeboat backup run`: the scheduled snapshot job, now, against the account the AWS
+ * environment points to. The slot defaults to the current minute.
+ */
+export async function backupRunCommand(
+  options: { policy?: string; slot?: string; json?: boolean; verbose?: boolean },
+  io: Io,
+): Promise<number> {
+  const policy = loadPolicyFile(policyPath(options.policy));
+  const at = options.slot === undefined ? new Date() : new Date(options.slot);
+  if (Number.isNaN(at.getTime())) {
+    throw new UsageError(
+      `--slot ${options.slot}: not a date-time (use ISO 8601, e.g. 2026-11-21T03:00:00Z)`,
+    );
+  }
+  const result = await runSnapshotJob(
+    {
+      primary: rdsIn(policy.regions.primary),
+      dr: rdsIn(policy.regions.dr),
+      limiter: rdsLimiter(policy.rdsRequestsPerSecond),
+      log: cliLog(io, options.verbose),
+    },
+    policy,
+    slotOf(at),
+  );
+  if (options.json) printJson(io, result);
+  else printSnapshotResult(io, result, policy);
+  return result.failures.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
+export function printSnapshotResult(io: Io, result: SnapshotJobResult, policy: Policy): void {
+  line(io.out, `Snapshots for slot ${result.slot} (policy ${policy.name})`);
+  line(
+    io.out,
+    table(
+      ['KIND', 'TARGET', 'SNAPSHOT', 'OUTCOME'],
+      result.targets.map((t) => [
+        t.kind,
+        t.target,
+        t.snapshotId ?? '-',
+        t.error ? `${t.outcome}: ${t.error}` : t.outcome,
+      ]),
+    ),
+  );
+  if (result.copies.length > 0) {
+    line(io.out);
+    line(io.out, `Copies to ${policy.regions.dr}`);
+    line(
+      io.out,
+      table(
+        ['KIND', 'SNAPSHOT', 'OUTCOME'],
+        result.copies.map((c) => [
+          c.kind,
+          c.snapshotId,
+          [c.outcome, c.detail ?? c.error].filter(Boolean).join(': '),
+        ]),
+      ),
+    );
+  }
+  line(io.out);
+  line(
+    io.out,
+    `Manual snapshot quota: ${result.quotas.map((q) => `${q.region} ${q.kind} ${q.used}/${q.quota}`).join(', ')}`,
+  );
+  if (result.failures.length > 0) line(io.out, `${result.failures.length} failed`);
+}

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parsePolicyText } from '../../shared/policy/policy-file.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import { EXIT, UsageError } from '../cli-errors.js';
+import { seedDemoDatabases, simulateMonth } from '../demo/backup-demo.js';
+import { seedKey } from '../demo/seed.js';
+import { startLocalAws } from '../local-aws.js';
+import { type Io, line } from '../output.js';
+
+const DEMO_POLICY = fileURLToPath(new URL('../demo/demo.policy.yml', import.meta.url));
+
+/**
+ * `lifeboat demo`: starts a local AWS (moto), seeds a demo account, and runs Lifeboat's jobs
+ * against it. Touches nothing outside the moto server it starts and stops.
+ */
+export async function demoCommand(options: { days?: string }, io: Io): Promise<number> {
+  const days = Number(options.days ?? 30);
+  if (!Number.isInteger(days) || days < 1 || days > 400) {
+    throw new UsageError(`--days ${options.days}: must be a whole number from 1 to 400`);
+  }
+  const aws = await startLocalAws();
+  // The demo's own dummy account: every client this process creates from here on talks to moto.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ACCESS_KEY_ID: 'demo',
+    AWS_SECRET_ACCESS_KEY: 'demo',
+    AWS_REGION: 'eu-central-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+  try {
+    line(io.out, `Lifeboat demo against a local AWS (moto on ${aws.endpoint})`);
+    line(io.out);
+    const policy = await demoPolicy();
+    line(io.out, `Demo account, policy "${policy.name}":`);
+    await seedDemoDatabases(policy, io);
+    line(
+      io.out,
+      `  ${policy.regions.dr}: KMS key for the encrypted DR copies ${policy.snapshots.drKmsKeyArn}`,
+    );
+    line(io.out);
+
+    line(
+      io.out,
+      `1. ${days} days of scheduled runs: snapshot-rds at ${policy.snapshots.schedule}, enforce-retention after it`,
+    );
+    line(io.out);
+    await simulateMonth(policy, io, days, new Date());
+    return EXIT.ok;
+  } finally {
+    await aws.stop();
+  }
+}
+
+async function demoPolicy(): Promise<Policy> {
+  const key = await seedKey('eu-west-1', 'Lifeboat demo: DR snapshot copies');
+  return parsePolicyText(
+    readFileSync(DEMO_POLICY, 'utf8').replace('${DR_KEY_ARN}', key),
+    'demo.policy.yml',
+  );
+}

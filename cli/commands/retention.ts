@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { rdsIn } from '../../shared/aws/clients.js';
+import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
+import { applyRetentionPlan, readInventory } from '../../shared/retention/retention-job.js';
+import { planRetention, type RetentionPlan } from '../../shared/retention/retention-planner.js';
+import { EXIT, UsageError } from '../cli-errors.js';
+import { cliLog } from '../cli-log.js';
+import { parseInventory } from '../inventory-file.js';
+import { type Io, line, localTime, printJson, table } from '../output.js';
+
+interface PlanOptions {
+  policy?: string;
+  inventory?: string;
+  now?: string;
+  json?: boolean;
+}
+
+/** `lifeboat retention plan`: the dry run, on the live account or an inventory file. */
+export async function retentionPlanCommand(options: PlanOptions, io: Io): Promise<number> {
+  const policy = loadPolicyFile(policyPath(options.policy));
+  const now = parseNow(options.now);
+  const inventory = options.inventory
+    ? parseInventory(readText(options.inventory), options.inventory)
+    : await readInventory({ primary: rdsIn(policy.regions.primary), dr: rdsIn(policy.regions.dr) });
+  const plan = planRetention(inventory, policy, now);
+  if (options.json) printJson(io, planJson(plan));
+  else printPlan(io, plan, policy);
+  return EXIT.ok;
+}
+
+/** `lifeboat retention apply --yes`: plans on the live account and deletes what the plan says. */
+export async function retentionApplyCommand(
+  options: { policy?: string; yes?: boolean; json?: boolean },
+  io: Io,
+): Promise<number> {
+  const policy = loadPolicyFile(policyPath(options.policy));
+  if (!options.yes) {
+    throw new UsageError(
+      'retention apply deletes snapshots: run retention plan first, then confirm with --yes',
+    );
+  }
+  const deps = {
+    primary: rdsIn(policy.regions.primary),
+    dr: rdsIn(policy.regions.dr),
+    limiter: rdsLimiter(policy.rdsRequestsPerSecond),
+    log: cliLog(io),
+  };
+  const plan = planRetention(await readInventory(deps), policy, new Date());
+  const deletions = await applyRetentionPlan(deps, plan, policy);
+  const failed = deletions.filter((d) => d.outcome === 'failed');
+  if (options.json) printJson(io, { keep: plan.keep, deletions });
+  else {
+    line(
+      io.out,
+      `kept ${plan.keep}, deleted ${deletions.length - failed.length}, failed ${failed.length}`,
+    );
+    for (const d of failed) line(io.out, `  failed ${d.snapshotId} in ${d.region}: ${d.error}`);
+  }
+  return failed.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
+function parseNow(text: string | undefined): Date {
+  if (text === undefined) return new Date();
+  const now = new Date(text);
+  if (Number.isNaN(now.getTime()))
+    throw new UsageError(
+      `--now ${text}: not a date-time (use ISO 8601, e.g. 2026-11-21T04:30:00Z)`,
+    );
+  return now;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`${path}: cannot read the inventory file`);
+  }
+}
+
+export function planJson(plan: RetentionPlan) {
+  return {
+    now: plan.now.toISOString(),
+    keep: plan.keep,
+    delete: plan.delete,
+    decisions: plan.decisions.map((d) => ({
+      region: d.snapshot.region,
+      kind: d.snapshot.kind,
+      target: d.snapshot.target,
+      snapshotId: d.snapshot.id,
+      time: d.snapshot.time?.toISOString(),
+      action: d.action,
+      reasons: d.reasons,
+    })),
+  };
+}
+
+/** The plan as a table, one row per snapshot, newest first within each target and region. */
+export function printPlan(
+  io: Io,
+  plan: RetentionPlan,
+  policy: Policy,
+  only?: (s: SnapshotRecord) => boolean,
+): void {
+  const decisions = plan.decisions.filter((d) => !only || only(d.snapshot));
+  line(
+    io.out,
+    `Retention plan for ${policy.name} at ${localTime(plan.now, policy.timeZone)} (${policy.timeZone}): keep ${plan.keep}, delete ${plan.delete}`,
+  );
+  line(io.out);
+  line(
+    io.out,
+    table(
+      ['REGION', 'TARGET', 'SNAPSHOT', 'TIME', 'ACTION', 'WHY'],
+      decisions.map((d) => [
+        d.snapshot.region,
+        d.snapshot.target,
+        d.snapshot.id,
+        localTime(d.snapshot.time, policy.timeZone),
+        d.action.toUpperCase(),
+        d.reasons.join('; '),
+      ]),
+    ),
+  );
+}

@@ -1,0 +1,108 @@
+import { Command, CommanderError, Option } from 'commander';
+import { errorSummary } from '../shared/observability/job-log.js';
+import { PolicyError } from '../shared/policy/errors.js';
+import { EXIT, UsageError } from './cli-errors.js';
+import { backupRunCommand } from './commands/backup.js';
+import { demoCommand } from './commands/demo.js';
+import { retentionApplyCommand, retentionPlanCommand } from './commands/retention.js';
+import { validateCommand } from './commands/validate.js';
+import { MotoMissingError } from './local-aws.js';
+import { type Io, line, processIo } from './output.js';
+
+const POLICY_HELP = 'policy file (default: $LIFEBOAT_POLICY or lifeboat.policy.yml)';
+
+/**
+ * Runs the lifeboat command with `argv` (without node and script) and returns the exit code:
+ * 0 done, 1 something failed, 2 bad input (nothing changed), 3 could not run.
+ */
+export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const run =
+    <O>(command: (options: O, io: Io) => Promise<number>) =>
+    async (options: O) => {
+      code = await guard(io, () => command(options, io));
+    };
+
+  const program = new Command('lifeboat')
+    .description(
+      'Backups and disaster recovery for RDS and Aurora: policy, snapshots, retention, drills',
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out.write(s),
+      writeErr: (s) => io.err.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('validate')
+    .description('check the policy file; every bad field is named with the reason')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--json', 'print the validated policy, or its problems, as JSON')
+    .action(run(validateCommand));
+
+  const backup = program.command('backup').description('snapshots of the policy’s databases');
+  backup
+    .command('run')
+    .description(
+      'run the scheduled snapshot job now (snapshots, then DR copies) in the account the AWS environment points to',
+    )
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--slot <time>', 'the schedule slot to run as, ISO 8601 (default: now)')
+    .option('--json', 'print the result as JSON')
+    .option('-v, --verbose', 'log each snapshot and copy as it starts')
+    .action(run(backupRunCommand));
+
+  const retention = program
+    .command('retention')
+    .description('grandfather-father-son retention of snapshots');
+  retention
+    .command('plan')
+    .description('show what retention would keep and delete, and why (changes nothing)')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--inventory <file>', 'plan on an inventory JSON file instead of the live account')
+    .option('--now <time>', 'plan as of this time, ISO 8601 (default: now)')
+    .option('--json', 'print the plan as JSON')
+    .action(run(retentionPlanCommand));
+  retention
+    .command('apply')
+    .description('delete what the plan says to delete, at the policy’s RDS request rate')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--yes', 'confirm the deletions')
+    .option('--json', 'print the deletions as JSON')
+    .action(run(retentionApplyCommand));
+
+  program
+    .command('demo')
+    .description('start a local AWS (moto), seed a demo account and run Lifeboat against it')
+    .addOption(new Option('--days <n>', 'days of daily runs to simulate').default('30'))
+    .action(run(demoCommand));
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const shown = ['commander.helpDisplayed', 'commander.help', 'commander.version'];
+      return shown.includes(error.code) ? EXIT.ok : EXIT.badInput;
+    }
+    throw error;
+  }
+  return code;
+}
+
+async function guard(io: Io, command: () => Promise<number>): Promise<number> {
+  try {
+    return await command();
+  } catch (error) {
+    if (error instanceof PolicyError || error instanceof UsageError) {
+      line(io.err, `lifeboat: ${error.message}`);
+      return EXIT.badInput;
+    }
+    if (error instanceof MotoMissingError) {
+      line(io.err, `lifeboat: ${error.message}`);
+      return EXIT.cannotRun;
+    }
+    line(io.err, `lifeboat: could not run: ${errorSummary(error)}`);
+    return EXIT.cannotRun;
+  }
+}

@@ -1,0 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+describe('sls package', () => {
+  it('fails on a bad policy, naming each bad field, and produces no package', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-package-'));
+    const policy = join(dir, 'bad.policy.yml');
+    writeFileSync(
+      policy,
+      readFileSync('lifeboat.policy.yml', 'utf8')
+        .replace('version: 1', 'version: 7')
+        .replace('daily: 7', 'daily: lots'),
+    );
+    const out = join(dir, 'package');
+
+    // Act
+    const result = spawnSync('node_modules/.bin/sls', ['package', '--package', out], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        LIFEBOAT_POLICY: policy,
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+      },
+    });
+
+    // Assess
+    expect(result.status).not.toBe(0);
+    const output = result.stdout + result.stderr;
+    expect(output).toContain('version: must be 1');
+    expect(output).toContain('retention.primary.daily: must be a whole number of days');
+    expect(() => readFileSync(join(out, 'cloudformation-template-update-stack.json'))).toThrow();
+  });
+});

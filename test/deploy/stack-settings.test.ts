@@ -1,0 +1,104 @@
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { PACKAGED_POLICY_FILE, stackSettings } from '../../deploy/stack-settings.js';
+import { PolicyError } from '../../shared/policy/errors.js';
+import { FIXTURE_POLICY_FILE, fixturePolicy } from '../support/policy.js';
+
+let serviceDir: string;
+const env = { LIFEBOAT_POLICY: 'policy.yml' };
+
+beforeEach(() => {
+  serviceDir = mkdtempSync(join(tmpdir(), 'lifeboat-service-'));
+  copyFileSync(FIXTURE_POLICY_FILE, join(serviceDir, 'policy.yml'));
+});
+
+describe('stack settings derived from the policy', () => {
+  it('packages the validated policy as JSON for the functions', () => {
+    // Act
+    const settings = stackSettings({}, env, serviceDir);
+
+    // Assess
+    expect(settings.policyFile).toBe(PACKAGED_POLICY_FILE);
+    const packaged = JSON.parse(readFileSync(join(serviceDir, PACKAGED_POLICY_FILE), 'utf8'));
+    expect(packaged).toEqual(JSON.parse(JSON.stringify(fixturePolicy())));
+  });
+
+  it('deploys to the primary region by default, with schedules on and primary keys', () => {
+    // Act
+    const settings = stackSettings({}, env, serviceDir);
+
+    // Assess
+    expect(settings).toMatchObject({ region: 'eu-central-1', role: 'primary' });
+    expect(settings.events.snapshotRds).toEqual([
+      {
+        schedule: expect.objectContaining({
+          enabled: true,
+          rate: ['cron(0 3 * * ? *)'],
+          timezone: 'Europe/Berlin',
+        }),
+      },
+    ]);
+    expect(settings.keyResources.DataKey).toMatchObject({ Type: 'AWS::KMS::Key' });
+  });
+
+  it('deploys the DR region with schedules off and replicas of the primary keys', () => {
+    // Act
+    const settings = stackSettings(
+      {
+        region: 'eu-west-1',
+        param: [
+          'dataKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-a',
+          'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
+        ],
+      },
+      env,
+      serviceDir,
+    );
+
+    // Assess
+    expect(settings.role).toBe('dr');
+    expect(settings.events.enforceRetention).toEqual([
+      { schedule: expect.objectContaining({ enabled: false }) },
+    ]);
+    expect(settings.keyResources.DataKey).toMatchObject({
+      Type: 'AWS::KMS::ReplicaKey',
+      Properties: { PrimaryKeyArn: 'arn:aws:kms:eu-central-1:1:key/mrk-a' },
+    });
+  });
+
+  it('refuses the DR region without the primary key ARNs', () => {
+    // Act
+    const act = () => stackSettings({ region: 'eu-west-1' }, env, serviceDir);
+
+    // Assess
+    expect(act).toThrow('deploying the DR region needs --param="dataKeyArn=<ARN>"');
+  });
+
+  it('refuses a region the policy does not name', () => {
+    // Act
+    const act = () => stackSettings({ region: 'us-east-1' }, env, serviceDir);
+
+    // Assess
+    expect(act).toThrow(
+      'cannot deploy to us-east-1: policy test-policy runs in eu-central-1 (primary) and eu-west-1 (DR)',
+    );
+  });
+
+  it('fails packaging on a bad policy, naming its fields, and writes nothing', () => {
+    // Prepare
+    writeFileSync(
+      join(serviceDir, 'policy.yml'),
+      readFileSync(FIXTURE_POLICY_FILE, 'utf8').replace('version: 1', 'version: 9'),
+    );
+
+    // Act
+    const act = () => stackSettings({}, env, serviceDir);
+
+    // Assess
+    expect(act).toThrow(PolicyError);
+    expect(act).toThrow('version: must be 1');
+    expect(existsSync(join(serviceDir, PACKAGED_POLICY_FILE))).toBe(false);
+  });
+});

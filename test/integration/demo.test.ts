@@ -1,0 +1,27 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+describe('npm run demo', () => {
+  it('runs the scheduled pipeline against its own local AWS and shows what retention kept', () => {
+    // Act: the README's command, shortened to ten days
+    const result = spawnSync('node', ['bin/lifeboat.js', 'demo', '--days', '10'], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_ENDPOINT_URL: '' },
+      timeout: 120_000,
+    });
+
+    // Assess
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const out = result.stdout;
+    expect(out).toMatch(/Lifeboat demo against a local AWS \(moto on http:\/\/127\.0\.0\.1:\d+\)/);
+    const runs = out.split('\n').filter((l) => /^\d{4}-\d\d-\d\d 03:00 {2}3 {8}3 /.test(l));
+    expect(runs).toHaveLength(10);
+    expect(out).toContain('before-upgrade');
+    expect(out).toContain('not created by Lifeboat');
+    const held = /Day 5: (\S+) was put under legal hold/.exec(out)?.[1] ?? 'missing';
+    const heldRow = out.split('\n').find((l) => l.startsWith('eu-central-1') && l.includes(held));
+    expect(heldRow).toContain('KEEP');
+    expect(out).toMatch(/Deleted over the month: \d+ snapshots/);
+  });
+});

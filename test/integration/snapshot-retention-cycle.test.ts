@@ -1,0 +1,127 @@
+import { DescribeDBClusterSnapshotsCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { seedCluster, seedInstance, seedKey, seedTopic } from '../../cli/demo/seed.js';
+import { rdsIn } from '../../shared/aws/clients.js';
+import { RateLimiter } from '../../shared/aws/rate-limiter.js';
+import { silentLog } from '../../shared/observability/job-log.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import { runRetentionJob } from '../../shared/retention/retention-job.js';
+import { slotOf } from '../../shared/snapshots/slot.js';
+import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
+import { lambdaContext } from '../support/lambda-context.js';
+import { useLocalAws } from '../support/local-aws.js';
+import { fixturePolicy, packagedPolicyFile } from '../support/policy.js';
+
+const PRIMARY = 'eu-central-1';
+const DR = 'eu-west-1';
+
+useLocalAws();
+
+let policy: Policy;
+
+beforeAll(async () => {
+  const key = await seedKey(DR);
+  policy = { ...fixturePolicy(), snapshots: { ...fixturePolicy().snapshots, drKmsKeyArn: key } };
+  const rds = rdsIn(PRIMARY).client;
+  await seedInstance(rds, 'orders-db');
+  await seedInstance(rds, 'reports-db', { backup: 'lifeboat' });
+  await seedInstance(rds, 'scratch-db');
+  await seedCluster(rds, 'billing');
+});
+
+const deps = () => ({
+  primary: rdsIn(PRIMARY),
+  dr: rdsIn(DR),
+  limiter: new RateLimiter({ perSecond: 1000, burst: 100 }),
+  log: silentLog,
+});
+
+async function snapshotIds(region: string): Promise<string[]> {
+  const rds = rdsIn(region).client;
+  const instances = await rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: 'manual' }));
+  const clusters = await rds.send(
+    new DescribeDBClusterSnapshotsCommand({ SnapshotType: 'manual' }),
+  );
+  return [
+    ...(instances.DBSnapshots ?? []).map((s) => s.DBSnapshotIdentifier ?? ''),
+    ...(clusters.DBClusterSnapshots ?? []).map((s) => s.DBClusterSnapshotIdentifier ?? ''),
+  ].sort();
+}
+
+describe('snapshot and retention cycle against the local AWS', () => {
+  it('snapshots, copies to DR with the DR key, and thins out two weeks of daily slots', async () => {
+    // Act: two weeks of daily runs, each a snapshot run then a retention run
+    for (let day = 1; day <= 14; day += 1) {
+      const slot = slotOf(new Date(Date.UTC(2026, 10, day, 2)));
+      const snapshots = await runSnapshotJob(deps(), policy, slot);
+      expect(snapshots.failures).toEqual([]);
+      const retention = await runRetentionJob(
+        deps(),
+        policy,
+        new Date(Date.UTC(2026, 10, day, 3, 30)),
+      );
+      expect(retention.failures).toEqual([]);
+    }
+
+    // Assess: orders-db, reports-db and billing, not scratch-db; the primary keeps 8-14 Nov and
+    // 1 Nov (weekly), the DR region 12-14 Nov (daily 3; monthly 2 is the same 14 Nov)
+    const primary = await snapshotIds(PRIMARY);
+    const dr = await snapshotIds(DR);
+    const days = (ids: string[], target: string) =>
+      ids.filter((id) => id.startsWith(`lifeboat-${target}-`)).map((id) => id.slice(-6, -4));
+    for (const target of ['orders-db', 'reports-db', 'billing']) {
+      expect(days(primary, target)).toEqual(['01', '08', '09', '10', '11', '12', '13', '14']);
+      expect(days(dr, target)).toEqual(['12', '13', '14']);
+    }
+    expect(primary.some((id) => id.includes('scratch-db'))).toBe(false);
+  });
+
+  it('encrypts the DR copies with the policy key and tags them as Lifeboat copies', async () => {
+    // Act
+    const out = await rdsIn(DR).client.send(
+      new DescribeDBSnapshotsCommand({ SnapshotType: 'manual' }),
+    );
+
+    // Assess
+    const copy = out.DBSnapshots?.find(
+      (s) => s.DBSnapshotIdentifier === 'lifeboat-orders-db-202611140200',
+    );
+    expect(copy).toMatchObject({ Encrypted: true, KmsKeyId: policy.snapshots.drKmsKeyArn });
+    expect(copy?.TagList).toEqual(
+      expect.arrayContaining([
+        { Key: 'lifeboat:managed', Value: 'true' },
+        { Key: 'lifeboat:policy', Value: 'test-policy' },
+        { Key: 'lifeboat:slot', Value: '202611140200' },
+        { Key: 'lifeboat:target', Value: 'orders-db' },
+        {
+          Key: 'lifeboat:source',
+          Value: 'arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-202611140200',
+        },
+      ]),
+    );
+  });
+
+  it('creates nothing new when the scheduled event is delivered twice, through the handler', async () => {
+    // Prepare
+    vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile(policy));
+    vi.stubEnv('ALERT_TOPIC_ARN', await seedTopic(PRIMARY));
+    const { handler } = await import('../../functions/snapshot-rds/handler.js');
+    const event = { scheduledTime: new Date().toISOString() };
+    const first = await handler(structuredClone(event), lambdaContext());
+    const before = await snapshotIds(PRIMARY);
+
+    // Act
+    const second = await handler(structuredClone(event), lambdaContext());
+
+    // Assess
+    expect(first.targets.map((t) => t.outcome)).toEqual(['created', 'created', 'created']);
+    expect(second.targets.map((t) => t.outcome)).toEqual([
+      'already-exists',
+      'already-exists',
+      'already-exists',
+    ]);
+    expect(second.failures).toEqual([]);
+    expect(await snapshotIds(PRIMARY)).toEqual(before);
+    vi.unstubAllEnvs();
+  });
+});

@@ -1,0 +1,18 @@
+import { afterAll, beforeAll } from 'vitest';
+import { type LocalAws, startLocalAws } from '../../cli/local-aws.js';
+
+/**
+ * Starts a moto server for this test file and points the SDK at it through AWS_ENDPOINT_URL,
+ * before any client is created. Stopped after the file's tests.
+ */
+export function useLocalAws(): { readonly aws: LocalAws } {
+  const holder = {} as { aws: LocalAws };
+  beforeAll(async () => {
+    holder.aws = await startLocalAws();
+    process.env.AWS_ENDPOINT_URL = holder.aws.endpoint;
+  });
+  afterAll(async () => {
+    await holder.aws?.stop();
+  });
+  return holder;
+}
