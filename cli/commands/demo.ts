@@ -57,7 +57,7 @@ export async function demoCommand(options: { days?: string }, io: Io): Promise<n
 async function demoPolicy(): Promise<Policy> {
   const key = await seedKey('eu-west-1', 'Lifeboat demo: DR snapshot copies');
   return parsePolicyText(
-    readFileSync(DEMO_POLICY, 'utf8').replace('${DR_KEY_ARN}', key),
+    readFileSync(DEMO_POLICY, 'utf8').replace('DEMO_DR_KEY_ARN', key),
     'demo.policy.yml',
   );
 }

@@ -87,6 +87,10 @@ export function planRetention(
   }
   const calendar = new ZonedCalendar(policy.timeZone);
   const context = copyContext(snapshots, policy);
+  const compiled = {
+    primary: compile('primary', policy.retention.primary, now),
+    dr: compile('dr', policy.retention.dr, now),
+  };
 
   const groups = new Map<string, SnapshotRecord[]>();
   for (const s of snapshots) {
@@ -117,10 +121,40 @@ export function planRetention(
       }
       continue;
     }
-    planGroup(group, role, policy, now, calendar, context, decisions);
+    planGroup(group, compiled[role], policy, calendar, context, decisions);
   }
   const deletions = decisions.filter((d) => d.action === 'delete').length;
   return { now, decisions, keep: decisions.length - deletions, delete: deletions };
+}
+
+/** A role's rules, parsed once per plan rather than once per group or snapshot. */
+interface CompiledRules {
+  readonly role: Role;
+  readonly rules: GfsRules;
+  readonly buckets: readonly Bucketed[];
+  readonly within: CalendarDuration | undefined;
+  /** Snapshots after this instant are younger than the minimum age. */
+  readonly youngFrom: number;
+  /** Why a snapshot no rule keeps is deleted. */
+  readonly deletion: readonly string[];
+}
+
+function compile(role: Role, rules: GfsRules, now: Date): CompiledRules {
+  const buckets = bucketRules(rules);
+  const described = [
+    rules.last > 0 ? `last ${rules.last}` : '',
+    ...buckets.map((b) => `${b.name} ${b.count}`),
+    rules.within ? `within ${rules.within}` : '',
+    rules.lastVerified > 0 ? `last ${rules.lastVerified} verified` : '',
+  ].filter(Boolean);
+  return {
+    role,
+    rules,
+    buckets,
+    within: rules.within === undefined ? undefined : parseDuration(rules.within),
+    youngFrom: subtractDuration(now, parseDuration(rules.minimumAge) as CalendarDuration).getTime(),
+    deletion: [`no rule keeps it (${described.join(', ')})`],
+  };
 }
 
 interface CopyContext {
@@ -152,14 +186,13 @@ function byNewest(a: SnapshotRecord, b: SnapshotRecord): number {
 
 function planGroup(
   group: readonly SnapshotRecord[],
-  role: Role,
+  compiled: CompiledRules,
   policy: PlanPolicy,
-  now: Date,
   calendar: ZonedCalendar,
   context: CopyContext,
   out: RetentionDecision[],
 ): void {
-  const rules = policy.retention[role];
+  const { role } = compiled;
   const sorted = [...group].sort(byNewest);
   const pool: SnapshotRecord[] = [];
   const settled = new Map<SnapshotRecord, RetentionDecision>();
@@ -202,8 +235,8 @@ function planGroup(
     } else pool.push(s);
   }
 
-  const kept = gfsKeeps(pool, rules, calendar);
-  const rails = safetyRails(pool, role, rules, now, policy, context);
+  const kept = gfsKeeps(pool, compiled, calendar);
+  const rails = safetyRails(pool, compiled, policy, context);
   for (const s of sorted) {
     const decided = settled.get(s);
     if (decided) {
@@ -219,12 +252,7 @@ function planGroup(
     out.push(
       rail.length > 0
         ? { snapshot: s, role, action: 'keep', reasons: rail }
-        : {
-            snapshot: s,
-            role,
-            action: 'delete',
-            reasons: [`no rule keeps it (${describeRules(rules)})`],
-          },
+        : { snapshot: s, role, action: 'delete', reasons: compiled.deletion },
     );
   }
 }
@@ -232,16 +260,16 @@ function planGroup(
 /** restic's ApplyPolicy over snapshots sorted newest first. */
 function gfsKeeps(
   pool: readonly SnapshotRecord[],
-  rules: GfsRules,
+  { rules, buckets: bucketed, within }: CompiledRules,
   calendar: ZonedCalendar,
 ): Map<SnapshotRecord, string[]> {
-  const reasons = new Map<SnapshotRecord, string[]>(pool.map((s) => [s, []]));
+  const reasons = new Map<SnapshotRecord, string[]>();
+  for (const s of pool) reasons.set(s, []);
   const latest = pool[0]?.time;
   if (!latest) return reasons;
 
-  const within = rules.within === undefined ? undefined : parseDuration(rules.within);
   const withinFrom = within ? subtractDuration(latest, within).getTime() : undefined;
-  const buckets = bucketRules(rules).map((b) => ({ ...b, left: b.count, last: Number.NaN }));
+  const buckets = bucketed.map((b) => ({ rule: b, left: b.count, last: Number.NaN }));
   let lastLeft = rules.last;
   let verifiedLeft = rules.lastVerified;
 
@@ -263,11 +291,11 @@ function gfsKeeps(
       const local = calendar.local(time);
       for (const b of buckets) {
         if (b.left <= 0) continue;
-        const key = b.key(local);
+        const key = b.rule.key(local);
         if (key !== b.last) {
           b.last = key;
           b.left -= 1;
-          why.push(`${b.name} ${b.count}: ${b.label(local)}`);
+          why.push(`${b.rule.name} ${b.rule.count}: ${b.rule.label(local)}`);
         }
       }
     }
@@ -278,14 +306,10 @@ function gfsKeeps(
 /** The rails that protect a snapshot the rules would delete; empty when none does. */
 function safetyRails(
   pool: readonly SnapshotRecord[],
-  role: Role,
-  rules: GfsRules,
-  now: Date,
+  { role, rules, youngFrom }: CompiledRules,
   policy: PlanPolicy,
   context: CopyContext,
 ): (s: SnapshotRecord) => string[] {
-  const minimumAge = parseDuration(rules.minimumAge) as CalendarDuration;
-  const youngFrom = subtractDuration(now, minimumAge).getTime();
   const newestVerified = pool.find((s) => s.verifiedAt !== undefined);
   const newestRestorePoint = newestVerified ?? pool[0];
   return (s) => {
@@ -313,14 +337,4 @@ function safetyRails(
     }
     return rails;
   };
-}
-
-function describeRules(rules: GfsRules): string {
-  const parts = [
-    rules.last > 0 ? `last ${rules.last}` : '',
-    ...bucketRules(rules).map((b) => `${b.name} ${b.count}`),
-    rules.within ? `within ${rules.within}` : '',
-    rules.lastVerified > 0 ? `last ${rules.lastVerified} verified` : '',
-  ];
-  return parts.filter(Boolean).join(', ');
 }

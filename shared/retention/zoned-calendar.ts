@@ -11,6 +11,7 @@ export interface LocalTime {
 // Every time zone changes its UTC offset on a quarter hour, so one lookup per quarter hour
 // serves every moment in it.
 const QUARTER_HOUR = 15 * 60_000;
+const HOUR = 60 * 60_000;
 
 /**
  * Wall-clock fields of instants in one IANA time zone. Intl is slow, so offsets are computed once
@@ -19,6 +20,8 @@ const QUARTER_HOUR = 15 * 60_000;
 export class ZonedCalendar {
   private readonly format: Intl.DateTimeFormat;
   private readonly offsets = new Map<number, number>();
+  // Every field of LocalTime is fixed by the local hour, and snapshots cluster on schedule slots.
+  private readonly hours = new Map<number, LocalTime>();
 
   constructor(readonly timeZone: string) {
     this.format = new Intl.DateTimeFormat('en-US', {
@@ -35,12 +38,19 @@ export class ZonedCalendar {
 
   /** The local wall-clock time of `date`. */
   local(date: Date): LocalTime {
-    const local = new Date(date.getTime() + this.offset(date.getTime()));
-    const year = local.getUTCFullYear();
-    const month = local.getUTCMonth() + 1;
-    const day = local.getUTCDate();
-    const { isoYear, isoWeek } = isoWeekOf(year, month, day);
-    return { year, month, day, hour: local.getUTCHours(), isoYear, isoWeek };
+    const ms = date.getTime();
+    const hourIndex = Math.floor((ms + this.offset(ms)) / HOUR);
+    let time = this.hours.get(hourIndex);
+    if (!time) {
+      const local = new Date(hourIndex * HOUR);
+      const year = local.getUTCFullYear();
+      const month = local.getUTCMonth() + 1;
+      const day = local.getUTCDate();
+      const { isoYear, isoWeek } = isoWeekOf(year, month, day);
+      time = { year, month, day, hour: local.getUTCHours(), isoYear, isoWeek };
+      this.hours.set(hourIndex, time);
+    }
+    return time;
   }
 
   /**

@@ -8,6 +8,7 @@ const TEMPLATE = '.serverless/cloudformation-template-update-stack.json';
 
 interface Resource {
   Type: string;
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON, read by assertions
   Properties: Record<string, any>;
   Condition?: string;
 }

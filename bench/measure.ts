@@ -1,0 +1,28 @@
+import { performance } from 'node:perf_hooks';
+
+/** Median wall time of `runs` calls, in milliseconds, after one warm-up call. */
+export async function medianMs(
+  runs: number,
+  fn: () => unknown | Promise<unknown>,
+): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const start = performance.now();
+    await fn();
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** A figure against its target, e.g. `3.1x (target <= 5x) ok`. */
+export function verdict(value: number, target: number, unit: string, digits = 1): string {
+  const ok = value <= target ? 'within target' : 'OVER TARGET';
+  return `${value.toFixed(digits)}${unit} (target <= ${target}${unit}) ${ok}`;
+}
