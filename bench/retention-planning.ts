@@ -27,6 +27,7 @@ function inventory(now: number): SnapshotRecord[] {
         kind: t % 10 === 0 ? 'cluster' : 'instance',
         target,
         time,
+        createdAt: time,
         slot: undefined,
         status: 'available',
         engine: 'postgres',

@@ -49,6 +49,7 @@ export function parseInventory(text: string, source: string): SnapshotRecord[] {
       kind: s.kind,
       target: s.target,
       time: new Date(s.time),
+      createdAt: new Date(s.time),
       slot: undefined,
       status: s.status,
       engine: undefined,

@@ -1,15 +1,21 @@
 import { Command, CommanderError, Option } from 'commander';
+import { ManifestNotFoundError } from '../shared/manifest/manifest-store.js';
 import { errorSummary } from '../shared/observability/job-log.js';
 import { PolicyError } from '../shared/policy/errors.js';
+import { ExportTamperedError } from '../shared/secrets/open-export.js';
+import { RestoreRefusedError, UnknownSecretError } from '../shared/secrets/restore.js';
 import { EXIT, UsageError } from './cli-errors.js';
 import { backupRunCommand } from './commands/backup.js';
 import { demoCommand } from './commands/demo.js';
 import { retentionApplyCommand, retentionPlanCommand } from './commands/retention.js';
+import { secretsExportCommand, secretsRestoreCommand } from './commands/secrets.js';
 import { validateCommand } from './commands/validate.js';
+import { verifyCommand } from './commands/verify.js';
 import { MotoMissingError } from './local-aws.js';
 import { type Io, line, processIo } from './output.js';
 
 const POLICY_HELP = 'policy file (default: $LIFEBOAT_POLICY or lifeboat.policy.yml)';
+const BUCKET_HELP = 'backup bucket (default: the stack’s, lb-<policy>-<account>-<primary region>)';
 
 /**
  * Runs the lifeboat command with `argv` (without node and script) and returns the exit code:
@@ -49,6 +55,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     )
     .option('-p, --policy <file>', POLICY_HELP)
     .option('--slot <time>', 'the schedule slot to run as, ISO 8601 (default: now)')
+    .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'log each snapshot and copy as it starts')
     .action(run(backupRunCommand));
@@ -69,8 +76,54 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .description('delete what the plan says to delete, at the policy’s RDS request rate')
     .option('-p, --policy <file>', POLICY_HELP)
     .option('--yes', 'confirm the deletions')
+    .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the deletions as JSON')
     .action(run(retentionApplyCommand));
+
+  program
+    .command('verify')
+    .description('verify runs against their signed manifests (downloads nothing unless --deep)')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--run <id...>', 'the runs to verify (default: every run within the policy’s lookback)')
+    .option(
+      '--deep',
+      'also download each export, decrypt it and compare its secrets with the manifest',
+    )
+    .option(
+      '--region <region>',
+      'verify with this region’s keys: the primary (default) or the DR region',
+    )
+    .option('--bucket <name>', BUCKET_HELP)
+    .option('--json', 'print the verification as JSON')
+    .action(run(verifyCommand));
+
+  const secrets = program
+    .command('secrets')
+    .description('encrypted exports of Secrets Manager secrets');
+  secrets
+    .command('export')
+    .description('run the scheduled secrets export now')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--slot <time>', 'the schedule slot to run as, ISO 8601 (default: now)')
+    .option('--bucket <name>', BUCKET_HELP)
+    .option('--json', 'print the result as JSON')
+    .action(run(secretsExportCommand));
+  secrets
+    .command('restore')
+    .description(
+      'show what restoring a run’s export would do per secret (never a value); --apply does it',
+    )
+    .requiredOption('--run <id>', 'the export run, e.g. secrets-202611210200')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option(
+      '--region <region>',
+      'restore into this region (the primary, default, or the DR region)',
+    )
+    .option('--only <name...>', 'restore only these secrets')
+    .option('--apply', 'write the secrets (CreateSecret / PutSecretValue)')
+    .option('--bucket <name>', BUCKET_HELP)
+    .option('--json', 'print the plan or the outcome as JSON')
+    .action(run(secretsRestoreCommand));
 
   program
     .command('demo')
@@ -94,9 +147,18 @@ async function guard(io: Io, command: () => Promise<number>): Promise<number> {
   try {
     return await command();
   } catch (error) {
-    if (error instanceof PolicyError || error instanceof UsageError) {
+    if (
+      error instanceof PolicyError ||
+      error instanceof UsageError ||
+      error instanceof ManifestNotFoundError ||
+      error instanceof UnknownSecretError
+    ) {
       line(io.err, `lifeboat: ${error.message}`);
       return EXIT.badInput;
+    }
+    if (error instanceof RestoreRefusedError || error instanceof ExportTamperedError) {
+      line(io.err, `lifeboat: ${error.message}`);
+      return EXIT.failed;
     }
     if (error instanceof MotoMissingError) {
       line(io.err, `lifeboat: ${error.message}`);

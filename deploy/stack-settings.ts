@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { METRIC_NAMESPACE, QUOTA_METRIC } from '../shared/observability/metric-names.js';
 import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
+import { backupBucketName, keyAlias } from '../shared/vault/vault.js';
 
 /**
  * The validated policy as JSON, packaged with every function: they validate it again at cold
@@ -10,10 +11,17 @@ import type { Policy } from '../shared/policy/schema.js';
  */
 export const PACKAGED_POLICY_FILE = '.lifeboat/policy.json';
 
-/** Jobs that run on a schedule, and where in the policy their schedule lives. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
+const ACCOUNT = '${AWS::AccountId}';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
+const REGION = '${AWS::Region}';
+
+/** Jobs that run on a schedule, and where in the policy their schedule lives (if it does). */
 const SCHEDULED_JOBS = {
   snapshotRds: (p: Policy) => p.snapshots.schedule,
   enforceRetention: (p: Policy) => p.retention.schedule,
+  exportSecrets: (p: Policy) => p.secrets?.schedule,
+  verifyManifest: (p: Policy) => p.verification.schedule,
 } as const;
 
 export interface StackSettings {
@@ -23,6 +31,12 @@ export interface StackSettings {
   readonly role: 'primary' | 'dr';
   readonly regions: Policy['regions'];
   readonly objectLock: Policy['backupBucket']['objectLock'];
+  /** The backup bucket's name in the region deployed, and the primary's, as Fn::Sub templates. */
+  readonly bucketName: string;
+  readonly primaryBucketName: string;
+  readonly keyAliases: { readonly data: string; readonly manifest: string };
+  /** What export-secrets may read: the policy's prefixes, or secrets carrying its tags. */
+  readonly secretsAccess: readonly Record<string, unknown>[];
   readonly events: Record<keyof typeof SCHEDULED_JOBS, unknown[]>;
   readonly keyResources: Record<string, unknown>;
   readonly quotaAlarms: Record<string, unknown>;
@@ -62,27 +76,76 @@ export function stackSettings(
     role,
     regions: policy.regions,
     objectLock: policy.backupBucket.objectLock,
+    bucketName: backupBucketName(policy.name, ACCOUNT, REGION),
+    primaryBucketName: backupBucketName(policy.name, ACCOUNT, policy.regions.primary),
+    keyAliases: {
+      data: keyAlias(policy.name, 'data'),
+      manifest: keyAlias(policy.name, 'manifest'),
+    },
+    secretsAccess: secretsAccess(policy),
     events: Object.fromEntries(
-      Object.entries(SCHEDULED_JOBS).map(([job, scheduleOf]) => [
-        job,
-        [
-          {
-            schedule: {
-              method: 'scheduler',
-              rate: [scheduleOf(policy)],
-              timezone: policy.timeZone,
-              // Scheduled jobs act on the primary region; the DR stack keeps its schedules off.
-              enabled: role === 'primary',
-              roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
-              input: { scheduledTime: '<aws.scheduler.scheduled-time>' },
-            },
-          },
-        ],
-      ]),
+      Object.entries(SCHEDULED_JOBS).map(([job, scheduleOf]) => {
+        const rate = scheduleOf(policy);
+        return [
+          job,
+          rate === undefined
+            ? []
+            : [
+                {
+                  schedule: {
+                    method: 'scheduler',
+                    rate: [rate],
+                    timezone: policy.timeZone,
+                    // Scheduled jobs act on the primary region; the DR stack keeps them off.
+                    enabled: role === 'primary',
+                    roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+                    input: { scheduledTime: '<aws.scheduler.scheduled-time>' },
+                  },
+                },
+              ],
+        ];
+      }),
     ) as StackSettings['events'],
     keyResources: role === 'primary' ? primaryKeys() : replicaKeys(params),
     quotaAlarms: quotaAlarms(policy),
   };
+}
+
+/**
+ * IAM statements for reading the selected secrets: GetSecretValue on the policy's name prefixes,
+ * or on secrets carrying all of its tags. ListSecrets and BatchGetSecretValue take no resource.
+ */
+function secretsAccess(policy: Policy): Record<string, unknown>[] {
+  const secret = (name: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:${policy.regions.primary}:\${AWS::AccountId}:secret:${name}`,
+  });
+  const selection = policy.secrets;
+  const tags = Object.entries(selection?.tags ?? {});
+  return [
+    {
+      Sid: 'ListAndBatchRead',
+      Effect: 'Allow',
+      Action: ['secretsmanager:ListSecrets', 'secretsmanager:BatchGetSecretValue'],
+      Resource: '*',
+    },
+    {
+      Sid: 'ReadSelectedSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      Resource: selection?.namePrefixes
+        ? selection.namePrefixes.map((p) => secret(`${p}*`))
+        : [secret('*')],
+      ...(tags.length > 0
+        ? {
+            Condition: {
+              StringEquals: Object.fromEntries(
+                tags.map(([k, v]) => [`secretsmanager:ResourceTag/${k}`, v]),
+              ),
+            },
+          }
+        : {}),
+    },
+  ];
 }
 
 /** Quota alarm threshold: manual snapshots in use, as a percentage of the policy's quota. */

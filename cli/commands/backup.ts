@@ -4,6 +4,7 @@ import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob, type SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
+import { openVault } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
 import { type Io, line, printJson, table } from '../output.js';
@@ -13,7 +14,7 @@ import { type Io, line, printJson, table } from '../output.js';
  * environment points to. The slot defaults to the current minute.
  */
 export async function backupRunCommand(
-  options: { policy?: string; slot?: string; json?: boolean; verbose?: boolean },
+  options: { policy?: string; slot?: string; bucket?: string; json?: boolean; verbose?: boolean },
   io: Io,
 ): Promise<number> {
   const policy = loadPolicyFile(policyPath(options.policy));
@@ -23,11 +24,13 @@ export async function backupRunCommand(
       `--slot ${options.slot}: not a date-time (use ISO 8601, e.g. 2026-11-21T03:00:00Z)`,
     );
   }
+  const { recorder } = await openVault(policy, options);
   const result = await runSnapshotJob(
     {
       primary: rdsIn(policy.regions.primary),
       dr: rdsIn(policy.regions.dr),
       limiter: rdsLimiter(policy.rdsRequestsPerSecond),
+      recorder,
       log: cliLog(io, options.verbose),
     },
     policy,
@@ -39,7 +42,7 @@ export async function backupRunCommand(
 }
 
 export function printSnapshotResult(io: Io, result: SnapshotJobResult, policy: Policy): void {
-  line(io.out, `Snapshots for slot ${result.slot} (policy ${policy.name})`);
+  line(io.out, `Snapshots for slot ${result.slot} (policy ${policy.name}, run ${result.runId})`);
   line(
     io.out,
     table(
@@ -72,5 +75,6 @@ export function printSnapshotResult(io: Io, result: SnapshotJobResult, policy: P
     io.out,
     `Manual snapshot quota: ${result.quotas.map((q) => `${q.region} ${q.kind} ${q.used}/${q.quota}`).join(', ')}`,
   );
+  line(io.out, `Manifest: ${result.manifest}`);
   if (result.failures.length > 0) line(io.out, `${result.failures.length} failed`);
 }

@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientIn } from '../../shared/aws/clients.js';
+import { runRecorder } from '../../shared/manifest/run-recorder.js';
 import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
+import { callerAccount } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { seedDemoDatabases, simulateMonth } from '../demo/backup-demo.js';
-import { seedKey } from '../demo/seed.js';
+import type { DemoContext } from '../demo/demo-context.js';
+import { secretsAndVerificationDemo, seedDemoSecrets } from '../demo/secrets-demo.js';
+import { seedKey, seedVault } from '../demo/seed.js';
 import { startLocalAws } from '../local-aws.js';
 import { type Io, line } from '../output.js';
 
@@ -33,31 +40,49 @@ export async function demoCommand(options: { days?: string }, io: Io): Promise<n
   try {
     line(io.out, `Lifeboat demo against a local AWS (moto on ${aws.endpoint})`);
     line(io.out);
-    const policy = await demoPolicy();
-    line(io.out, `Demo account, policy "${policy.name}":`);
-    await seedDemoDatabases(policy, io);
+    const ctx = await seedDemoAccount(io);
+    const today = new Date();
+    line(io.out);
     line(
       io.out,
-      `  ${policy.regions.dr}: KMS key for the encrypted DR copies ${policy.snapshots.drKmsKeyArn}`,
+      `1. ${days} days of scheduled runs: snapshot-rds at ${ctx.policy.snapshots.schedule}, enforce-retention after it`,
     );
     line(io.out);
-
-    line(
-      io.out,
-      `1. ${days} days of scheduled runs: snapshot-rds at ${policy.snapshots.schedule}, enforce-retention after it`,
-    );
+    await simulateMonth(ctx, days, today);
     line(io.out);
-    await simulateMonth(policy, io, days, new Date());
+    line(io.out, `2. Secrets: export-secrets at ${ctx.policy.secrets?.schedule}`);
+    await secretsAndVerificationDemo(ctx, today);
     return EXIT.ok;
   } finally {
     await aws.stop();
   }
 }
 
-async function demoPolicy(): Promise<Policy> {
-  const key = await seedKey('eu-west-1', 'Lifeboat demo: DR snapshot copies');
-  return parsePolicyText(
-    readFileSync(DEMO_POLICY, 'utf8').replace('DEMO_DR_KEY_ARN', key),
+async function seedDemoAccount(io: Io): Promise<DemoContext> {
+  const drKey = await seedKey('eu-west-1', 'Lifeboat demo: DR snapshot copies');
+  const policy: Policy = parsePolicyText(
+    readFileSync(DEMO_POLICY, 'utf8').replace('DEMO_DR_KEY_ARN', drKey),
     'demo.policy.yml',
   );
+  const account = await callerAccount(policy.regions.primary);
+  const vault = await seedVault(policy, account);
+  const recorder = runRecorder({
+    s3: clientIn(S3Client, policy.regions.primary),
+    kms: clientIn(KMSClient, policy.regions.primary),
+    vault,
+    account,
+  });
+  const ctx: DemoContext = { policy, account, vault, recorder, io };
+  line(io.out, `Demo account ${account}, policy "${policy.name}":`);
+  await seedDemoDatabases(ctx);
+  await seedDemoSecrets(ctx);
+  line(
+    io.out,
+    `  ${policy.regions.dr}: KMS key for the encrypted DR copies ${policy.snapshots.drKmsKeyArn}`,
+  );
+  line(
+    io.out,
+    `  the stack's vault: bucket ${vault.bucket} (Object Lock), data and manifest keys in both regions`,
+  );
+  return ctx;
 }

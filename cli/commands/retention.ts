@@ -4,8 +4,9 @@ import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
-import { applyRetentionPlan, readInventory } from '../../shared/retention/retention-job.js';
+import { readInventory, runRetentionJob } from '../../shared/retention/retention-job.js';
 import { planRetention, type RetentionPlan } from '../../shared/retention/retention-planner.js';
+import { openVault } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
 import { parseInventory } from '../inventory-file.js';
@@ -33,7 +34,7 @@ export async function retentionPlanCommand(options: PlanOptions, io: Io): Promis
 
 /** `lifeboat retention apply --yes`: plans on the live account and deletes what the plan says. */
 export async function retentionApplyCommand(
-  options: { policy?: string; yes?: boolean; json?: boolean },
+  options: { policy?: string; yes?: boolean; bucket?: string; json?: boolean },
   io: Io,
 ): Promise<number> {
   const policy = loadPolicyFile(policyPath(options.policy));
@@ -42,20 +43,24 @@ export async function retentionApplyCommand(
       'retention apply deletes snapshots: run retention plan first, then confirm with --yes',
     );
   }
-  const deps = {
-    primary: rdsIn(policy.regions.primary),
-    dr: rdsIn(policy.regions.dr),
-    limiter: rdsLimiter(policy.rdsRequestsPerSecond),
-    log: cliLog(io),
-  };
-  const plan = planRetention(await readInventory(deps), policy, new Date());
-  const deletions = await applyRetentionPlan(deps, plan, policy);
-  const failed = deletions.filter((d) => d.outcome === 'failed');
-  if (options.json) printJson(io, { keep: plan.keep, deletions });
+  const { recorder } = await openVault(policy, options);
+  const result = await runRetentionJob(
+    {
+      primary: rdsIn(policy.regions.primary),
+      dr: rdsIn(policy.regions.dr),
+      limiter: rdsLimiter(policy.rdsRequestsPerSecond),
+      recorder,
+      log: cliLog(io),
+    },
+    policy,
+    new Date(),
+  );
+  const failed = result.deletions.filter((d) => d.outcome === 'failed');
+  if (options.json) printJson(io, result);
   else {
     line(
       io.out,
-      `kept ${plan.keep}, deleted ${deletions.length - failed.length}, failed ${failed.length}`,
+      `run ${result.runId}: kept ${result.plan.keep}, deleted ${result.deletions.length - failed.length}, failed ${failed.length}, manifest ${result.manifest}`,
     );
     for (const d of failed) line(io.out, `  failed ${d.snapshotId} in ${d.region}: ${d.error}`);
   }

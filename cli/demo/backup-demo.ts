@@ -2,22 +2,23 @@ import { AddTagsToResourceCommand, CreateDBSnapshotCommand } from '@aws-sdk/clie
 import { rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { silentLog } from '../../shared/observability/job-log.js';
-import type { Policy } from '../../shared/policy/schema.js';
 import { listManualSnapshots, type RegionalRds } from '../../shared/rds/snapshots.js';
 import { readInventory, runRetentionJob } from '../../shared/retention/retention-job.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
 import { ZonedCalendar } from '../../shared/retention/zoned-calendar.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
+import { type Slot, slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
 import { TAG } from '../../shared/snapshots/tags.js';
 import { printPlan } from '../commands/retention.js';
-import { type Io, line, localTime, table } from '../output.js';
+import { line, localTime, table } from '../output.js';
+import type { DemoContext } from './demo-context.js';
 import { seedCluster, seedInstance } from './seed.js';
 
 const DAY = 86_400_000;
 
 /** The databases of the demo account, and a snapshot someone took by hand. */
-export async function seedDemoDatabases(policy: Policy, io: Io): Promise<void> {
+export async function seedDemoDatabases(ctx: DemoContext): Promise<void> {
+  const { policy, io } = ctx;
   const rds = rdsIn(policy.regions.primary).client;
   await seedInstance(rds, 'orders-db');
   await seedInstance(rds, 'reports-db', { backup: 'lifeboat' });
@@ -37,32 +38,34 @@ export async function seedDemoDatabases(policy: Policy, io: Io): Promise<void> {
   line(io.out, '    and a manual snapshot taken by hand: before-upgrade');
 }
 
+/** The slot of `hour` o'clock, in the policy's time zone, `daysAgo` days before `today`. */
+export function localSlot(timeZone: string, today: Date, daysAgo: number, hour: number): Slot {
+  const calendar = new ZonedCalendar(timeZone);
+  const local = calendar.local(new Date(today.getTime() - daysAgo * DAY));
+  return slotOf(calendar.instantOf(local.year, local.month, local.day, hour));
+}
+
 /**
  * A simulated month of daily slots: snapshot-rds then enforce-retention each day, the very job
  * code the Lambdas run, against the local AWS. Puts a legal hold on one snapshot on day 5.
  */
-export async function simulateMonth(
-  policy: Policy,
-  io: Io,
-  days: number,
-  today: Date,
-): Promise<void> {
+export async function simulateMonth(ctx: DemoContext, days: number, today: Date): Promise<void> {
+  const { policy, recorder, io } = ctx;
   // Each run is its own invocation, with its own request budget, as in Lambda.
   const deps = () => ({
     primary: rdsIn(policy.regions.primary),
     dr: rdsIn(policy.regions.dr),
     limiter: rdsLimiter(policy.rdsRequestsPerSecond),
+    recorder,
     log: silentLog,
   });
-  const calendar = new ZonedCalendar(policy.timeZone);
   const rows: string[][] = [];
   let held = '';
   let totalDeleted = 0;
   let last = today;
   for (let day = days; day >= 1; day -= 1) {
     // The day's 03:00 in the policy's time zone, as the schedule fires it.
-    const local = calendar.local(new Date(today.getTime() - day * DAY));
-    const slot = slotOf(calendar.instantOf(local.year, local.month, local.day, 3));
+    const slot = localSlot(policy.timeZone, today, day, 3);
     last = slot.time;
     const snapshots = await runSnapshotJob(deps(), policy, slot);
     if (day === days - 4) {
@@ -98,6 +101,7 @@ export async function simulateMonth(
       io.out,
       `Day 5: ${held} was put under legal hold (tag ${TAG.legalHold}); retention keeps it.`,
     );
+  line(io.out, 'Each run also wrote a signed manifest of what it produced.');
 
   const now = new Date(last.getTime() + 90 * 60_000);
   const plan = planRetention(await readInventory(deps()), policy, now);

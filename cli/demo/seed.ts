@@ -1,11 +1,26 @@
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  AlreadyExistsException,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  KMSClient,
+  ReplicateKeyCommand,
+} from '@aws-sdk/client-kms';
 import {
   CreateDBClusterCommand,
   CreateDBInstanceCommand,
   type RDSClient,
 } from '@aws-sdk/client-rds';
+import {
+  type BucketLocationConstraint,
+  CreateBucketCommand,
+  PutObjectLockConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { clientIn } from '../../shared/aws/clients.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import { backupBucketName, keyAlias, resolveVault, type Vault } from '../../shared/vault/vault.js';
 
 /** A PostgreSQL instance in the local AWS. */
 export async function seedInstance(rds: RDSClient, id: string, tags: Record<string, string> = {}) {
@@ -48,4 +63,89 @@ export async function seedKey(region: string, description = 'lifeboat test key')
 export async function seedTopic(region: string, name = 'lifeboat-alerts'): Promise<string> {
   const out = await clientIn(SNSClient, region).send(new CreateTopicCommand({ Name: name }));
   return out.TopicArn ?? '';
+}
+
+/**
+ * The vault a deployed stack would hold: the backup bucket (versioned, Object Lock with the
+ * policy's default retention), the data keys and the HMAC manifest key with their aliases in both
+ * regions. The manifest key is a multi-Region key replicated to the DR region, as deployed. The
+ * data keys are one key per region: moto 5.2 truncates multi-Region key ids inside ciphertexts and
+ * cannot decrypt them, and Lifeboat encrypts every data key for both regions' keys anyway.
+ */
+export async function seedVault(policy: Policy, account: string): Promise<Vault> {
+  const { primary, dr } = policy.regions;
+  const kms = (region: string) => clientIn(KMSClient, region);
+  const alias = async (region: string, purpose: 'data' | 'manifest', keyId: string) => {
+    try {
+      await kms(region).send(
+        new CreateAliasCommand({ AliasName: keyAlias(policy.name, purpose), TargetKeyId: keyId }),
+      );
+    } catch (error) {
+      // moto shares a replicated key's aliases with its primary: the alias already names it there.
+      if (!(error instanceof AlreadyExistsException)) throw error;
+    }
+  };
+
+  const dataPrimary = await kms(primary).send(
+    new CreateKeyCommand({ Description: 'lifeboat data key' }),
+  );
+  const dataDr = await kms(dr).send(
+    new CreateKeyCommand({ Description: 'lifeboat data key (DR)' }),
+  );
+  const mac = await kms(primary).send(
+    new CreateKeyCommand({
+      Description: 'lifeboat manifest key',
+      MultiRegion: true,
+      KeySpec: 'HMAC_256',
+      KeyUsage: 'GENERATE_VERIFY_MAC',
+    }),
+  );
+  const macId = mac.KeyMetadata?.KeyId ?? '';
+  await kms(primary).send(new ReplicateKeyCommand({ KeyId: macId, ReplicaRegion: dr }));
+  await alias(primary, 'data', dataPrimary.KeyMetadata?.KeyId ?? '');
+  await alias(dr, 'data', dataDr.KeyMetadata?.KeyId ?? '');
+  await alias(primary, 'manifest', macId);
+  await alias(dr, 'manifest', macId);
+
+  const bucket = backupBucketName(policy.name, account, primary);
+  const s3 = clientIn(S3Client, primary);
+  await s3.send(
+    new CreateBucketCommand({
+      Bucket: bucket,
+      CreateBucketConfiguration: { LocationConstraint: primary as BucketLocationConstraint },
+      ObjectLockEnabledForBucket: true,
+    }),
+  );
+  await s3.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket: bucket,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: {
+          DefaultRetention: {
+            Mode: policy.backupBucket.objectLock.mode,
+            Days: policy.backupBucket.objectLock.days,
+          },
+        },
+      },
+    }),
+  );
+  return resolveVault(policy, account, kms);
+}
+
+/** A secret in the local AWS; returns its ARN. */
+export async function seedSecret(
+  region: string,
+  name: string,
+  value: string | Uint8Array,
+  tags: Record<string, string> = {},
+): Promise<string> {
+  const out = await clientIn(SecretsManagerClient, region).send(
+    new CreateSecretCommand({
+      Name: name,
+      ...(typeof value === 'string' ? { SecretString: value } : { SecretBinary: value }),
+      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+    }),
+  );
+  return out.ARN ?? '';
 }

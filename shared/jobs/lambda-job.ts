@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { Context } from 'aws-lambda';
 import { JobFailedError, type JobFailure, publishFailureAlert } from '../alerts/failure-alert.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import { loadPackagedPolicy } from '../policy/parse-policy.js';
 import type { Policy } from '../policy/schema.js';
+import { InvalidEventError } from './scheduled-event.js';
 
 /** What every scheduled Lambda job reads once, at cold start. */
 export interface LambdaJobConfig {
@@ -34,22 +36,52 @@ export function readLambdaJobConfig(): LambdaJobConfig {
   };
 }
 
+/** The account a function runs in, from its own ARN: no STS call needed. */
+export function accountOf(context: Pick<Context, 'invokedFunctionArn'>): string {
+  return context.invokedFunctionArn.split(':')[4] ?? '';
+}
+
 /**
- * Ends a run: when anything failed, sends one alert naming every failure and throws, so the
- * invocation fails and the function's error alarm fires.
+ * Runs a scheduled job and settles it: when anything failed, or the run itself broke, sends one
+ * alert naming every failure and throws, so the invocation fails and the function's error alarm
+ * fires. A malformed event changes nothing and is only rejected.
  */
-export async function settleRun(
-  sns: SNSClient,
-  config: Pick<LambdaJobConfig, 'alertTopicArn' | 'region'>,
+export async function runScheduledJob<R extends { readonly failures: readonly JobFailure[] }>(
   job: string,
+  alerting: {
+    sns: SNSClient;
+    config: Pick<LambdaJobConfig, 'alertTopicArn' | 'region'>;
+    log: JobLog;
+  },
+  run: () => Promise<R>,
+): Promise<R> {
+  let result: R;
+  try {
+    result = await run();
+  } catch (error) {
+    if (error instanceof InvalidEventError) throw error;
+    await alert(job, alerting, [{ subject: 'the run', error: errorSummary(error) }]);
+    throw error;
+  }
+  if (result.failures.length > 0) {
+    await alert(job, alerting, result.failures);
+    throw new JobFailedError(job, result.failures);
+  }
+  return result;
+}
+
+async function alert(
+  job: string,
+  {
+    sns,
+    config,
+    log,
+  }: { sns: SNSClient; config: Pick<LambdaJobConfig, 'alertTopicArn' | 'region'>; log: JobLog },
   failures: readonly JobFailure[],
-  log: JobLog,
 ): Promise<void> {
-  if (failures.length === 0) return;
   try {
     await publishFailureAlert(sns, config.alertTopicArn, job, config.region, failures);
   } catch (error) {
     log.error('alert not sent', { error: errorSummary(error) });
   }
-  throw new JobFailedError(job, failures);
 }

@@ -34,13 +34,22 @@ export function parseDuration(text: string): CalendarDuration | undefined {
  * @example subtractDuration(new Date('2026-03-31T00:00:00Z'), parseDuration('1m')!) // 2026-03-03
  */
 export function subtractDuration(from: Date, duration: CalendarDuration): Date {
+  return shift(from, duration, -1);
+}
+
+/** The instant `duration` after `from`, on the UTC calendar. */
+export function addDuration(from: Date, duration: CalendarDuration): Date {
+  return shift(from, duration, 1);
+}
+
+function shift(from: Date, d: CalendarDuration, sign: 1 | -1): Date {
   const t = new Date(from.getTime());
   t.setUTCFullYear(
-    t.getUTCFullYear() - duration.years,
-    t.getUTCMonth() - duration.months,
-    t.getUTCDate() - duration.days,
+    t.getUTCFullYear() + sign * d.years,
+    t.getUTCMonth() + sign * d.months,
+    t.getUTCDate() + sign * d.days,
   );
-  t.setUTCHours(t.getUTCHours() - duration.hours);
+  t.setUTCHours(t.getUTCHours() + sign * d.hours);
   return t;
 }
 

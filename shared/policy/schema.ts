@@ -137,6 +137,7 @@ const kmsKeyArn = z
 
 const COPY_CAPS = { instance: 20, cluster: 5 };
 const QUOTAS = { instanceSnapshots: 100, clusterSnapshots: 100 };
+const VERIFICATION = { schedule: 'rate(1 day)', lookback: '7d', copyDeadline: '12h' };
 
 export const PolicySchema = z
   .strictObject(
@@ -206,6 +207,42 @@ export const PolicySchema = z
         primary: gfsRules,
         dr: gfsRules,
       }),
+      secrets: z.optional(
+        z
+          .strictObject({
+            schedule: scheduleExpression,
+            namePrefixes: z.optional(
+              z
+                .array(
+                  z
+                    .string('must be a secret name prefix')
+                    .check(z.minLength(1, 'must not be empty'), z.maxLength(512)),
+                )
+                .check(z.minLength(1, 'must name at least one prefix')),
+            ),
+            tags: z.optional(tagMap),
+          })
+          .check(
+            z.refine(
+              (s) => s.namePrefixes !== undefined || s.tags !== undefined,
+              'give namePrefixes, tags or both: which secrets to export',
+            ),
+          ),
+      ),
+      verification: z._default(
+        z.strictObject({
+          schedule: z._default(scheduleExpression, VERIFICATION.schedule),
+          lookback: z._default(
+            duration('verify runs this recent until they pass'),
+            VERIFICATION.lookback,
+          ),
+          copyDeadline: z._default(
+            duration('a DR copy still in progress this long after its run has failed'),
+            VERIFICATION.copyDeadline,
+          ),
+        }),
+        VERIFICATION,
+      ),
       backupBucket: z._default(
         z.strictObject({
           objectLock: z.strictObject({

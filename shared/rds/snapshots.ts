@@ -39,6 +39,8 @@ export interface SnapshotRecord {
    * original creation time otherwise. Undefined only while a snapshot has no time yet.
    */
   readonly time: Date | undefined;
+  /** When the snapshot was taken (for a copy: when its source was). */
+  readonly createdAt: Date | undefined;
   /** The schedule slot id (e.g. 202611210300) for snapshots Lifeboat took and their copies. */
   readonly slot: string | undefined;
   /** available, creating, copying, pending, failed, ... */
@@ -117,7 +119,7 @@ function record(
   tagList: readonly { Key?: string; Value?: string }[] | undefined,
   base: Omit<
     SnapshotRecord,
-    'time' | 'slot' | 'managedBy' | 'source' | 'legalHold' | 'verifiedAt'
+    'time' | 'createdAt' | 'slot' | 'managedBy' | 'source' | 'legalHold' | 'verifiedAt'
   > & { created: Date | undefined },
 ): SnapshotRecord {
   const tags = tagMap(tagList);
@@ -130,6 +132,7 @@ function record(
     ...rest,
     target: (managed && tags.get(TAG.target)) || base.target,
     time: slot?.time ?? created,
+    createdAt: created,
     slot: slot?.id,
     managedBy: managed ? (tags.get(TAG.policy) ?? '') : undefined,
     source: managed ? tags.get(TAG.source) : undefined,
@@ -137,8 +140,6 @@ function record(
     verifiedAt: verifiedAt && !Number.isNaN(verifiedAt.getTime()) ? verifiedAt : undefined,
   };
 }
-
-export type CreateOutcome = 'created' | 'already-exists';
 
 /**
  * Starts a manual snapshot. A snapshot already there under the same identifier (a repeated or
@@ -191,10 +192,10 @@ export async function copySnapshot(
   source: { arn: string; id: string },
   kmsKeyId: string,
   tags: readonly Tag[],
-): Promise<CreateOutcome> {
+): Promise<{ outcome: 'created'; copy: SnapshotRecord } | { outcome: 'already-exists' }> {
   try {
     if (kind === 'instance') {
-      await destination.client.send(
+      const out = await destination.client.send(
         new CopyDBSnapshotCommand({
           SourceDBSnapshotIdentifier: source.arn,
           TargetDBSnapshotIdentifier: source.id,
@@ -203,20 +204,28 @@ export async function copySnapshot(
           Tags: [...tags],
         }),
       );
-    } else {
-      await destination.client.send(
-        new CopyDBClusterSnapshotCommand({
-          SourceDBClusterSnapshotIdentifier: source.arn,
-          TargetDBClusterSnapshotIdentifier: source.id,
-          KmsKeyId: kmsKeyId,
-          CopyTags: false,
-          Tags: [...tags],
-        }),
+      const copy = fromInstanceSnapshot(
+        { ...out.DBSnapshot, TagList: [...tags] },
+        destination.region,
       );
+      return { outcome: 'created', copy };
     }
-    return 'created';
+    const out = await destination.client.send(
+      new CopyDBClusterSnapshotCommand({
+        SourceDBClusterSnapshotIdentifier: source.arn,
+        TargetDBClusterSnapshotIdentifier: source.id,
+        KmsKeyId: kmsKeyId,
+        CopyTags: false,
+        Tags: [...tags],
+      }),
+    );
+    const copy = fromClusterSnapshot(
+      { ...out.DBClusterSnapshot, TagList: [...tags] },
+      destination.region,
+    );
+    return { outcome: 'created', copy };
   } catch (error) {
-    if (isAlreadyExists(error)) return 'already-exists';
+    if (isAlreadyExists(error)) return { outcome: 'already-exists' };
     throw error;
   }
 }

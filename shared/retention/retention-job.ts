@@ -1,6 +1,10 @@
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
+import { newManifest, runIdOf } from '../manifest/manifest.js';
+import type { WriteOutcome } from '../manifest/manifest-store.js';
+import type { RunRecorder } from '../manifest/run-recorder.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
+import type { Policy } from '../policy/schema.js';
 import {
   deleteSnapshot,
   listManualSnapshots,
@@ -8,6 +12,7 @@ import {
   type SnapshotKind,
   type SnapshotRecord,
 } from '../rds/snapshots.js';
+import { slotOf } from '../snapshots/slot.js';
 import { type PlanPolicy, planRetention, type RetentionPlan } from './retention-planner.js';
 
 export interface RetentionJobDeps {
@@ -15,10 +20,13 @@ export interface RetentionJobDeps {
   readonly dr: RegionalRds;
   /** Paces deletions (RDS allows 12 requests/s per account and region, shared). */
   readonly limiter: RateLimiter;
+  /** Records what the run deleted, so that verification tells retention from loss. */
+  readonly recorder: RunRecorder;
   readonly log: JobLog;
 }
 
 export interface DeletionOutcome {
+  readonly arn: string;
   readonly region: string;
   readonly kind: SnapshotKind;
   readonly target: string;
@@ -29,8 +37,11 @@ export interface DeletionOutcome {
 }
 
 export interface RetentionJobResult {
+  readonly runId: string;
   readonly plan: { readonly keep: number; readonly delete: number };
   readonly deletions: readonly DeletionOutcome[];
+  /** The run's signed record of its deletions. */
+  readonly manifest: WriteOutcome | 'not-written';
   /** Deletions that failed; the run as a whole failed if any. */
   readonly failures: readonly JobFailure[];
 }
@@ -54,29 +65,49 @@ export async function readInventory(
   return [...primary, ...dr];
 }
 
-/** Plans retention on the live inventory and carries out the deletions at a bounded rate. */
+/**
+ * Plans retention on the live inventory, carries out the deletions at a bounded rate, and records
+ * them in a signed manifest of the run (slot: `now`).
+ */
 export async function runRetentionJob(
   deps: RetentionJobDeps,
-  policy: PlanPolicy,
+  policy: Policy,
   now: Date,
 ): Promise<RetentionJobResult> {
   const plan = planRetention(await readInventory(deps), policy, now);
   const deletions = await applyRetentionPlan(deps, plan, policy);
-  return {
-    plan: { keep: plan.keep, delete: plan.delete },
-    deletions,
-    failures: deletions
-      .filter((d) => d.outcome === 'failed')
-      .map((d) => ({
-        subject: `${d.snapshotId} in ${d.region} (${d.kind} ${d.target})`,
-        error: d.error ?? 'failed',
-      })),
-  };
+  const failures: JobFailure[] = deletions
+    .filter((d) => d.outcome === 'failed')
+    .map((d) => ({
+      subject: `${d.snapshotId} in ${d.region} (${d.kind} ${d.target})`,
+      error: d.error ?? 'failed',
+    }));
+  const slot = slotOf(now);
+  const runId = runIdOf('enforce-retention', slot);
+  let manifest: RetentionJobResult['manifest'] = 'not-written';
+  try {
+    manifest = await deps.recorder.record(
+      newManifest('enforce-retention', slot, policy, deps.recorder.account, {
+        deletions: deletions
+          .filter((d) => d.outcome !== 'failed')
+          .map((d) => ({
+            arn: d.arn,
+            region: d.region,
+            kind: d.kind,
+            target: d.target,
+            reasons: [...d.reasons],
+          })),
+      }),
+    );
+  } catch (error) {
+    failures.push({ subject: `manifest of ${runId}`, error: errorSummary(error) });
+  }
+  return { runId, plan: { keep: plan.keep, delete: plan.delete }, deletions, manifest, failures };
 }
 
 /** Deletes what the plan says to delete; one failing deletion never stops the others. */
 export async function applyRetentionPlan(
-  deps: RetentionJobDeps,
+  deps: Pick<RetentionJobDeps, 'primary' | 'dr' | 'limiter' | 'log'>,
   plan: RetentionPlan,
   policy: Pick<PlanPolicy, 'name' | 'regions'>,
 ): Promise<DeletionOutcome[]> {
@@ -86,6 +117,7 @@ export async function applyRetentionPlan(
       .filter((d) => d.action === 'delete')
       .map(async ({ snapshot: s, reasons }): Promise<DeletionOutcome> => {
         const base = {
+          arn: s.arn,
           region: s.region,
           kind: s.kind,
           target: s.target,

@@ -1,5 +1,8 @@
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
+import { newManifest, runIdOf, type SnapshotArtifact } from '../manifest/manifest.js';
+import type { WriteOutcome } from '../manifest/manifest-store.js';
+import type { RunRecorder } from '../manifest/run-recorder.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import {
@@ -21,6 +24,8 @@ export interface SnapshotJobDeps {
   readonly dr: RegionalRds;
   /** Paces the mutating RDS calls (RDS allows 12 requests/s per account and region). */
   readonly limiter: RateLimiter;
+  /** Writes the run's signed manifest. */
+  readonly recorder: RunRecorder;
   readonly log: JobLog;
 }
 
@@ -51,10 +56,13 @@ export interface QuotaUsage {
 }
 
 export interface SnapshotJobResult {
+  readonly runId: string;
   readonly slot: string;
   readonly targets: readonly TargetOutcome[];
   readonly copies: readonly CopyOutcome[];
   readonly quotas: readonly QuotaUsage[];
+  /** The run's manifest: the slot's snapshots and the copies this run started. */
+  readonly manifest: WriteOutcome | 'not-written';
   /** Targets and copies that failed or were refused; the run as a whole failed if any. */
   readonly failures: readonly JobFailure[];
 }
@@ -83,9 +91,18 @@ export async function runSnapshotJob(
     outcome: 'failed',
     error: errorSummary(new TargetNotFoundError(p.message)),
   }));
-  const created = await snapshotTargets(deps, policy, slot, targets, primarySnapshots, outcomes);
+  const { created, inSlot } = await snapshotTargets(
+    deps,
+    policy,
+    slot,
+    targets,
+    primarySnapshots,
+    outcomes,
+  );
   const primaryAfter = [...primarySnapshots, ...created];
-  const copies = await startCopies(deps, policy, primaryAfter, drSnapshots);
+  const { outcomes: copies, started } = await startCopies(deps, policy, primaryAfter, drSnapshots);
+  const failures = failuresOf(outcomes, copies);
+  const manifest = await recordRun(deps, policy, slot, inSlot, started, failures);
 
   const quotas: QuotaUsage[] = KINDS.flatMap((kind) => [
     usage(deps.primary.region, kind, primaryAfter, policy),
@@ -97,11 +114,59 @@ export async function runSnapshotJob(
     ),
   ]);
   return {
+    runId: runIdOf('snapshot-rds', slot),
     slot: slot.time.toISOString(),
     targets: outcomes,
     copies,
     quotas,
-    failures: failuresOf(outcomes, copies),
+    manifest,
+    failures,
+  };
+}
+
+/** Signs and stores the run's manifest; a failure to do so is one more failure of the run. */
+async function recordRun(
+  deps: SnapshotJobDeps,
+  policy: Policy,
+  slot: Slot,
+  inSlot: readonly SnapshotRecord[],
+  started: readonly { copy: SnapshotRecord; source: SnapshotRecord }[],
+  failures: JobFailure[],
+): Promise<SnapshotJobResult['manifest']> {
+  try {
+    return await deps.recorder.record(
+      newManifest('snapshot-rds', slot, policy, deps.recorder.account, {
+        snapshots: inSlot.map(snapshotArtifact),
+        drCopies: started.map(({ copy, source }) => ({
+          arn: copy.arn,
+          sourceArn: source.arn,
+          region: copy.region,
+          kind: copy.kind,
+          target: source.target,
+          kmsKeyId: copy.kmsKeyId ?? null,
+          status: copy.status,
+        })),
+      }),
+    );
+  } catch (error) {
+    failures.push({
+      subject: `manifest of ${runIdOf('snapshot-rds', slot)}`,
+      error: errorSummary(error),
+    });
+    return 'not-written';
+  }
+}
+
+function snapshotArtifact(s: SnapshotRecord): SnapshotArtifact {
+  return {
+    arn: s.arn,
+    region: s.region,
+    kind: s.kind,
+    target: s.target,
+    engine: s.engine ?? null,
+    encrypted: s.encrypted,
+    kmsKeyId: s.kmsKeyId ?? null,
+    createdAt: s.createdAt?.toISOString() ?? null,
   };
 }
 
@@ -112,14 +177,16 @@ async function snapshotTargets(
   targets: readonly Target[],
   existing: readonly SnapshotRecord[],
   outcomes: TargetOutcome[],
-): Promise<SnapshotRecord[]> {
+): Promise<{ created: SnapshotRecord[]; inSlot: SnapshotRecord[] }> {
   const byId = new Map(existing.map((s) => [`${s.kind}/${s.id}`, s]));
   const toCreate: { target: Target; snapshotId: string }[] = [];
+  const inSlot: SnapshotRecord[] = [];
   for (const target of targets) {
     const snapshotId = snapshotIdentifier(target.identifier, slot);
     const found = byId.get(`${target.kind}/${snapshotId}`);
     if (!found) toCreate.push({ target, snapshotId });
     else if (found.managedBy === policy.name) {
+      inSlot.push(found);
       outcomes.push({
         kind: target.kind,
         target: target.identifier,
@@ -198,7 +265,7 @@ async function snapshotTargets(
     }),
   );
   outcomes.sort((a, b) => `${a.kind}/${a.target}`.localeCompare(`${b.kind}/${b.target}`));
-  return created;
+  return { created, inSlot: [...inSlot, ...created] };
 }
 
 async function startCopies(
@@ -206,7 +273,10 @@ async function startCopies(
   policy: Policy,
   primary: readonly SnapshotRecord[],
   dr: readonly SnapshotRecord[],
-): Promise<CopyOutcome[]> {
+): Promise<{
+  outcomes: CopyOutcome[];
+  started: { copy: SnapshotRecord; source: SnapshotRecord }[];
+}> {
   const ours = dr.filter((s) => s.managedBy === policy.name);
   const copiedSources = new Set(ours.map((s) => s.source));
   const drIds = new Map(dr.map((s) => [`${s.kind}/${s.id}`, s]));
@@ -232,6 +302,7 @@ async function startCopies(
     );
 
   const outcomes: CopyOutcome[] = [];
+  const started: { copy: SnapshotRecord; source: SnapshotRecord }[] = [];
   const toStart: SnapshotRecord[] = [];
   for (const kind of KINDS) {
     const ofKind = candidates.filter((s) => s.kind === kind);
@@ -278,19 +349,20 @@ async function startCopies(
   await Promise.all(
     toStart.map(async (s) => {
       try {
-        const outcome = await deps.limiter.run(() =>
+        const result = await deps.limiter.run(() =>
           copySnapshot(deps.dr, s.kind, s, policy.snapshots.drKmsKeyArn, [
             ...lifeboatTags(policy, s.slot ?? '', s.target),
             { Key: TAG.source, Value: s.arn },
           ]),
         );
+        if (result.outcome === 'created') started.push({ copy: result.copy, source: s });
         outcomes.push({
           kind: s.kind,
           target: s.target,
           snapshotId: s.id,
-          outcome: outcome === 'created' ? 'started' : outcome,
+          outcome: result.outcome === 'created' ? 'started' : result.outcome,
         });
-        deps.log.info('copy', { target: s.target, snapshotId: s.id, outcome });
+        deps.log.info('copy', { target: s.target, snapshotId: s.id, outcome: result.outcome });
       } catch (error) {
         outcomes.push({
           kind: s.kind,
@@ -307,9 +379,8 @@ async function startCopies(
       }
     }),
   );
-  return outcomes.sort((a, b) =>
-    `${a.kind}/${a.snapshotId}`.localeCompare(`${b.kind}/${b.snapshotId}`),
-  );
+  outcomes.sort((a, b) => `${a.kind}/${a.snapshotId}`.localeCompare(`${b.kind}/${b.snapshotId}`));
+  return { outcomes, started };
 }
 
 function lifeboatTags(policy: Policy, slotId: string, target: string): Tag[] {

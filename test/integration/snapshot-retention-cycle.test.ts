@@ -1,27 +1,40 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DescribeDBClusterSnapshotsCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { seedCluster, seedInstance, seedKey, seedTopic } from '../../cli/demo/seed.js';
-import { rdsIn } from '../../shared/aws/clients.js';
+import { seedCluster, seedInstance, seedKey, seedTopic, seedVault } from '../../cli/demo/seed.js';
+import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
+import { type RunRecorder, runRecorder } from '../../shared/manifest/run-recorder.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { runRetentionJob } from '../../shared/retention/retention-job.js';
 import { slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
+import { resolveVault } from '../../shared/vault/vault.js';
 import { lambdaContext } from '../support/lambda-context.js';
 import { useLocalAws } from '../support/local-aws.js';
 import { fixturePolicy, packagedPolicyFile } from '../support/policy.js';
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
+const ACCOUNT = '123456789012';
 
 useLocalAws();
 
 let policy: Policy;
+let recorder: RunRecorder;
 
 beforeAll(async () => {
   const key = await seedKey(DR);
   policy = { ...fixturePolicy(), snapshots: { ...fixturePolicy().snapshots, drKmsKeyArn: key } };
+  const vault = await seedVault(policy, ACCOUNT);
+  recorder = runRecorder({
+    s3: clientIn(S3Client, PRIMARY),
+    kms: clientIn(KMSClient, PRIMARY),
+    vault,
+    account: ACCOUNT,
+  });
   const rds = rdsIn(PRIMARY).client;
   await seedInstance(rds, 'orders-db');
   await seedInstance(rds, 'reports-db', { backup: 'lifeboat' });
@@ -33,6 +46,7 @@ const deps = () => ({
   primary: rdsIn(PRIMARY),
   dr: rdsIn(DR),
   limiter: new RateLimiter({ perSecond: 1000, burst: 100 }),
+  recorder,
   log: silentLog,
 });
 
@@ -105,6 +119,12 @@ describe('snapshot and retention cycle against the local AWS', () => {
     // Prepare
     vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile(policy));
     vi.stubEnv('ALERT_TOPIC_ARN', await seedTopic(PRIMARY));
+    const vault = await resolveVault(policy, ACCOUNT, (region) => clientIn(KMSClient, region));
+    vi.stubEnv('BACKUP_BUCKET', vault.bucket);
+    vi.stubEnv('DATA_KEY_ARN', vault.dataKeys.primary);
+    vi.stubEnv('DR_DATA_KEY_ARN', vault.dataKeys.dr);
+    vi.stubEnv('MANIFEST_KEY_ARN', vault.manifestKeys.primary);
+    vi.stubEnv('DR_MANIFEST_KEY_ARN', vault.manifestKeys.dr);
     const { handler } = await import('../../functions/snapshot-rds/handler.js');
     const event = { scheduledTime: new Date().toISOString() };
     const first = await handler(structuredClone(event), lambdaContext());

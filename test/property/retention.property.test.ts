@@ -104,6 +104,7 @@ function build(raws: readonly Raw[]): SnapshotRecord[] {
       kind: r.kind,
       target: `db-${r.target}`,
       time,
+      createdAt: time,
       slot: undefined,
       status: r.status,
       engine: 'postgres',

@@ -18,6 +18,7 @@ export function snapshot(overrides: Partial<SnapshotRecord> & { time: Date }): S
     kind,
     target,
     slot,
+    createdAt: overrides.time,
     status: 'available',
     engine: kind === 'instance' ? 'postgres' : 'aurora-postgresql',
     encrypted: true,

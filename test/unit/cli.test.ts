@@ -18,6 +18,7 @@ import {
   type RegionState,
   simulateRegion,
 } from '../support/rds-world.js';
+import { simulateAccount, simulateKms, simulateS3 } from '../support/vault-world.js';
 
 const POLICY = ['--policy', FIXTURE_POLICY_FILE];
 
@@ -228,6 +229,9 @@ describe('lifeboat commands against an account', () => {
     primary.clusters.push(cluster('billing', 'eu-central-1'));
     primaryRds = simulateRegion(rdsIn('eu-central-1').client, 'eu-central-1', primary);
     drRds = simulateRegion(rdsIn('eu-west-1').client, 'eu-west-1', emptyRegion());
+    simulateS3();
+    simulateKms();
+    simulateAccount();
   });
 
   it('backup run snapshots every target and exits 0', async () => {

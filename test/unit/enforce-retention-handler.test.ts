@@ -26,6 +26,7 @@ import {
   simulateRegion,
 } from '../support/rds-world.js';
 import { nov, snapshot } from '../support/snapshots.js';
+import { type Bucket, simulateKms, simulateS3, TEST_VAULT_ENV } from '../support/vault-world.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<RetentionJobResult>;
 
@@ -41,6 +42,7 @@ let drRds: ReturnType<typeof simulateRegion>;
 
 beforeAll(async () => {
   vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile());
+  for (const [key, value] of Object.entries(TEST_VAULT_ENV)) vi.stubEnv(key, value);
   ({ handler } = (await import('../../functions/enforce-retention/handler.js')) as unknown as {
     handler: Handler;
   });
@@ -64,7 +66,11 @@ function twoWeeks(state: RegionState, region: string) {
   }
 }
 
+let bucket: Bucket;
+
 beforeEach(() => {
+  bucket = simulateS3().bucket;
+  simulateKms();
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date('2026-11-14T03:30:00Z'));
   primary = emptyRegion();

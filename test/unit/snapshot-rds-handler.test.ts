@@ -26,6 +26,7 @@ import {
   type RegionState,
   simulateRegion,
 } from '../support/rds-world.js';
+import { type Bucket, simulateKms, simulateS3, TEST_VAULT_ENV } from '../support/vault-world.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<SnapshotJobResult>;
 
@@ -43,6 +44,7 @@ let drRds: ReturnType<typeof simulateRegion>;
 
 beforeAll(async () => {
   vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile());
+  for (const [key, value] of Object.entries(TEST_VAULT_ENV)) vi.stubEnv(key, value);
   ({ handler } = (await import('../../functions/snapshot-rds/handler.js')) as unknown as {
     handler: Handler;
   });
@@ -52,7 +54,11 @@ afterAll(() => {
   vi.unstubAllEnvs();
 });
 
+let bucket: Bucket;
+
 beforeEach(() => {
+  bucket = simulateS3().bucket;
+  simulateKms();
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date('2026-11-21T02:00:30Z'));
   primary = emptyRegion();

@@ -12,12 +12,14 @@ import {
   instanceSnapshot,
   simulateRegion,
 } from '../support/rds-world.js';
+import { simulateKms, simulateS3, TEST_VAULT_ENV } from '../support/vault-world.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 let handler: Handler;
 
 beforeAll(async () => {
   vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile());
+  for (const [key, value] of Object.entries(TEST_VAULT_ENV)) vi.stubEnv(key, value);
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
   vi.stubEnv('POWERTOOLS_DEV', 'false');
   ({ handler } = (await import('../../functions/snapshot-rds/handler.js')) as unknown as {
@@ -45,6 +47,8 @@ describe('snapshot-rds metrics', () => {
     simulateRegion(rdsIn('eu-central-1').client, 'eu-central-1', primary);
     simulateRegion(rdsIn('eu-west-1').client, 'eu-west-1', emptyRegion());
     mockClient(SNSClient).on(PublishCommand).resolves({});
+    simulateS3();
+    simulateKms();
     const written: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
       written.push(String(chunk));

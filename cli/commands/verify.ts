@@ -1,0 +1,101 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { parseRunId } from '../../shared/manifest/manifest.js';
+import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import { deepExportCheck } from '../../shared/verification/deep-export-check.js';
+import {
+  runVerificationJob,
+  type VerificationJobResult,
+} from '../../shared/verification/verification-job.js';
+import { openVault } from '../account.js';
+import { EXIT, UsageError } from '../cli-errors.js';
+import { cliLog } from '../cli-log.js';
+import { type Io, line, printJson, table } from '../output.js';
+import { siteOf } from './secrets.js';
+
+/**
+ * `lifeboat verify`: the verification job, now, for the runs in the policy's lookback or the runs
+ * named. Downloads nothing unless --deep, which also decrypts each export with the chosen
+ * region's key and compares its secrets with the manifest.
+ */
+export async function verifyCommand(
+  options: {
+    policy?: string;
+    run?: string[];
+    deep?: boolean;
+    region?: string;
+    bucket?: string;
+    json?: boolean;
+  },
+  io: Io,
+): Promise<number> {
+  const policy = loadPolicyFile(policyPath(options.policy));
+  const bad = (options.run ?? []).filter((id) => !parseRunId(id));
+  if (bad.length > 0)
+    throw new UsageError(
+      `--run ${bad.join(', ')}: not a run id (snapshots-<slot> or secrets-<slot>)`,
+    );
+  const site = siteOf(policy, options.region);
+  const { vault } = await openVault(policy, options);
+  const s3 = clientIn(S3Client, policy.regions.primary);
+  const result = await runVerificationJob(
+    {
+      s3,
+      kms: clientIn(KMSClient, policy.regions[site]),
+      site,
+      primary: rdsIn(policy.regions.primary),
+      dr: rdsIn(policy.regions.dr),
+      vault,
+      limiter: rdsLimiter(policy.rdsRequestsPerSecond),
+      log: cliLog(io),
+      ...(options.deep ? { deep: deepExportCheck(s3, vault.dataKeys[site]) } : {}),
+    },
+    policy,
+    new Date(),
+    options.run?.length ? { runIds: options.run } : {},
+  );
+  if (options.json) printJson(io, result);
+  else printVerification(io, result, policy);
+  return result.failures.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
+export function printVerification(
+  io: Io,
+  result: VerificationJobResult,
+  policy: Pick<Policy, 'name'>,
+): void {
+  line(io.out, `Verification of ${result.runs.length} run(s) of policy ${policy.name}`);
+  line(
+    io.out,
+    table(
+      ['RUN', 'STATUS', 'CHECKS', 'MODE'],
+      result.runs.map((r) => [
+        r.runId,
+        r.status.toUpperCase(),
+        `${r.checks.filter((c) => c.status === 'passed').length}/${r.checks.length} passed`,
+        r.mode,
+      ]),
+    ),
+  );
+  const notable = result.runs.flatMap((r) =>
+    r.checks.filter((c) => c.status !== 'passed').map((c) => ({ r, c })),
+  );
+  if (notable.length > 0) {
+    line(io.out);
+    line(
+      io.out,
+      table(
+        ['RUN', 'CHECK', 'ARTIFACT', 'STATUS', 'WHY'],
+        notable.map(({ r, c }) => [r.runId, c.kind, c.artifact, c.status, c.reason]),
+      ),
+    );
+  }
+  line(io.out);
+  line(
+    io.out,
+    `Tagged ${result.tagged} snapshot(s) lifeboat:verified-at; ${result.failures.length} failure(s)`,
+  );
+}

@@ -1,0 +1,13 @@
+import type { RunRecorder } from '../../shared/manifest/run-recorder.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import type { Vault } from '../../shared/vault/vault.js';
+import type { Io } from '../output.js';
+
+/** What every demo section works with: the seeded account, its vault, and where to print. */
+export interface DemoContext {
+  readonly policy: Policy;
+  readonly account: string;
+  readonly vault: Vault;
+  readonly recorder: RunRecorder;
+  readonly io: Io;
+}

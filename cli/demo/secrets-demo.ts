@@ -1,0 +1,189 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DeleteDBSnapshotCommand } from '@aws-sdk/client-rds';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { listRunIds, readManifest } from '../../shared/manifest/manifest-store.js';
+import { errorSummary, silentLog } from '../../shared/observability/job-log.js';
+import { type ExportJobResult, runExportJob } from '../../shared/secrets/export-job.js';
+import { prepareRestore } from '../../shared/secrets/restore.js';
+import type { Slot } from '../../shared/snapshots/slot.js';
+import type { Site } from '../../shared/vault/vault.js';
+import { deepExportCheck } from '../../shared/verification/deep-export-check.js';
+import { runVerificationJob } from '../../shared/verification/verification-job.js';
+import { printVerification } from '../commands/verify.js';
+import { line, table } from '../output.js';
+import { localSlot } from './backup-demo.js';
+import type { DemoContext } from './demo-context.js';
+import { seedSecret } from './seed.js';
+
+/** Secrets of the demo account: three the policy selects (prod/), one it does not. */
+export async function seedDemoSecrets(ctx: DemoContext): Promise<void> {
+  const region = ctx.policy.regions.primary;
+  await seedSecret(
+    region,
+    'prod/orders/db-password',
+    JSON.stringify({ username: 'orders', password: 'demo-Orders-pw-51b7' }),
+  );
+  await seedSecret(region, 'prod/billing/api-key', 'demo-billing-key-9c2e');
+  await seedSecret(region, 'prod/reports/tls-key', Buffer.from('demo-binary-tls-key-04d1'));
+  await seedSecret(region, 'dev/scratch/token', 'demo-dev-token-x');
+  line(
+    ctx.io.out,
+    `  ${region}: secrets prod/orders/db-password, prod/billing/api-key, prod/reports/tls-key (binary), dev/scratch/token`,
+  );
+}
+
+/**
+ * Exports the secrets, verifies every recent run (downloading nothing), verifies the export deeply
+ * with the DR key, plans and applies a restore into the DR region, then tampers with an export
+ * and a DR copy and shows both caught.
+ */
+export async function secretsAndVerificationDemo(ctx: DemoContext, today: Date): Promise<void> {
+  const { policy, io } = ctx;
+  const slot = localSlot(policy.timeZone, today, 0, 2);
+  const first = await exportSecrets(ctx, slot);
+  line(
+    io.out,
+    `export-secrets, run ${first.runId}: ${first.exported} secrets in one encrypted message`,
+  );
+  if (first.export) {
+    line(
+      io.out,
+      `  s3://${first.export.bucket}/${first.export.key}: ${first.export.size} bytes, SHA-256 ${first.export.sha256.slice(0, 16)}...`,
+    );
+    line(
+      io.out,
+      `  one data key, usable in ${policy.regions.primary} and ${policy.regions.dr}; context ${JSON.stringify(first.export.encryptionContext)}`,
+    );
+  }
+  const again = await exportSecrets(ctx, slot);
+  line(io.out, `The same scheduled event delivered again: ${again.outcome}, nothing new written.`);
+  line(io.out);
+
+  line(
+    io.out,
+    `3. Verification of the last ${policy.verification.lookback} of runs: MACs, checksums S3 stored, snapshot and copy states`,
+  );
+  const verified = await verify(ctx, 'primary');
+  printVerification(io, verified, policy);
+  line(io.out);
+  const deep = await verify(ctx, 'dr', [first.runId], true);
+  line(
+    io.out,
+    `Deep verification of ${first.runId} in ${policy.regions.dr}: ${deep.runs[0]?.status}`,
+  );
+  for (const c of deep.runs[0]?.checks.filter((k) => k.kind === 'secrets') ?? [])
+    line(io.out, `  ${c.reason}`);
+  line(io.out);
+
+  line(io.out, `4. Restore of ${first.runId} into ${policy.regions.dr} (values are never shown)`);
+  const plan = await restore(ctx, first.runId);
+  line(
+    io.out,
+    table(
+      ['SECRET', 'PLAN'],
+      plan.items.map((i) => [i.name, i.action]),
+    ),
+  );
+  const applied = await plan.apply();
+  line(io.out, `--apply: ${applied.filter((o) => o.result === 'done').length} written`);
+  const replan = await restore(ctx, first.runId);
+  line(io.out, `Planned again: ${replan.items.map((i) => `${i.name} ${i.action}`).join(', ')}`);
+  line(io.out);
+
+  line(io.out, '5. Tampering');
+  const exportKey = first.export?.key ?? '';
+  await flipOneByte(ctx, exportKey);
+  const copy = await deleteNewestCopy(ctx);
+  line(io.out, `  flipped one byte of s3://${ctx.vault.bucket}/${exportKey}`);
+  line(io.out, `  deleted the DR copy ${copy.arn} behind Lifeboat's back`);
+  const caught = await verify(ctx, 'primary', [first.runId, copy.runId]);
+  printVerification(io, caught, policy);
+  try {
+    await restore(ctx, first.runId);
+    line(io.out, 'Restore from the tampered export: not refused (unexpected)');
+  } catch (error) {
+    line(io.out, `Restore from the tampered export is refused: ${errorSummary(error)}`);
+  }
+}
+
+function exportSecrets(ctx: DemoContext, slot: Slot): Promise<ExportJobResult> {
+  const region = ctx.policy.regions.primary;
+  return runExportJob(
+    {
+      sm: clientIn(SecretsManagerClient, region),
+      s3: clientIn(S3Client, region),
+      vault: ctx.vault,
+      recorder: ctx.recorder,
+      log: silentLog,
+    },
+    ctx.policy,
+    slot,
+  );
+}
+
+function verify(ctx: DemoContext, site: Site, runIds?: string[], deep = false) {
+  const { policy, vault } = ctx;
+  const s3 = clientIn(S3Client, policy.regions.primary);
+  return runVerificationJob(
+    {
+      s3,
+      kms: clientIn(KMSClient, policy.regions[site]),
+      site,
+      primary: rdsIn(policy.regions.primary),
+      dr: rdsIn(policy.regions.dr),
+      vault,
+      limiter: rdsLimiter(policy.rdsRequestsPerSecond),
+      log: silentLog,
+      ...(deep ? { deep: deepExportCheck(s3, vault.dataKeys[site]) } : {}),
+    },
+    policy,
+    new Date(),
+    runIds ? { runIds } : {},
+  );
+}
+
+function restore(ctx: DemoContext, runId: string) {
+  const { policy, vault } = ctx;
+  return prepareRestore(
+    {
+      s3: clientIn(S3Client, policy.regions.primary),
+      kms: clientIn(KMSClient, policy.regions.dr),
+      sm: clientIn(SecretsManagerClient, policy.regions.dr),
+      vault,
+      site: 'dr',
+    },
+    policy,
+    runId,
+  );
+}
+
+/** What an attacker with write access could do: rewrite the export with one bit changed. */
+async function flipOneByte(ctx: DemoContext, key: string): Promise<void> {
+  const s3 = clientIn(S3Client, ctx.policy.regions.primary);
+  const out = await s3.send(new GetObjectCommand({ Bucket: ctx.vault.bucket, Key: key }));
+  const bytes = Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+  const at = Math.floor(bytes.length / 2);
+  bytes.writeUInt8((bytes.readUInt8(at) ^ 1) & 0xff, at);
+  await s3.send(new PutObjectCommand({ Bucket: ctx.vault.bucket, Key: key, Body: bytes }));
+}
+
+/** Deletes the newest DR copy a snapshot run recorded, as someone in the console might. */
+async function deleteNewestCopy(ctx: DemoContext): Promise<{ arn: string; runId: string }> {
+  const s3 = clientIn(S3Client, ctx.policy.regions.primary);
+  const runs = (await listRunIds(s3, ctx.vault.bucket, ctx.policy.name)).filter((id) =>
+    id.startsWith('snapshots-'),
+  );
+  for (const runId of runs.reverse()) {
+    const signed = await readManifest(s3, ctx.vault.bucket, ctx.policy.name, runId);
+    const copy = signed.manifest.artifacts.drCopies.find((c) => c.kind === 'instance');
+    if (!copy) continue;
+    await rdsIn(ctx.policy.regions.dr).client.send(
+      new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: copy.arn.split(':').pop() }),
+    );
+    return { arn: copy.arn, runId };
+  }
+  return { arn: 'none', runId: runs[0] ?? '' };
+}

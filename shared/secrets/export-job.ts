@@ -1,0 +1,232 @@
+import { HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
+import {
+  BatchGetSecretValueCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { JobFailure } from '../alerts/failure-alert.js';
+import { encryptMessage } from '../crypto/envelope.js';
+import {
+  type ExportArtifact,
+  exportPrefix,
+  manifestKey,
+  newManifest,
+  runIdOf,
+  type SecretEntry,
+  sha256Hex,
+} from '../manifest/manifest.js';
+import { storeObject, type WriteOutcome } from '../manifest/manifest-store.js';
+import type { RunRecorder } from '../manifest/run-recorder.js';
+import { errorSummary, type JobLog } from '../observability/job-log.js';
+import type { Policy } from '../policy/schema.js';
+import type { Slot } from '../snapshots/slot.js';
+import type { Vault } from '../vault/vault.js';
+import { EXPORT_FORMAT, type ExportedSecret, encodePayload } from './export-payload.js';
+import { type SelectedSecret, selectSecrets } from './secret-selection.js';
+
+/** BatchGetSecretValue reads at most 20 secrets a call. */
+const BATCH = 20;
+
+export const EXPORT_PURPOSE = 'lifeboat-secrets-export';
+
+export interface ExportJobDeps {
+  /** Secrets Manager in the primary region. */
+  readonly sm: SecretsManagerClient;
+  readonly s3: S3Client;
+  readonly vault: Vault;
+  readonly recorder: RunRecorder;
+  readonly log: JobLog;
+}
+
+export interface ExportJobResult {
+  readonly runId: string;
+  /** already-exists: an earlier delivery of this slot wrote the export; nothing new was written. */
+  readonly outcome: 'written' | 'already-exists';
+  readonly exported: number;
+  readonly export: ExportArtifact | undefined;
+  readonly manifest: WriteOutcome | 'not-written';
+  /** Secrets that could not be read, and anything else that failed; never a value. */
+  readonly failures: readonly JobFailure[];
+}
+
+/** The object key of a slot's export. */
+export function exportKey(policyName: string, slot: Slot): string {
+  return `${exportPrefix(policyName, slot)}secrets.esdk`;
+}
+
+/** The encryption context bound to a run's export. */
+export function exportContext(
+  policy: Pick<Policy, 'name' | 'regions'>,
+  account: string,
+  runId: string,
+) {
+  return {
+    purpose: EXPORT_PURPOSE,
+    account,
+    region: policy.regions.primary,
+    run: runId,
+    policy: policy.name,
+  };
+}
+
+/**
+ * One scheduled export: every selected secret read in batches of 20, encrypted as one message
+ * with one data key (usable in either region), written once to the backup bucket, and listed in
+ * a signed manifest. A second delivery of the same slot finds the export and writes nothing.
+ */
+export async function runExportJob(
+  deps: ExportJobDeps,
+  policy: Policy,
+  slot: Slot,
+  now = new Date(),
+): Promise<ExportJobResult> {
+  const runId = runIdOf('export-secrets', slot);
+  const key = exportKey(policy.name, slot);
+  const failures: JobFailure[] = [];
+  if (await objectExists(deps.s3, deps.vault.bucket, key)) {
+    const manifest = (await objectExists(
+      deps.s3,
+      deps.vault.bucket,
+      manifestKey(policy.name, runId),
+    ))
+      ? 'already-exists'
+      : 'not-written';
+    if (manifest === 'not-written') {
+      failures.push({
+        subject: `manifest of ${runId}`,
+        error: 'the export exists but its manifest does not',
+      });
+    }
+    return { runId, outcome: 'already-exists', exported: 0, export: undefined, manifest, failures };
+  }
+
+  const selected = await selectSecrets(deps.sm, policy.secrets ?? {});
+  const secrets = await readSecrets(deps.sm, selected, failures);
+  deps.log.info('secrets read', {
+    selected: selected.length,
+    read: secrets.length,
+    failed: failures.length,
+  });
+
+  const context = exportContext(policy, deps.recorder.account, runId);
+  const plaintext = encodePayload({
+    format: EXPORT_FORMAT,
+    runId,
+    policy: policy.name,
+    region: policy.regions.primary,
+    exportedAt: now.toISOString(),
+    secrets,
+  });
+  let ciphertext: Buffer;
+  try {
+    ciphertext = await encryptMessage(
+      plaintext,
+      deps.vault.dataKeys.primary,
+      [deps.vault.dataKeys.dr],
+      context,
+    );
+  } finally {
+    plaintext.fill(0);
+  }
+  const written = await storeObject(deps.s3, deps.vault.bucket, key, ciphertext, {
+    once: true,
+    kmsKeyId: deps.vault.dataKeys.primary,
+  });
+  if (written === 'already-exists') {
+    return {
+      runId,
+      outcome: 'already-exists',
+      exported: 0,
+      export: undefined,
+      manifest: 'already-exists',
+      failures,
+    };
+  }
+  const artifact: ExportArtifact = {
+    bucket: deps.vault.bucket,
+    key,
+    size: ciphertext.byteLength,
+    sha256: sha256Hex(ciphertext),
+    kmsKeyId: deps.vault.dataKeys.primary,
+    encryptionContext: context,
+  };
+  const inventory: SecretEntry[] = secrets.map((s) => ({
+    name: s.name,
+    arn: s.arn,
+    versionId: s.versionId,
+  }));
+  let manifest: ExportJobResult['manifest'] = 'not-written';
+  try {
+    manifest = await deps.recorder.record(
+      newManifest(
+        'export-secrets',
+        slot,
+        policy,
+        deps.recorder.account,
+        { exports: [artifact], secrets: inventory },
+        now,
+      ),
+    );
+  } catch (error) {
+    failures.push({ subject: `manifest of ${runId}`, error: errorSummary(error) });
+  }
+  return {
+    runId,
+    outcome: 'written',
+    exported: secrets.length,
+    export: artifact,
+    manifest,
+    failures,
+  };
+}
+
+/** Reads the selected secrets' current values, 20 a call; a secret that fails is reported. */
+async function readSecrets(
+  sm: SecretsManagerClient,
+  selected: readonly SelectedSecret[],
+  failures: JobFailure[],
+): Promise<ExportedSecret[]> {
+  const byArn = new Map(selected.map((s) => [s.arn, s]));
+  const out: ExportedSecret[] = [];
+  for (let start = 0; start < selected.length; start += BATCH) {
+    const batch = selected.slice(start, start + BATCH);
+    try {
+      const result = await sm.send(
+        new BatchGetSecretValueCommand({ SecretIdList: batch.map((s) => s.arn) }),
+      );
+      for (const value of result.SecretValues ?? []) {
+        const meta = byArn.get(value.ARN ?? '');
+        out.push({
+          name: value.Name ?? meta?.name ?? '',
+          arn: value.ARN ?? '',
+          versionId: value.VersionId ?? '',
+          description: meta?.description ?? null,
+          tags: [...(meta?.tags ?? [])],
+          string: value.SecretString ?? null,
+          binary: value.SecretBinary ? Buffer.from(value.SecretBinary).toString('base64') : null,
+        });
+      }
+      for (const error of result.Errors ?? []) {
+        const name = byArn.get(error.SecretId ?? '')?.name ?? error.SecretId ?? 'unknown secret';
+        failures.push({
+          subject: `secret ${name}`,
+          error: `${error.ErrorCode}: ${error.Message ?? ''}`.trim(),
+        });
+      }
+    } catch (error) {
+      for (const s of batch)
+        failures.push({ subject: `secret ${s.name}`, error: errorSummary(error) });
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Whether an object exists; one HEAD request. */
+export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if (error instanceof NotFound) return false;
+    throw error;
+  }
+}

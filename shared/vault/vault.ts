@@ -1,0 +1,65 @@
+import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { Policy } from '../policy/schema.js';
+
+/**
+ * Where a policy's backups and keys are: the backup bucket, and per region the data key (exports)
+ * and the manifest key (HMAC). The DR keys are replicas of the primary's multi-Region keys.
+ */
+export interface Vault {
+  readonly bucket: string;
+  readonly dataKeys: { readonly primary: string; readonly dr: string };
+  readonly manifestKeys: { readonly primary: string; readonly dr: string };
+}
+
+export type Site = 'primary' | 'dr';
+
+/** The backup bucket's name: the stack creates it so, in the primary region. */
+export function backupBucketName(policyName: string, account: string, region: string): string {
+  return `lb-${policyName}-${account}-${region}`;
+}
+
+/** The alias of a policy's key; the same alias names the replica in the DR region. */
+export function keyAlias(policyName: string, purpose: 'data' | 'manifest'): string {
+  return `alias/lifeboat-${policyName}-${purpose}`;
+}
+
+/** The vault as a function's environment gives it (set by the stack). */
+export function vaultFromEnv(): Vault {
+  const need = (key: string) =>
+    getStringFromEnv({
+      key,
+      errorMessage: `environment variable ${key} is required (set by the stack)`,
+    });
+  return {
+    bucket: need('BACKUP_BUCKET'),
+    dataKeys: { primary: need('DATA_KEY_ARN'), dr: need('DR_DATA_KEY_ARN') },
+    manifestKeys: { primary: need('MANIFEST_KEY_ARN'), dr: need('DR_MANIFEST_KEY_ARN') },
+  };
+}
+
+/** The vault as deployed, found by its names: the bucket and the key aliases in both regions. */
+export async function resolveVault(
+  policy: Pick<Policy, 'name' | 'regions'>,
+  account: string,
+  kmsIn: (region: string) => KMSClient,
+  bucket = backupBucketName(policy.name, account, policy.regions.primary),
+): Promise<Vault> {
+  const arnOf = async (region: string, purpose: 'data' | 'manifest') => {
+    const out = await kmsIn(region).send(
+      new DescribeKeyCommand({ KeyId: keyAlias(policy.name, purpose) }),
+    );
+    return out.KeyMetadata?.Arn ?? '';
+  };
+  const [dataPrimary, dataDr, manifestPrimary, manifestDr] = await Promise.all([
+    arnOf(policy.regions.primary, 'data'),
+    arnOf(policy.regions.dr, 'data'),
+    arnOf(policy.regions.primary, 'manifest'),
+    arnOf(policy.regions.dr, 'manifest'),
+  ]);
+  return {
+    bucket,
+    dataKeys: { primary: dataPrimary, dr: dataDr },
+    manifestKeys: { primary: manifestPrimary, dr: manifestDr },
+  };
+}

@@ -1,0 +1,255 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
+import {
+  type DrCopyArtifact,
+  type ExportArtifact,
+  exportPrefix,
+  parseRunId,
+  type SignedManifest,
+  type SnapshotArtifact,
+} from '../manifest/manifest.js';
+import { checkSignature } from '../manifest/manifest-signing.js';
+import { listKeys } from '../manifest/manifest-store.js';
+import { errorSummary } from '../observability/job-log.js';
+import { addDuration, parseDuration } from '../policy/duration.js';
+import { isInProgress, type SnapshotRecord } from '../rds/snapshots.js';
+import { parseSlotId } from '../snapshots/slot.js';
+
+export type CheckStatus = 'passed' | 'pending' | 'failed';
+
+/** The verdict on one thing a manifest lists (or on the manifest itself). */
+export interface ArtifactCheck {
+  readonly kind: 'manifest' | 'snapshot' | 'dr-copy' | 'export' | 'secrets';
+  /** What was checked: an ARN, s3://bucket/key, or the manifest. */
+  readonly artifact: string;
+  readonly status: CheckStatus;
+  readonly reason: string;
+}
+
+export interface RunVerification {
+  readonly runId: string;
+  readonly mode: 'default' | 'deep';
+  readonly verifiedAt: string;
+  /** failed if any check failed, else pending if any is pending, else passed. */
+  readonly status: CheckStatus;
+  readonly checks: readonly ArtifactCheck[];
+}
+
+/** Downloads and opens an export; only `lifeboat verify --deep` provides one. */
+export type DeepExportCheck = (
+  signed: SignedManifest,
+  artifact: ExportArtifact,
+) => Promise<readonly ArtifactCheck[]>;
+
+export interface VerifyRunDeps {
+  readonly s3: S3Client;
+  /** KMS of the region verifying, and its manifest key (the replica verifies in the DR region). */
+  readonly kms: KMSClient;
+  readonly manifestKeyArn: string;
+  /** Every manual snapshot of both regions, by ARN: one listing serves every run. */
+  readonly snapshots: ReadonlyMap<string, SnapshotRecord>;
+  /** Snapshots retention deleted, by ARN, with the retention run that did (from its manifest). */
+  readonly retired: ReadonlyMap<string, string>;
+  readonly deep?: DeepExportCheck;
+}
+
+/**
+ * Verifies one run without downloading anything: the manifest's MAC, each export against the
+ * SHA-256 S3 stored for it (HEAD), each snapshot and DR copy against RDS. A copy still in flight
+ * is pending until `copyDeadline` after the run, then failed.
+ */
+export async function verifyRun(
+  deps: VerifyRunDeps,
+  signed: SignedManifest,
+  copyDeadline: string,
+  now: Date,
+): Promise<RunVerification> {
+  const { manifest } = signed;
+  const mode = deps.deep ? 'deep' : 'default';
+  const signature = await checkSignature(deps.kms, deps.manifestKeyArn, signed);
+  const checks: ArtifactCheck[] = [
+    signature.valid
+      ? { kind: 'manifest', artifact: manifest.runId, status: 'passed', reason: 'MAC verifies' }
+      : { kind: 'manifest', artifact: manifest.runId, status: 'failed', reason: signature.reason },
+  ];
+  // A manifest that does not verify cannot say what to check.
+  if (signature.valid) {
+    const deadlineOf = (since: string) => deadlineAfter(since, copyDeadline);
+    for (const artifact of manifest.artifacts.exports)
+      checks.push(await checkExport(deps, artifact));
+    if (deps.deep) {
+      for (const artifact of manifest.artifacts.exports)
+        checks.push(...(await deps.deep(signed, artifact)));
+    }
+    checks.push(...(await extraExports(deps, signed)));
+    for (const s of manifest.artifacts.snapshots) {
+      checks.push(
+        retiredCheck(deps, 'snapshot', s.arn) ??
+          checkSnapshot(deps.snapshots.get(s.arn), s, deadlineOf(manifest.createdAt), now),
+      );
+    }
+    for (const c of manifest.artifacts.drCopies) {
+      checks.push(
+        retiredCheck(deps, 'dr-copy', c.arn) ??
+          checkCopy(deps.snapshots.get(c.arn), c, deadlineOf(manifest.createdAt), now),
+      );
+    }
+  }
+  return {
+    runId: manifest.runId,
+    mode,
+    verifiedAt: now.toISOString(),
+    status: overall(checks),
+    checks,
+  };
+}
+
+export function overall(checks: readonly ArtifactCheck[]): CheckStatus {
+  if (checks.some((c) => c.status === 'failed')) return 'failed';
+  return checks.some((c) => c.status === 'pending') ? 'pending' : 'passed';
+}
+
+function deadlineAfter(since: string, duration: string): Date {
+  return addDuration(
+    new Date(since),
+    parseDuration(duration) ?? { years: 0, months: 0, days: 0, hours: 0 },
+  );
+}
+
+/** Checks an export against the SHA-256 S3 keeps for it: one HEAD, no download. */
+async function checkExport(deps: VerifyRunDeps, artifact: ExportArtifact): Promise<ArtifactCheck> {
+  const name = `s3://${artifact.bucket}/${artifact.key}`;
+  const fail = (reason: string): ArtifactCheck => ({
+    kind: 'export',
+    artifact: name,
+    status: 'failed',
+    reason,
+  });
+  try {
+    const head = await deps.s3.send(
+      new HeadObjectCommand({
+        Bucket: artifact.bucket,
+        Key: artifact.key,
+        ChecksumMode: 'ENABLED',
+      }),
+    );
+    const stored = head.ChecksumSHA256
+      ? Buffer.from(head.ChecksumSHA256, 'base64').toString('hex')
+      : undefined;
+    if (stored === undefined)
+      return fail('changed: the object has no SHA-256 checksum, so it was rewritten');
+    if (stored !== artifact.sha256) {
+      return fail(
+        `changed: SHA-256 ${stored.slice(0, 16)}... is not the manifest's ${artifact.sha256.slice(0, 16)}...`,
+      );
+    }
+    if (head.ContentLength !== artifact.size) {
+      return fail(`changed: ${head.ContentLength} bytes, the manifest says ${artifact.size}`);
+    }
+    return { kind: 'export', artifact: name, status: 'passed', reason: 'SHA-256 and size match' };
+  } catch (error) {
+    if (error instanceof NotFound) return fail('missing: the object is gone');
+    return fail(`could not be checked: ${errorSummary(error)}`);
+  }
+}
+
+/** Objects under a run's export prefix that its manifest does not list. */
+async function extraExports(deps: VerifyRunDeps, signed: SignedManifest): Promise<ArtifactCheck[]> {
+  const { manifest } = signed;
+  const slot = parseSlotId(parseRunId(manifest.runId)?.slotId ?? '');
+  const bucket = manifest.artifacts.exports[0]?.bucket;
+  if (manifest.job !== 'export-secrets' || !slot || !bucket) return [];
+  const listed = new Set(manifest.artifacts.exports.map((e) => e.key));
+  const keys = await listKeys(deps.s3, bucket, exportPrefix(manifest.policy.name, slot));
+  return keys
+    .filter((k) => !listed.has(k))
+    .map((k) => ({
+      kind: 'export' as const,
+      artifact: `s3://${bucket}/${k}`,
+      status: 'failed' as const,
+      reason: 'extra: an object in the run’s exports that the manifest does not list',
+    }));
+}
+
+/** A snapshot that is gone because retention deleted it, as a signed retention manifest says. */
+function retiredCheck(
+  deps: VerifyRunDeps,
+  kind: 'snapshot' | 'dr-copy',
+  arn: string,
+): ArtifactCheck | undefined {
+  const by = deps.retired.get(arn);
+  if (by === undefined || deps.snapshots.has(arn)) return undefined;
+  return {
+    kind,
+    artifact: arn,
+    status: 'passed',
+    reason: `retired: deleted by retention run ${by}`,
+  };
+}
+
+function checkSnapshot(
+  found: SnapshotRecord | undefined,
+  expected: SnapshotArtifact,
+  deadline: Date,
+  now: Date,
+): ArtifactCheck {
+  const base = { kind: 'snapshot' as const, artifact: expected.arn };
+  if (!found)
+    return { ...base, status: 'failed', reason: 'deleted: the snapshot no longer exists' };
+  const state = stateCheck(found, deadline, now, 'being created');
+  if (state) return { ...base, ...state };
+  const key = keyCheck(found, expected.encrypted, expected.kmsKeyId);
+  return key
+    ? { ...base, status: 'failed', reason: key }
+    : { ...base, status: 'passed', reason: 'available, encrypted with the expected key' };
+}
+
+function checkCopy(
+  found: SnapshotRecord | undefined,
+  expected: DrCopyArtifact,
+  deadline: Date,
+  now: Date,
+): ArtifactCheck {
+  const base = { kind: 'dr-copy' as const, artifact: expected.arn };
+  if (!found) return { ...base, status: 'failed', reason: 'deleted: the DR copy no longer exists' };
+  const state = stateCheck(found, deadline, now, 'being copied');
+  if (state) return { ...base, ...state };
+  const key = keyCheck(found, true, expected.kmsKeyId);
+  return key
+    ? { ...base, status: 'failed', reason: key }
+    : { ...base, status: 'passed', reason: 'available, encrypted with the DR key' };
+}
+
+function stateCheck(
+  found: SnapshotRecord,
+  deadline: Date,
+  now: Date,
+  doing: string,
+): { status: CheckStatus; reason: string } | undefined {
+  if (isInProgress(found)) {
+    return now <= deadline
+      ? {
+          status: 'pending',
+          reason: `still ${doing} (${found.status}) until ${deadline.toISOString()}`,
+        }
+      : {
+          status: 'failed',
+          reason: `still ${doing} (${found.status}) past its deadline ${deadline.toISOString()}`,
+        };
+  }
+  if (found.status !== 'available')
+    return { status: 'failed', reason: `not usable: ${found.status}` };
+  return undefined;
+}
+
+function keyCheck(
+  found: SnapshotRecord,
+  mustBeEncrypted: boolean,
+  kmsKeyId: string | null,
+): string | undefined {
+  if (mustBeEncrypted && !found.encrypted) return 'not encrypted';
+  if (kmsKeyId && found.kmsKeyId && found.kmsKeyId !== kmsKeyId) {
+    return `encrypted with ${found.kmsKeyId}, not the manifest's ${kmsKeyId}`;
+  }
+  return undefined;
+}

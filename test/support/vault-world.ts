@@ -1,0 +1,188 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import {
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateMacCommand,
+  KMSClient,
+  KMSInvalidMacException,
+  VerifyMacCommand,
+} from '@aws-sdk/client-kms';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Vault } from '../../shared/vault/vault.js';
+
+export const TEST_VAULT: Vault = {
+  bucket: 'lb-test-policy-123456789012-eu-central-1',
+  dataKeys: {
+    primary: 'arn:aws:kms:eu-central-1:123456789012:key/mrk-data',
+    dr: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-data',
+  },
+  manifestKeys: {
+    primary: 'arn:aws:kms:eu-central-1:123456789012:key/mrk-mac',
+    dr: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-mac',
+  },
+};
+
+/** The environment a deployed function gets for TEST_VAULT. */
+export const TEST_VAULT_ENV = {
+  BACKUP_BUCKET: TEST_VAULT.bucket,
+  DATA_KEY_ARN: TEST_VAULT.dataKeys.primary,
+  DR_DATA_KEY_ARN: TEST_VAULT.dataKeys.dr,
+  MANIFEST_KEY_ARN: TEST_VAULT.manifestKeys.primary,
+  DR_MANIFEST_KEY_ARN: TEST_VAULT.manifestKeys.dr,
+};
+
+export interface StoredObject {
+  body: Buffer;
+  sha256: string | undefined;
+}
+
+/** Objects by key, in one bucket. */
+export type Bucket = Map<string, StoredObject>;
+
+function body(bytes: Buffer) {
+  return {
+    transformToByteArray: async () => new Uint8Array(bytes),
+    transformToString: async () => bytes.toString('utf8'),
+  } as never;
+}
+
+/**
+ * Backs every S3Client with an in-memory bucket: PutObject (If-None-Match, stored SHA-256),
+ * HeadObject (ChecksumMode), GetObject, ListObjectsV2.
+ */
+export function simulateS3(bucket: Bucket = new Map()) {
+  const stub = mockClient(S3Client);
+  stub.on(PutObjectCommand).callsFake((input) => {
+    if (input.IfNoneMatch === '*' && bucket.has(input.Key)) {
+      throw new S3ServiceException({
+        name: 'PreconditionFailed',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 412 },
+      });
+    }
+    const bytes = Buffer.from(input.Body as Uint8Array);
+    bucket.set(input.Key, { body: bytes, sha256: input.ChecksumSHA256 });
+    return { ETag: '"etag"' };
+  });
+  stub.on(HeadObjectCommand).callsFake((input) => {
+    const object = bucket.get(input.Key);
+    if (!object) throw new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
+    return {
+      ContentLength: object.body.byteLength,
+      ...(input.ChecksumMode === 'ENABLED' && object.sha256
+        ? { ChecksumSHA256: object.sha256 }
+        : {}),
+    };
+  });
+  stub.on(GetObjectCommand).callsFake((input) => {
+    const object = bucket.get(input.Key);
+    if (!object)
+      throw new NoSuchKey({ message: 'no such key', $metadata: { httpStatusCode: 404 } });
+    return { Body: body(object.body), ContentLength: object.body.byteLength };
+  });
+  stub.on(ListObjectsV2Command).callsFake((input) => ({
+    Contents: [...bucket.keys()]
+      .filter((k) => k.startsWith(input.Prefix ?? ''))
+      .sort()
+      .map((Key) => ({ Key })),
+    IsTruncated: false,
+  }));
+  return { stub, bucket };
+}
+
+// A multi-Region key and its replica share key material; so do these, by key id.
+const material = new Map<string, Buffer>();
+function keyMaterial(keyArn: string): Buffer {
+  const id = keyArn.split('/').pop() ?? keyArn;
+  let m = material.get(id);
+  if (!m) {
+    m = createHash('sha256').update(`test-key-${id}`).digest();
+    material.set(id, m);
+  }
+  return m;
+}
+
+/**
+ * Backs every KMSClient (and KMS) with a stand-in: MACs are HMAC-SHA-256 under per-key material,
+ * data keys are random and "encrypted" by wrapping them with the key's id and context. It is a
+ * test double, not cryptography.
+ */
+export function simulateKms() {
+  const stub = mockClient(KMSClient);
+  const wrap = (
+    keyId: string,
+    plaintext: Uint8Array,
+    context: Record<string, string> | undefined,
+  ) =>
+    Buffer.from(
+      JSON.stringify({
+        keyId,
+        plaintext: Buffer.from(plaintext).toString('base64'),
+        context: context ?? {},
+      }),
+    );
+  stub.on(GenerateMacCommand).callsFake((input) => ({
+    KeyId: input.KeyId,
+    MacAlgorithm: input.MacAlgorithm,
+    Mac: createHmac('sha256', keyMaterial(input.KeyId)).update(Buffer.from(input.Message)).digest(),
+  }));
+  stub.on(VerifyMacCommand).callsFake((input) => {
+    const expected = createHmac('sha256', keyMaterial(input.KeyId))
+      .update(Buffer.from(input.Message))
+      .digest();
+    if (!expected.equals(Buffer.from(input.Mac))) {
+      throw new KMSInvalidMacException({ message: 'invalid MAC', $metadata: {} });
+    }
+    return { KeyId: input.KeyId, MacValid: true };
+  });
+  stub.on(GenerateDataKeyCommand).callsFake((input) => {
+    const plaintext = randomBytes(input.NumberOfBytes ?? 32);
+    return {
+      KeyId: input.KeyId,
+      Plaintext: plaintext,
+      CiphertextBlob: wrap(input.KeyId, plaintext, input.EncryptionContext),
+    };
+  });
+  stub.on(EncryptCommand).callsFake((input) => ({
+    KeyId: input.KeyId,
+    CiphertextBlob: wrap(input.KeyId, input.Plaintext, input.EncryptionContext),
+  }));
+  // Aliases name TEST_VAULT's keys, in each region its own.
+  stub.on(DescribeKeyCommand).callsFake(async (input, getClient) => {
+    const region = await getClient().config.region();
+    const site = region === 'eu-west-1' ? 'dr' : 'primary';
+    const purpose = String(input.KeyId).endsWith('-manifest') ? 'manifestKeys' : 'dataKeys';
+    return { KeyMetadata: { KeyId: 'id', Arn: TEST_VAULT[purpose][site] } };
+  });
+  stub.on(DecryptCommand).callsFake((input) => {
+    const wrapped = JSON.parse(Buffer.from(input.CiphertextBlob).toString('utf8'));
+    if (
+      input.KeyId !== wrapped.keyId ||
+      JSON.stringify(input.EncryptionContext ?? {}) !== JSON.stringify(wrapped.context)
+    ) {
+      throw new Error('InvalidCiphertextException');
+    }
+    return { KeyId: wrapped.keyId, Plaintext: Buffer.from(wrapped.plaintext, 'base64') };
+  });
+  return stub;
+}
+
+/** The caller's account, as STS tells the CLI. */
+export function simulateAccount(account = '123456789012') {
+  const stub = mockClient(STSClient);
+  stub.on(GetCallerIdentityCommand).resolves({ Account: account });
+  return stub;
+}
