@@ -30,6 +30,17 @@ export async function validateCommand(
       `  snapshots  ${policy.snapshots.schedule} (${policy.timeZone}), copies under ${policy.snapshots.drKmsKeyArn}`,
     );
     line(io.out, `  retention  ${policy.retention.schedule} (${policy.timeZone})`);
+    const selection = policy.secrets;
+    line(
+      io.out,
+      selection
+        ? `  secrets    ${selection.schedule}: ${[...(selection.namePrefixes ?? []).map((p) => `${p}*`), ...Object.entries(selection.tags ?? {}).map(([k, v]) => `tag ${k}=${v}`)].join(', ')}`
+        : '  secrets    none exported',
+    );
+    line(
+      io.out,
+      `  verify     ${policy.verification.schedule}, the last ${policy.verification.lookback} of runs`,
+    );
     return EXIT.ok;
   } catch (error) {
     if (!(error instanceof PolicyError) || !options.json) throw error;

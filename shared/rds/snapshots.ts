@@ -65,21 +65,30 @@ export function isInProgress(snapshot: Pick<SnapshotRecord, 'status'>): boolean 
 }
 
 /**
- * Every manual instance and cluster snapshot in the region, one describe call per 100 snapshots.
+ * Every manual snapshot of the given kinds in the region (both unless told), one describe call
+ * per 100 snapshots.
  */
-export async function listManualSnapshots(rds: RegionalRds): Promise<SnapshotRecord[]> {
+export async function listManualSnapshots(
+  rds: RegionalRds,
+  kinds: readonly SnapshotKind[] = ['instance', 'cluster'],
+): Promise<SnapshotRecord[]> {
   const records: SnapshotRecord[] = [];
-  for await (const page of paginateDescribeDBSnapshots(
-    { client: rds.client, pageSize: 100 },
-    { SnapshotType: 'manual' },
-  )) {
-    for (const s of page.DBSnapshots ?? []) records.push(fromInstanceSnapshot(s, rds.region));
+  if (kinds.includes('instance')) {
+    for await (const page of paginateDescribeDBSnapshots(
+      { client: rds.client, pageSize: 100 },
+      { SnapshotType: 'manual' },
+    )) {
+      for (const s of page.DBSnapshots ?? []) records.push(fromInstanceSnapshot(s, rds.region));
+    }
   }
-  for await (const page of paginateDescribeDBClusterSnapshots(
-    { client: rds.client, pageSize: 100 },
-    { SnapshotType: 'manual' },
-  )) {
-    for (const s of page.DBClusterSnapshots ?? []) records.push(fromClusterSnapshot(s, rds.region));
+  if (kinds.includes('cluster')) {
+    for await (const page of paginateDescribeDBClusterSnapshots(
+      { client: rds.client, pageSize: 100 },
+      { SnapshotType: 'manual' },
+    )) {
+      for (const s of page.DBClusterSnapshots ?? [])
+        records.push(fromClusterSnapshot(s, rds.region));
+    }
   }
   return records;
 }

@@ -3,7 +3,7 @@ import { AddTagsToResourceCommand } from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
-import { parseRunId, verificationKey } from '../manifest/manifest.js';
+import { parseRunId, type SignedManifest, verificationKey } from '../manifest/manifest.js';
 import { checkSignature } from '../manifest/manifest-signing.js';
 import {
   listRunIds,
@@ -82,11 +82,24 @@ export async function runVerificationJob(
     policy.name,
     allRuns.filter((id) => id.startsWith('retention-') && (slotTimeOf(id) ?? 0) >= from),
   );
-  const inventory = await snapshotsByArn(deps);
+  const read = new Map(
+    await Promise.all(
+      runIds.map(async (id) => [id, await readRun(deps, policy.name, id)] as const),
+    ),
+  );
+  const inventory = await snapshotsByArn(deps, [...read.values()]);
   const runs: RunVerification[] = [];
   const failures: JobFailure[] = [];
   for (const runId of runIds) {
-    const verification = await verifyOne(deps, policy, runId, inventory, retired, now);
+    const verification = await verifyOne(
+      deps,
+      policy,
+      runId,
+      read.get(runId) as ReadRun,
+      inventory,
+      retired,
+      now,
+    );
     runs.push(verification);
     try {
       await writeRecord(deps, policy.name, verification);
@@ -94,8 +107,9 @@ export async function runVerificationJob(
       failures.push({ subject: `verification record of ${runId}`, error: errorSummary(error) });
     }
     for (const check of verification.checks) {
-      if (check.status === 'failed')
+      if (check.status === 'failed') {
         failures.push({ subject: `${runId} ${check.kind} ${check.artifact}`, error: check.reason });
+      }
     }
   }
   const tagged = await tagVerified(deps, runs, inventory, now, failures);
@@ -108,12 +122,46 @@ export async function runVerificationJob(
   };
 }
 
-async function snapshotsByArn(deps: VerificationJobDeps): Promise<Map<string, SnapshotRecord>> {
-  const [primary, dr] = await Promise.all([
-    listManualSnapshots(deps.primary),
-    listManualSnapshots(deps.dr),
-  ]);
-  return new Map([...primary, ...dr].map((s) => [s.arn, s]));
+/** A run's manifest, or why it could not be read. */
+type ReadRun = { readonly signed: SignedManifest } | { readonly unreadable: string };
+
+async function readRun(
+  deps: VerificationJobDeps,
+  policyName: string,
+  runId: string,
+): Promise<ReadRun> {
+  try {
+    return { signed: await readManifest(deps.s3, deps.vault.bucket, policyName, runId) };
+  } catch (error) {
+    if (error instanceof ManifestNotFoundError)
+      return { unreadable: 'missing: there is no manifest for this run' };
+    if (error instanceof ManifestFormatError) return { unreadable: `altered: ${error.message}` };
+    return { unreadable: `could not be checked: ${errorSummary(error)}` };
+  }
+}
+
+/**
+ * Every manual snapshot the runs could refer to, by ARN: only the regions and kinds their
+ * manifests name, one describe call per 100 snapshots.
+ */
+async function snapshotsByArn(
+  deps: VerificationJobDeps,
+  runs: readonly ReadRun[],
+): Promise<Map<string, SnapshotRecord>> {
+  const wanted = new Map<string, Set<SnapshotKind>>();
+  for (const run of runs) {
+    if (!('signed' in run)) continue;
+    const { snapshots, drCopies } = run.signed.manifest.artifacts;
+    for (const a of [...snapshots, ...drCopies]) {
+      wanted.set(a.region, (wanted.get(a.region) ?? new Set()).add(a.kind));
+    }
+  }
+  const lists = await Promise.all(
+    [deps.primary, deps.dr]
+      .filter((rds) => wanted.has(rds.region))
+      .map((rds) => listManualSnapshots(rds, [...(wanted.get(rds.region) ?? [])])),
+  );
+  return new Map(lists.flat().map((s) => [s.arn, s]));
 }
 
 function slotTimeOf(runId: string): number | undefined {
@@ -144,6 +192,7 @@ async function verifyOne(
   deps: VerificationJobDeps,
   policy: Policy,
   runId: string,
+  read: ReadRun,
   snapshots: ReadonlyMap<string, SnapshotRecord>,
   retired: ReadonlyMap<string, string>,
   now: Date,
@@ -155,8 +204,8 @@ async function verifyOne(
     status: 'failed',
     checks: [{ kind: 'manifest', artifact: runId, status: 'failed', reason }],
   });
+  if ('unreadable' in read) return failed(read.unreadable);
   try {
-    const signed = await readManifest(deps.s3, deps.vault.bucket, policy.name, runId);
     return await verifyRun(
       {
         s3: deps.s3,
@@ -166,14 +215,11 @@ async function verifyOne(
         retired,
         ...(deps.deep ? { deep: deps.deep } : {}),
       },
-      signed,
+      read.signed,
       policy.verification.copyDeadline,
       now,
     );
   } catch (error) {
-    if (error instanceof ManifestNotFoundError)
-      return failed('missing: there is no manifest for this run');
-    if (error instanceof ManifestFormatError) return failed(`altered: ${error.message}`);
     return failed(`could not be checked: ${errorSummary(error)}`);
   }
 }
@@ -198,7 +244,10 @@ async function writeRecord(
   );
 }
 
-/** Tags every snapshot and copy that passed with lifeboat:verified-at, which retention reads. */
+/**
+ * Tags each snapshot and copy that passed, and was not verified before, with
+ * lifeboat:verified-at, which retention reads.
+ */
 async function tagVerified(
   deps: VerificationJobDeps,
   runs: readonly RunVerification[],
@@ -218,7 +267,8 @@ async function tagVerified(
   let tagged = 0;
   for (const arn of passed) {
     const snapshot = inventory.get(arn);
-    if (!snapshot) continue;
+    // Once verified, a restore point stays verified: its age counts from when it was taken.
+    if (!snapshot || snapshot.verifiedAt) continue;
     const rds = snapshot.region === deps.dr.region ? deps.dr : deps.primary;
     try {
       await deps.limiter.run(() =>

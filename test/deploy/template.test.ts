@@ -176,6 +176,62 @@ describe('packaged CloudFormation template', () => {
     });
   });
 
+  it('schedules the secrets export and verification, and names the vault for every function', () => {
+    // Act
+    const targets = ofType('AWS::Scheduler::Schedule').map(
+      ([, s]) => s.Properties.Target.Arn['Fn::GetAtt'][0],
+    );
+    const env = (resources.ExportSecretsLambdaFunction as Resource).Properties.Environment
+      .Variables;
+
+    // Assess
+    expect(targets).toEqual(
+      expect.arrayContaining(['ExportSecretsLambdaFunction', 'VerifyManifestLambdaFunction']),
+    );
+    expect(Object.keys(env)).toEqual(
+      expect.arrayContaining([
+        'BACKUP_BUCKET',
+        'DATA_KEY_ARN',
+        'DR_DATA_KEY_ARN',
+        'MANIFEST_KEY_ARN',
+        'DR_MANIFEST_KEY_ARN',
+      ]),
+    );
+    expect((resources.BackupBucket as Resource).Properties.BucketName).toEqual({
+      'Fn::Sub': `lb-${policy.name}-\${AWS::AccountId}-\${AWS::Region}`,
+    });
+    expect((resources.DataKeyAlias as Resource).Properties.AliasName).toBe(
+      `alias/lifeboat-${policy.name}-data`,
+    );
+  });
+
+  it('lets export-secrets read only the secrets under the policy’s prefixes', () => {
+    // Act
+    const read = statements(resources.ExportSecretsRole as Resource).find((s) =>
+      asList(s.Action).includes('secretsmanager:GetSecretValue'),
+    );
+
+    // Assess
+    expect(read?.Resource).toEqual(
+      (policy.secrets?.namePrefixes ?? []).map((p) => ({
+        'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:${policy.regions.primary}:\${AWS::AccountId}:secret:${p}*`,
+      })),
+    );
+  });
+
+  it('keeps verify-manifest to reading, recording verifications and tagging', () => {
+    // Act
+    const actions = statements(resources.VerifyManifestRole as Resource).flatMap((s) =>
+      asList(s.Action),
+    );
+
+    // Assess
+    expect(actions.filter((a) => /^(rds|s3|kms):(Delete|Create|Copy|Restore)/.test(a))).toEqual([]);
+    expect(actions).toEqual(
+      expect.arrayContaining(['kms:VerifyMac', 's3:GetObject', 'rds:AddTagsToResource']),
+    );
+  });
+
   it('alarms on every function’s errors and on the snapshot quota at 80%, to the alert topic', () => {
     // Act
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);

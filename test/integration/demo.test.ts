@@ -23,5 +23,17 @@ describe('npm run demo', () => {
     const heldRow = out.split('\n').find((l) => l.startsWith('eu-central-1') && l.includes(held));
     expect(heldRow).toContain('KEEP');
     expect(out).toMatch(/Deleted over the month: \d+ snapshots/);
+    expect(out).toMatch(/export-secrets, run secrets-\d{12}: 3 secrets in one encrypted message/);
+    expect(out).toContain(
+      'The same scheduled event delivered again: already-exists, nothing new written.',
+    );
+    expect(out).toMatch(/Verification of \d+ run\(s\) of policy demo[\s\S]*; 0 failure\(s\)/);
+    expect(out).toMatch(/Deep verification of secrets-\d{12} in eu-west-1: passed/);
+    expect(out).toContain('--apply: 3 written');
+    expect(out).toContain('prod/billing/api-key unchanged');
+    expect(out).toContain('changed: the object has no SHA-256 checksum, so it was rewritten');
+    expect(out).toContain('deleted: the DR copy no longer exists');
+    expect(out).toMatch(/Restore from the tampered export is refused: ExportTamperedError/);
+    expect(out).not.toMatch(/demo-(Orders-pw|billing-key|binary-tls-key)/);
   });
 });

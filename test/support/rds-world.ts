@@ -1,4 +1,5 @@
 import {
+  AddTagsToResourceCommand,
   CopyDBClusterSnapshotCommand,
   CopyDBSnapshotCommand,
   CreateDBClusterSnapshotCommand,
@@ -194,6 +195,18 @@ export function simulateRegion(
     });
     state.clusterSnapshots.push(s);
     return { DBClusterSnapshot: s };
+  });
+  stub.on(AddTagsToResourceCommand).callsFake((input) => {
+    const target =
+      state.snapshots.find((s) => s.DBSnapshotArn === input.ResourceName) ??
+      state.clusterSnapshots.find((s) => s.DBClusterSnapshotArn === input.ResourceName);
+    if (!target) throw new DBSnapshotNotFoundFault({ message: 'not found', $metadata: {} });
+    const keys = new Set((input.Tags ?? []).map((t: Tag) => t.Key));
+    target.TagList = [
+      ...(target.TagList ?? []).filter((t) => !keys.has(t.Key)),
+      ...(input.Tags ?? []),
+    ];
+    return {};
   });
   stub.on(DeleteDBSnapshotCommand).callsFake((input) => {
     const at = state.snapshots.findIndex(

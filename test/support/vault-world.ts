@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import { canonicalJson } from '../../shared/manifest/canonical-json.js';
 import type { Vault } from '../../shared/vault/vault.js';
 
 export const TEST_VAULT: Vault = {
@@ -122,6 +123,7 @@ function keyMaterial(keyArn: string): Buffer {
  */
 export function simulateKms() {
   const stub = mockClient(KMSClient);
+  const contextText = (context: Record<string, string> | undefined) => canonicalJson(context ?? {});
   const wrap = (
     keyId: string,
     plaintext: Uint8Array,
@@ -131,7 +133,7 @@ export function simulateKms() {
       JSON.stringify({
         keyId,
         plaintext: Buffer.from(plaintext).toString('base64'),
-        context: context ?? {},
+        context: contextText(context),
       }),
     );
   stub.on(GenerateMacCommand).callsFake((input) => ({
@@ -169,10 +171,7 @@ export function simulateKms() {
   });
   stub.on(DecryptCommand).callsFake((input) => {
     const wrapped = JSON.parse(Buffer.from(input.CiphertextBlob).toString('utf8'));
-    if (
-      input.KeyId !== wrapped.keyId ||
-      JSON.stringify(input.EncryptionContext ?? {}) !== JSON.stringify(wrapped.context)
-    ) {
+    if (input.KeyId !== wrapped.keyId || contextText(input.EncryptionContext) !== wrapped.context) {
       throw new Error('InvalidCiphertextException');
     }
     return { KeyId: wrapped.keyId, Plaintext: Buffer.from(wrapped.plaintext, 'base64') };

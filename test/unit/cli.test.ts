@@ -115,6 +115,27 @@ describe('lifeboat usage', () => {
     expect(result.out).toContain('Usage: lifeboat');
   });
 
+  it.each([
+    [['secrets', 'restore'], "required option '--run <id>' not specified"],
+    [
+      ['secrets', 'restore', '--run', 'snapshots-202611210200'],
+      '--run snapshots-202611210200: give a secrets export run id',
+    ],
+    [
+      ['secrets', 'restore', '--run', 'secrets-202611210200', '--region', 'us-east-1'],
+      "--region us-east-1: the policy's regions are eu-central-1 (primary) and eu-west-1 (DR)",
+    ],
+    [['verify', '--run', 'yesterday'], '--run yesterday: not a run id'],
+    [['secrets', 'export'], 'the policy has no secrets section: nothing to export'],
+  ])('rejects %j with exit 2 before touching AWS', async (argv, message) => {
+    // Act
+    const result = await cli(...argv, ...POLICY);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(message);
+  });
+
   it('refuses a demo of zero days', async () => {
     // Act
     const result = await cli('demo', '--days', '0');

@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
+import { SignedManifestSchema } from '../../shared/manifest/manifest.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import {
   applyRetentionPlan,
@@ -114,6 +115,27 @@ describe('enforce-retention handler', () => {
       true,
     );
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("records every deletion and its reason in the run's signed manifest", async () => {
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.manifest).toBe('written');
+    const stored = bucket.get('manifests/test-policy/retention-202611140330.json');
+    const { manifest } = SignedManifestSchema.parse(
+      JSON.parse(stored?.body.toString('utf8') ?? '{}'),
+    );
+    expect(manifest.job).toBe('enforce-retention');
+    expect(manifest.artifacts.deletions).toHaveLength(17);
+    expect(manifest.artifacts.deletions).toContainEqual({
+      arn: 'arn:aws:rds:eu-west-1:123456789012:snapshot:lifeboat-orders-db-202611110200',
+      region: DR,
+      kind: 'instance',
+      target: 'orders-db',
+      reasons: ['no rule keeps it (daily 3, monthly 2)'],
+    });
   });
 
   it('plans and deletes nothing more when run again', async () => {

@@ -1,3 +1,4 @@
+import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CopyDBClusterSnapshotCommand,
   CopyDBSnapshotCommand,
@@ -12,6 +13,8 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { rdsIn } from '../../shared/aws/clients.js';
+import { SignedManifestSchema } from '../../shared/manifest/manifest.js';
+import { checkSignature } from '../../shared/manifest/manifest-signing.js';
 import type { SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
 import scheduled from '../events/scheduled.json' with { type: 'json' };
 import { lambdaContext } from '../support/lambda-context.js';
@@ -26,7 +29,13 @@ import {
   type RegionState,
   simulateRegion,
 } from '../support/rds-world.js';
-import { type Bucket, simulateKms, simulateS3, TEST_VAULT_ENV } from '../support/vault-world.js';
+import {
+  type Bucket,
+  simulateKms,
+  simulateS3,
+  TEST_VAULT,
+  TEST_VAULT_ENV,
+} from '../support/vault-world.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<SnapshotJobResult>;
 
@@ -136,6 +145,51 @@ describe('snapshot-rds handler', () => {
       CopyTags: false,
     });
     expect(second.copies).toEqual([]);
+  });
+
+  it("records the run in a signed manifest: the slot's snapshots and the copies it started", async () => {
+    // Prepare
+    primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.manifest).toBe('written');
+    const stored = bucket.get(`manifests/test-policy/snapshots-${SLOT}.json`);
+    const signed = SignedManifestSchema.parse(JSON.parse(stored?.body.toString('utf8') ?? '{}'));
+    expect(signed.manifest).toMatchObject({
+      job: 'snapshot-rds',
+      runId: `snapshots-${SLOT}`,
+      account: '123456789012',
+    });
+    expect(signed.manifest.artifacts.snapshots.map((a) => a.arn).sort()).toEqual([
+      `arn:aws:rds:eu-central-1:123456789012:cluster-snapshot:lifeboat-billing-${SLOT}`,
+      `arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-${SLOT}`,
+      `arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-tagged-db-${SLOT}`,
+    ]);
+    expect(signed.manifest.artifacts.drCopies).toEqual([
+      expect.objectContaining({
+        arn: 'arn:aws:rds:eu-west-1:123456789012:snapshot:lifeboat-orders-db-202611200200',
+        sourceArn: 'arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-202611200200',
+        kmsKeyId: DR_KEY,
+        status: 'copying',
+      }),
+    ]);
+    const check = await checkSignature(new KMSClient({}), TEST_VAULT.manifestKeys.dr, signed);
+    expect(check).toEqual({ valid: true });
+  });
+
+  it('fails the run and alerts when the manifest cannot be written', async () => {
+    // Prepare
+    mockClient(KMSClient).on(GenerateMacCommand).rejects(new Error('KMS unavailable'));
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow(`manifest of snapshots-${SLOT}`);
+    expect(primary.snapshots).toHaveLength(2);
   });
 
   it('creates nothing new for a duplicate delivery of the same event, and succeeds', async () => {

@@ -1,0 +1,256 @@
+import { performance } from 'node:perf_hooks';
+import { KMS, KMSClient } from '@aws-sdk/client-kms';
+import { CopyDBSnapshotCommand, CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { seedInstance, seedKey, seedSecret, seedVault } from '../cli/demo/seed.js';
+import { startLocalAws } from '../cli/local-aws.js';
+import { clientIn, rdsIn } from '../shared/aws/clients.js';
+import { RateLimiter } from '../shared/aws/rate-limiter.js';
+import { newManifest } from '../shared/manifest/manifest.js';
+import { runRecorder } from '../shared/manifest/run-recorder.js';
+import { silentLog } from '../shared/observability/job-log.js';
+import { parsePolicyText } from '../shared/policy/policy-file.js';
+import type { Policy } from '../shared/policy/schema.js';
+import { runExportJob } from '../shared/secrets/export-job.js';
+import { slotOf } from '../shared/snapshots/slot.js';
+import { TAG } from '../shared/snapshots/tags.js';
+import { deepExportCheck } from '../shared/verification/deep-export-check.js';
+import { runVerificationJob } from '../shared/verification/verification-job.js';
+import { verdict } from './measure.js';
+
+const PRIMARY = 'eu-central-1';
+const DR = 'eu-west-1';
+const SECRETS = 1_000;
+const EXPORT_RUNS = 100;
+const DATABASES = 50;
+const SNAPSHOT_RUNS = 9;
+
+/** Counts the commands each client sends, by name, from now on. */
+function countCalls(clients: readonly { middlewareStack: { add: (...args: never[]) => void } }[]) {
+  const counts = new Map<string, number>();
+  for (const client of clients) {
+    client.middlewareStack.add(
+      ((next: (args: unknown) => unknown, context: { commandName?: string }) => (args: unknown) => {
+        const name = context.commandName ?? 'unknown';
+        counts.set(name, (counts.get(name) ?? 0) + 1);
+        return next(args);
+      }) as never,
+      { step: 'initialize', name: `benchCount${Math.random()}` } as never,
+    );
+  }
+  return {
+    get: (name: string) => counts.get(name) ?? 0,
+    reset: () => counts.clear(),
+  };
+}
+
+function benchPolicy(drKey: string): Policy {
+  return parsePolicyText(
+    `version: 1
+name: bench
+timeZone: UTC
+regions: { primary: ${PRIMARY}, dr: ${DR} }
+targets: [{ kind: rds-instance, tags: { bench: "yes" } }]
+snapshots: { schedule: cron(0 3 * * ? *), drKmsKeyArn: ${drKey}, quotas: { instanceSnapshots: 5000 } }
+retention: { schedule: cron(0 4 * * ? *), primary: { daily: 7 }, dr: { daily: 7 } }
+secrets: { schedule: cron(0 2 * * ? *), namePrefixes: [bench/] }
+verification: { lookback: 1y }
+`,
+    'bench policy',
+  );
+}
+
+/**
+ * Against a local AWS: an export of 1,000 secrets (calls and time), then verification of 1,000
+ * artifacts (100 exports, 450 snapshots, 450 DR copies) in default and deep mode.
+ */
+export async function benchSecretsAndVerification(): Promise<string[]> {
+  const aws = await startLocalAws();
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  try {
+    const policy = benchPolicy(await seedKey(DR));
+    const vault = await seedVault(policy, '123456789012');
+    const s3 = clientIn(S3Client, PRIMARY);
+    const recorder = runRecorder({
+      s3,
+      kms: clientIn(KMSClient, PRIMARY),
+      vault,
+      account: '123456789012',
+    });
+    const calls = countCalls([
+      clientIn(SecretsManagerClient, PRIMARY),
+      s3,
+      clientIn(KMSClient, PRIMARY),
+      clientIn(KMSClient, DR),
+      clientIn(KMS, PRIMARY),
+      clientIn(KMS, DR),
+      clientIn(RDSClient, PRIMARY),
+      clientIn(RDSClient, DR),
+    ]);
+
+    for (let i = 0; i < SECRETS; i += 1) {
+      await seedSecret(
+        PRIMARY,
+        `bench/app-${String(i).padStart(4, '0')}`,
+        `value-${i}-${'x'.repeat(40)}`,
+      );
+    }
+    const exportDeps = {
+      sm: clientIn(SecretsManagerClient, PRIMARY),
+      s3,
+      vault,
+      recorder,
+      log: silentLog,
+    };
+    calls.reset();
+    const start = performance.now();
+    const big = await runExportJob(exportDeps, policy, slotOf(new Date(Date.UTC(2026, 0, 1, 2))));
+    const exportMs = performance.now() - start;
+    const lines = [
+      `Export of ${big.exported.toLocaleString('en')} secrets (local AWS), ${(big.export?.size ?? 0).toLocaleString('en')} bytes encrypted`,
+      `  wall time             ${exportMs.toFixed(0)} ms`,
+      `  BatchGetSecretValue   ${verdict(calls.get('BatchGetSecretValueCommand'), 50, '', 0)}`,
+      `  GenerateDataKey       ${verdict(calls.get('GenerateDataKeyCommand'), 1, '', 0)} (plus ${calls.get('EncryptCommand')} Encrypt for the DR key)`,
+      `  PutObject (export)    ${verdict(calls.get('PutObjectCommand') - 1, 1, '', 0)} (plus 1 for the manifest)`,
+      `  ListSecrets           ${calls.get('ListSecretsCommand')}`,
+      '',
+    ];
+
+    // 100 more exports (10 secrets each), and 450 snapshots with their DR copies in 9 runs.
+    const small = {
+      ...policy,
+      secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['bench/app-000'] },
+    };
+    for (let run = 0; run < EXPORT_RUNS; run += 1) {
+      await runExportJob(exportDeps, small, slotOf(new Date(Date.UTC(2026, 0, 2, 0, run))));
+    }
+    const runIds = await recordSnapshotRuns(policy, recorder);
+    const allRuns = [
+      ...runIds,
+      ...Array.from(
+        { length: EXPORT_RUNS },
+        (_, run) => `secrets-${slotOf(new Date(Date.UTC(2026, 0, 2, 0, run))).id}`,
+      ),
+    ];
+
+    const verify = (deep: boolean) =>
+      runVerificationJob(
+        {
+          s3,
+          kms: clientIn(KMSClient, PRIMARY),
+          site: 'primary',
+          primary: rdsIn(PRIMARY),
+          dr: rdsIn(DR),
+          vault,
+          limiter: new RateLimiter({ perSecond: 10_000, burst: 10_000 }),
+          log: silentLog,
+          ...(deep ? { deep: deepExportCheck(s3, vault.dataKeys.primary) } : {}),
+        },
+        policy,
+        new Date(Date.UTC(2026, 0, 20)),
+        { runIds: allRuns },
+      );
+    await verify(false); // tags what passes, so the timed runs compare like with like
+    calls.reset();
+    let t = performance.now();
+    const plain = await verify(false);
+    const plainMs = performance.now() - t;
+    const plainCalls = {
+      get: calls.get('GetObjectCommand'),
+      head: calls.get('HeadObjectCommand'),
+      describe:
+        calls.get('DescribeDBSnapshotsCommand') + calls.get('DescribeDBClusterSnapshotsCommand'),
+    };
+    t = performance.now();
+    const deep = await verify(true);
+    const deepMs = performance.now() - t;
+    const artifacts = plain.runs.reduce(
+      (n, r) => n + r.checks.filter((c) => c.kind !== 'manifest').length,
+      0,
+    );
+    const snapshots = artifacts - EXPORT_RUNS;
+    return [
+      ...lines,
+      `Verification of ${artifacts.toLocaleString('en')} artifacts in ${plain.runs.length} runs (${EXPORT_RUNS} exports, ${snapshots} snapshots and copies)`,
+      `  GetObject of artifacts ${verdict(plainCalls.get - plain.runs.length, 0, '', 0)} (${plain.runs.length} more read the manifests)`,
+      `  HeadObject            ${verdict(plainCalls.head / EXPORT_RUNS, 1, ' per S3 artifact', 2)}`,
+      `  describe calls        ${plainCalls.describe} for ${snapshots} snapshots: ${verdict((plainCalls.describe / snapshots) * 100, 1, ' per 100', 2)}`,
+      `  default               ${plainMs.toFixed(0)} ms, ${plain.failures.length} failures`,
+      `  --deep                ${deepMs.toFixed(0)} ms, ${deep.failures.length} failures (downloads and decrypts ${EXPORT_RUNS} exports)`,
+      `  deep / default        ${(deepMs / plainMs).toFixed(2)}x`,
+    ];
+  } finally {
+    await aws.stop();
+  }
+}
+
+/** Snapshot runs as snapshot-rds records them: 50 databases, one snapshot and one copy each. */
+async function recordSnapshotRuns(
+  policy: Policy,
+  recorder: ReturnType<typeof runRecorder>,
+): Promise<string[]> {
+  const primary = rdsIn(PRIMARY).client;
+  const dr = rdsIn(DR).client;
+  for (let d = 0; d < DATABASES; d += 1) await seedInstance(primary, `db-${d}`, { bench: 'yes' });
+  const runIds: string[] = [];
+  for (let run = 0; run < SNAPSHOT_RUNS; run += 1) {
+    const slot = slotOf(new Date(Date.UTC(2026, 0, 10 + run, 3)));
+    const snapshots = [];
+    const copies = [];
+    for (let d = 0; d < DATABASES; d += 1) {
+      const id = `lifeboat-db-${d}-${slot.id}`;
+      const tags = [
+        { Key: TAG.managed, Value: 'true' },
+        { Key: TAG.policy, Value: policy.name },
+        { Key: TAG.slot, Value: slot.id },
+        { Key: TAG.target, Value: `db-${d}` },
+      ];
+      const made = await primary.send(
+        new CreateDBSnapshotCommand({
+          DBInstanceIdentifier: `db-${d}`,
+          DBSnapshotIdentifier: id,
+          Tags: tags,
+        }),
+      );
+      const arn = made.DBSnapshot?.DBSnapshotArn ?? '';
+      const copy = await dr.send(
+        new CopyDBSnapshotCommand({
+          SourceDBSnapshotIdentifier: arn,
+          TargetDBSnapshotIdentifier: id,
+          KmsKeyId: policy.snapshots.drKmsKeyArn,
+          Tags: tags,
+        }),
+      );
+      snapshots.push({
+        arn,
+        region: PRIMARY,
+        kind: 'instance' as const,
+        target: `db-${d}`,
+        engine: 'postgres',
+        encrypted: made.DBSnapshot?.Encrypted === true,
+        kmsKeyId: made.DBSnapshot?.KmsKeyId ?? null,
+        createdAt: slot.time.toISOString(),
+      });
+      copies.push({
+        arn: copy.DBSnapshot?.DBSnapshotArn ?? '',
+        sourceArn: arn,
+        region: DR,
+        kind: 'instance' as const,
+        target: `db-${d}`,
+        kmsKeyId: copy.DBSnapshot?.KmsKeyId ?? null,
+        status: copy.DBSnapshot?.Status ?? 'copying',
+      });
+    }
+    await recorder.record(
+      newManifest('snapshot-rds', slot, policy, recorder.account, { snapshots, drCopies: copies }),
+    );
+    runIds.push(`snapshots-${slot.id}`);
+  }
+  return runIds;
+}
