@@ -116,6 +116,11 @@ export async function benchBundles(): Promise<string[]> {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     LIFEBOAT_POLICY_PATH: policyFile,
     ALERT_TOPIC_ARN: 'arn:aws:sns:eu-central-1:123456789012:bench',
+    BACKUP_BUCKET: 'lb-bench-123456789012-eu-central-1',
+    DATA_KEY_ARN: 'arn:aws:kms:eu-central-1:123456789012:key/mrk-bench',
+    DR_DATA_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-bench',
+    MANIFEST_KEY_ARN: 'arn:aws:kms:eu-central-1:123456789012:key/mrk-bench-mac',
+    DR_MANIFEST_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-bench-mac',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };
 
