@@ -11,7 +11,7 @@ import { retentionApplyCommand, retentionPlanCommand } from './commands/retentio
 import { secretsExportCommand, secretsRestoreCommand } from './commands/secrets.js';
 import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
-import { MotoMissingError } from './local-aws.js';
+import { MotoMissingError } from './local-aws/local-aws.js';
 import { type Io, line, processIo } from './output.js';
 
 const POLICY_HELP = 'policy file (default: $LIFEBOAT_POLICY or lifeboat.policy.yml)';

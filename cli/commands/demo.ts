@@ -12,7 +12,7 @@ import { seedDemoDatabases, simulateMonth } from '../demo/backup-demo.js';
 import type { DemoContext } from '../demo/demo-context.js';
 import { secretsAndVerificationDemo, seedDemoSecrets } from '../demo/secrets-demo.js';
 import { seedKey, seedVault } from '../demo/seed.js';
-import { startLocalAws } from '../local-aws.js';
+import { startLocalAws } from '../local-aws/local-aws.js';
 import { type Io, line } from '../output.js';
 
 const DEMO_POLICY = fileURLToPath(new URL('../demo/demo.policy.yml', import.meta.url));

@@ -1,11 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
-/** moto_server is not installed; says how to install it. */
+// moto's server, plus fixes where moto differs from AWS in ways Lifeboat depends on.
+const MOTO_SERVER = fileURLToPath(new URL('./moto_server.py', import.meta.url));
+
+/** moto is not installed; says how to install it. */
 export class MotoMissingError extends Error {
-  constructor(command: string) {
+  constructor(python: string) {
     super(
-      `${command} not found. The local AWS is moto's server: install it with pip install "moto[server]" (Python 3.9+), or set MOTO_SERVER to its path.`,
+      `moto is not installed for ${python}. The local AWS is moto's server: install it with pip install "moto[server]" (Python 3.9+), or set MOTO_PYTHON to a Python that has it.`,
     );
     this.name = 'MotoMissingError';
   }
@@ -21,15 +25,15 @@ export interface LocalAws {
 }
 
 /**
- * Starts moto_server on 127.0.0.1 (not localhost: S3 would try virtual-host names) on a free
+ * Starts moto's server on 127.0.0.1 (not localhost: S3 would try virtual-host names) on a free
  * port, and waits until it answers. The process is stopped with stop(), or when this one exits.
  */
 export async function startLocalAws(
-  command = process.env.MOTO_SERVER ?? 'moto_server',
+  python = process.env.MOTO_PYTHON ?? 'python3',
 ): Promise<LocalAws> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(python, [MOTO_SERVER, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const stopOnExit = () => child.kill('SIGKILL');
@@ -40,11 +44,15 @@ export async function startLocalAws(
   });
   const exited = new Promise<Error>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) =>
-      resolve(error.code === 'ENOENT' ? new MotoMissingError(command) : error),
+      resolve(error.code === 'ENOENT' ? new MotoMissingError(python) : error),
     );
     child.once('exit', (code) =>
       resolve(
-        new Error(`moto_server exited with code ${code} before it was ready: ${stderr.trim()}`),
+        /No module named .?moto/.test(stderr)
+          ? new MotoMissingError(python)
+          : new Error(
+              `moto's server exited with code ${code} before it was ready: ${stderr.trim()}`,
+            ),
       ),
     );
   });
@@ -89,8 +97,9 @@ async function waitUntilAnswering(endpoint: string, timeoutMs: number): Promise<
     } catch {
       // Not listening yet.
     }
-    if (Date.now() > deadline)
-      throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      throw new Error(`moto's server did not answer on ${endpoint} within ${timeoutMs} ms`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
