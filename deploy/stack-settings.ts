@@ -4,6 +4,7 @@ import { METRIC_NAMESPACE, QUOTA_METRIC } from '../shared/observability/metric-n
 import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { backupBucketName, keyAlias } from '../shared/vault/vault.js';
+import { loadDefinition } from '../state-machines/definitions.js';
 
 /**
  * The validated policy as JSON, packaged with every function: they validate it again at cold
@@ -16,19 +17,32 @@ const ACCOUNT = '${AWS::AccountId}';
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
 const REGION = '${AWS::Region}';
 
-/** Jobs that run on a schedule, and where in the policy their schedule lives (if it does). */
+type Role = 'primary' | 'dr';
+
+/**
+ * Jobs that run on a schedule: where in the policy their schedule lives (if it does), and the
+ * stack whose schedule is enabled. The backup jobs act on the primary region; the janitor
+ * cleans up after drills in the region drills run in.
+ */
 const SCHEDULED_JOBS = {
-  snapshotRds: (p: Policy) => p.snapshots.schedule,
-  enforceRetention: (p: Policy) => p.retention.schedule,
-  exportSecrets: (p: Policy) => p.secrets?.schedule,
-  verifyManifest: (p: Policy) => p.verification.schedule,
-} as const;
+  snapshotRds: { schedule: (p: Policy) => p.snapshots.schedule, runsIn: () => 'primary' },
+  enforceRetention: { schedule: (p: Policy) => p.retention.schedule, runsIn: () => 'primary' },
+  exportSecrets: { schedule: (p: Policy) => p.secrets?.schedule, runsIn: () => 'primary' },
+  verifyManifest: { schedule: (p: Policy) => p.verification.schedule, runsIn: () => 'primary' },
+  drillJanitor: {
+    schedule: (p: Policy) => p.drills?.janitorSchedule,
+    runsIn: (p: Policy) => p.drills?.site ?? 'primary',
+  },
+} as const satisfies Record<
+  string,
+  { schedule(p: Policy): string | undefined; runsIn(p: Policy): Role }
+>;
 
 export interface StackSettings {
   readonly policyFile: string;
   readonly policyName: string;
   readonly region: string;
-  readonly role: 'primary' | 'dr';
+  readonly role: Role;
   readonly regions: Policy['regions'];
   readonly objectLock: Policy['backupBucket']['objectLock'];
   /** The backup bucket's name in the region deployed, and the primary's, as Fn::Sub templates. */
@@ -40,10 +54,15 @@ export interface StackSettings {
   readonly events: Record<keyof typeof SCHEDULED_JOBS, unknown[]>;
   readonly keyResources: Record<string, unknown>;
   readonly quotaAlarms: Record<string, unknown>;
+  /** The state machines this stack runs (serverless-step-functions' stateMachines). */
+  readonly stateMachines: Record<string, unknown>;
+  /** What drill and failover tasks may touch, from the policy's drills and failover sections. */
+  readonly recovery: RecoveryAccess;
 }
 
 interface ResolverOptions {
   readonly region?: string | null;
+  readonly stage?: string | null;
   readonly param?: string | string[] | null;
 }
 
@@ -84,8 +103,8 @@ export function stackSettings(
     },
     secretsAccess: secretsAccess(policy),
     events: Object.fromEntries(
-      Object.entries(SCHEDULED_JOBS).map(([job, scheduleOf]) => {
-        const rate = scheduleOf(policy);
+      Object.entries(SCHEDULED_JOBS).map(([job, { schedule, runsIn }]) => {
+        const rate = schedule(policy);
         return [
           job,
           rate === undefined
@@ -96,8 +115,8 @@ export function stackSettings(
                     method: 'scheduler',
                     rate: [rate],
                     timezone: policy.timeZone,
-                    // Scheduled jobs act on the primary region; the DR stack keeps them off.
-                    enabled: role === 'primary',
+                    // Each job runs in one of the two stacks; the other keeps it off.
+                    enabled: role === runsIn(policy),
                     roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
                     input: { scheduledTime: '<aws.scheduler.scheduled-time>' },
                   },
@@ -108,6 +127,134 @@ export function stackSettings(
     ) as StackSettings['events'],
     keyResources: role === 'primary' ? primaryKeys() : replicaKeys(params),
     quotaAlarms: quotaAlarms(policy),
+    stateMachines: stateMachines(policy, role, options.stage ?? DEFAULT_STAGE),
+    recovery: recoveryAccess(policy),
+  };
+}
+
+/** The stage `serverless deploy` uses unless told; state machine names carry it. */
+export const DEFAULT_STAGE = 'prod';
+
+/** The deployed name of a state machine, which the CLI starts executions of. */
+export function stateMachineName(
+  stage: string,
+  machine: 'restore-drill' | 'regional-failover',
+): string {
+  return `lifeboat-${stage}-${machine}`;
+}
+
+const MACHINE_ALARMS = {
+  topics: { alarm: { Ref: 'AlertTopic' } },
+  metrics: ['executionsFailed', 'executionsTimedOut', 'executionsAborted', 'executionThrottled'],
+  treatMissingData: 'notBreaching',
+};
+
+/**
+ * The restore-drill machine runs in the region the policy drills in, once per database on the
+ * drill schedule; the regional-failover machine runs in the DR region only, by hand. A policy
+ * without drills or failover gets neither.
+ */
+function stateMachines(policy: Policy, role: Role, stage: string): Record<string, unknown> {
+  const machines: Record<string, unknown> = {};
+  const drills = policy.drills;
+  if (drills && drills.site === role) {
+    machines.restoreDrill = {
+      id: 'RestoreDrillStateMachine',
+      name: stateMachineName(stage, 'restore-drill'),
+      role: { 'Fn::GetAtt': ['RestoreDrillStateMachineRole', 'Arn'] },
+      definition: loadDefinition('restore-drill'),
+      alarms: MACHINE_ALARMS,
+      events: Object.keys(drills.databases).map((target) => ({
+        schedule: {
+          method: 'scheduler',
+          rate: drills.schedule,
+          timezone: policy.timeZone,
+          enabled: true,
+          input: { target },
+        },
+      })),
+    };
+  }
+  if (policy.failover && role === 'dr') {
+    machines.regionalFailover = {
+      id: 'RegionalFailoverStateMachine',
+      name: stateMachineName(stage, 'regional-failover'),
+      role: { 'Fn::GetAtt': ['RegionalFailoverStateMachineRole', 'Arn'] },
+      definition: loadDefinition('regional-failover'),
+      alarms: MACHINE_ALARMS,
+    };
+  }
+  return machines;
+}
+
+/** What the recovery roles may touch; placeholders that match nothing when a section is absent. */
+export interface RecoveryAccess {
+  /** The drill databases' credentials secrets, in the drill region. */
+  readonly drillSecrets: readonly unknown[];
+  /** Where the smoke-check Lambda runs: the policy's subnets and security groups. */
+  readonly smokeVpc: {
+    readonly subnetIds: readonly string[];
+    readonly securityGroupIds: readonly string[];
+  } | null;
+  /** The hosted zones failover may switch records in. */
+  readonly hostedZones: readonly unknown[];
+  /** The DR read replicas failover may promote. */
+  readonly replicas: readonly unknown[];
+  /** The Aurora global databases and DR clusters failover may switch over or fail over. */
+  readonly globalDatabases: readonly unknown[];
+}
+
+// An ARN no resource can have: IAM needs a resource, and an absent section grants nothing.
+const NOTHING = 'lifeboat-not-configured';
+
+function recoveryAccess(policy: Policy): RecoveryAccess {
+  const drills = policy.drills;
+  const region = drills?.site === 'dr' ? policy.regions.dr : policy.regions.primary;
+  const secretArn = (nameOrArn: string) =>
+    nameOrArn.startsWith('arn:')
+      ? nameOrArn
+      : // Secrets Manager appends a dash and six random characters to a secret's ARN.
+        {
+          'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:${region}:\${AWS::AccountId}:secret:${nameOrArn}-??????`,
+        };
+  const secrets = drills
+    ? [...new Set(Object.values(drills.databases).map((d) => d.credentialsSecret))]
+    : [];
+  const zones = [
+    ...new Set(
+      Object.values(policy.failover?.databases ?? {}).map((d) =>
+        d.dns.hostedZoneId.replace(/^\/hostedzone\//, ''),
+      ),
+    ),
+  ];
+  const failovers = Object.values(policy.failover?.databases ?? {});
+  const rds = (resource: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:rds:${policy.regions.dr}:\${AWS::AccountId}:${resource}`,
+  });
+  const replicas = failovers.flatMap((d) => (d.replica ? [rds(`db:${d.replica}`)] : []));
+  const globals = failovers.flatMap((d) =>
+    d.globalCluster && d.drCluster
+      ? [
+          // Global databases have no region in their ARN.
+          {
+            'Fn::Sub': `arn:\${AWS::Partition}:rds::\${AWS::AccountId}:global-cluster:${d.globalCluster}`,
+          },
+          rds(`cluster:${d.drCluster}`),
+        ]
+      : [],
+  );
+  const network = drills?.network;
+  return {
+    drillSecrets: secrets.length > 0 ? secrets.map(secretArn) : [secretArn(NOTHING)],
+    smokeVpc:
+      network?.lambdaSubnetIds && network.lambdaSecurityGroupIds
+        ? { subnetIds: network.lambdaSubnetIds, securityGroupIds: network.lambdaSecurityGroupIds }
+        : null,
+    hostedZones: (zones.length > 0 ? zones : [NOTHING]).map((zone) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:route53:::hostedzone/${zone}`,
+    })),
+    replicas: replicas.length > 0 ? replicas : [rds(`db:${NOTHING}`)],
+    globalDatabases: globals.length > 0 ? globals : [rds(`cluster:${NOTHING}`)],
   };
 }
 

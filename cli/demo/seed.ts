@@ -1,4 +1,10 @@
 import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import {
   AlreadyExistsException,
   CreateAliasCommand,
   CreateKeyCommand,
@@ -8,7 +14,8 @@ import {
 import {
   CreateDBClusterCommand,
   CreateDBInstanceCommand,
-  type RDSClient,
+  CreateDBSubnetGroupCommand,
+  RDSClient,
 } from '@aws-sdk/client-rds';
 import {
   type BucketLocationConstraint,
@@ -148,4 +155,43 @@ export async function seedSecret(
     }),
   );
   return out.ARN ?? '';
+}
+
+/**
+ * A VPC with two private subnets, a security group and a DB subnet group in the local AWS: the
+ * network drill databases are restored into.
+ */
+export async function seedDbNetwork(
+  region: string,
+  subnetGroup: string,
+): Promise<{ subnetGroup: string; securityGroupId: string; subnetIds: string[] }> {
+  const ec2 = clientIn(EC2Client, region);
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }));
+  const vpcId = vpc.Vpc?.VpcId ?? '';
+  const subnetIds: string[] = [];
+  for (const [i, zone] of ['a', 'b'].entries()) {
+    const subnet = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpcId,
+        CidrBlock: `10.42.${i}.0/24`,
+        AvailabilityZone: `${region}${zone}`,
+      }),
+    );
+    subnetIds.push(subnet.Subnet?.SubnetId ?? '');
+  }
+  const group = await ec2.send(
+    new CreateSecurityGroupCommand({
+      VpcId: vpcId,
+      GroupName: 'lifeboat-drills',
+      Description: 'drill databases',
+    }),
+  );
+  await clientIn(RDSClient, region).send(
+    new CreateDBSubnetGroupCommand({
+      DBSubnetGroupName: subnetGroup,
+      DBSubnetGroupDescription: 'private subnets for drill databases',
+      SubnetIds: subnetIds,
+    }),
+  );
+  return { subnetGroup, securityGroupId: group.GroupId ?? '', subnetIds };
 }

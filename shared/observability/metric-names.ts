@@ -6,3 +6,12 @@ export const QUOTA_METRIC = 'ManualSnapshotQuotaUsedPercent';
 
 /** Published by verify-manifest per target and region: how old its newest verified restore point is. */
 export const RESTORE_POINT_AGE_METRIC = 'VerifiedRestorePointAge';
+
+/** Restore drills, per Target: seconds from drill start to smoke checks passed. */
+export const DRILL_RTO_METRIC = 'DrillRTO';
+/** Restore drills, per Target: seconds between the newest data restored and the drill start. */
+export const DRILL_RPO_METRIC = 'DrillRPO';
+/** Restore drills, per Target: 1 when the drill proved the restore point, 0 when it did not. */
+export const DRILL_SUCCEEDED_METRIC = 'DrillSucceeded';
+/** Failovers, per Target: seconds from start to a healthy DR endpoint. */
+export const FAILOVER_RTO_METRIC = 'FailoverRTO';

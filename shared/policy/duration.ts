@@ -57,3 +57,14 @@ function shift(from: Date, d: CalendarDuration, sign: 1 | -1): Date {
 export function isZeroDuration(d: CalendarDuration): boolean {
   return d.years === 0 && d.months === 0 && d.days === 0 && d.hours === 0;
 }
+
+/**
+ * How many seconds a validated duration lasts when it starts at `from` (months and years vary).
+ *
+ * @example secondsFrom(new Date('2026-11-21T00:00:00Z'), '2h') // 7200
+ */
+export function secondsFrom(from: Date, text: string): number {
+  const d = parseDuration(text);
+  if (!d) throw new Error(`not a duration: ${text}`);
+  return Math.round((addDuration(from, d).getTime() - from.getTime()) / 1000);
+}

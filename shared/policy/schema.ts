@@ -135,6 +135,100 @@ const kmsKeyArn = z
     ),
   );
 
+const text = (what: string) =>
+  z.string(`must be ${what}`).check(z.minLength(1, `must be ${what}`), z.maxLength(2048));
+
+const rdsIdentifier = z
+  .string()
+  .check(
+    z.regex(
+      RDS_IDENTIFIER,
+      'must be 1-63 letters, digits or hyphens, start with a letter, and not end with or repeat a hyphen',
+    ),
+  );
+
+const idList = (pattern: RegExp, what: string) =>
+  z
+    .array(z.string().check(z.regex(pattern, `must be ${what}`)))
+    .check(z.minLength(1, `must name at least one ${what}`));
+
+const exactlyOne = <T extends object>(keys: readonly (keyof T & string)[], message: string) =>
+  z.refine<T>((value) => keys.filter((k) => value[k] !== undefined).length === 1, message);
+
+/** One smoke check: SQL whose first column of the first row must meet the expectation. */
+const smokeCheck = z
+  .strictObject({
+    name: text('a name for the check'),
+    sql: text('an SQL query'),
+    atLeast: z.optional(z.number('must be a number: the least value the query may return')),
+    isTrue: z.optional(z.literal(true, 'must be true: the query must return true')),
+  })
+  .check(exactlyOne(['atLeast', 'isTrue'], 'give exactly one expectation: atLeast or isTrue'));
+
+const drillDatabase = z.strictObject({
+  database: text('the database name to connect to'),
+  credentialsSecret: text('the name or ARN of a secret holding {"username","password"}'),
+  checks: z.array(smokeCheck).check(z.minLength(1, 'must list at least one smoke check')),
+  freshness: z.optional(text("an SQL query returning the newest row's timestamp")),
+});
+
+const SECURITY_GROUP = /^sg-[0-9a-f]{8,17}$/;
+const SUBNET = /^subnet-[0-9a-f]{8,17}$/;
+const URL_PATTERN = /^https?:\/\/[^\s/$.?#].[^\s]*$/;
+
+const healthProbe = z
+  .strictObject({
+    url: z.optional(z.string().check(z.regex(URL_PATTERN, 'must be an http(s) URL'))),
+    route53HealthCheckId: z.optional(text('a Route 53 health check id')),
+  })
+  .check(
+    exactlyOne(['url', 'route53HealthCheckId'], 'give exactly one of url or route53HealthCheckId'),
+  );
+
+const failoverDatabase = z
+  .strictObject({
+    replica: z.optional(rdsIdentifier),
+    globalCluster: z.optional(text('the Aurora global database identifier')),
+    drCluster: z.optional(rdsIdentifier),
+    maxLagSeconds: z._default(boundedInt(0, 86_400, 'must be 0-86400 seconds'), 300),
+    dns: z.strictObject({
+      hostedZoneId: z
+        .string()
+        .check(z.regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be a Route 53 hosted zone id')),
+      recordName: z
+        .string()
+        .check(
+          z.regex(/^([a-z0-9-]+\.)+[a-z0-9-]+\.?$/i, 'must be a DNS name such as db.example.com'),
+        ),
+      ttl: z._default(boundedInt(1, 86_400, 'must be 1-86400 seconds'), 60),
+    }),
+    primaryHealth: z
+      .strictObject({
+        url: z.optional(z.string().check(z.regex(URL_PATTERN, 'must be an http(s) URL'))),
+        route53HealthCheckId: z.optional(text('a Route 53 health check id')),
+        failures: z._default(boundedInt(1, 10, 'must be 1-10 failed checks'), 3),
+      })
+      .check(
+        exactlyOne(
+          ['url', 'route53HealthCheckId'],
+          'give exactly one of url or route53HealthCheckId',
+        ),
+      ),
+    verify: healthProbe,
+  })
+  .check(
+    z.refine(
+      (f) =>
+        (f.replica !== undefined) !== (f.globalCluster !== undefined && f.drCluster !== undefined),
+      'give either replica (an RDS read replica in the DR region) or globalCluster and drCluster (Aurora global database)',
+    ),
+  );
+
+const nonEmptyRecord = <V extends z.ZodMiniType>(value: V, what: string) =>
+  z
+    .record(rdsIdentifier, value)
+    .check(z.refine((r) => Object.keys(r).length > 0, `must name at least one ${what}`));
+
 const COPY_CAPS = { instance: 20, cluster: 5 };
 const QUOTAS = { instanceSnapshots: 100, clusterSnapshots: 100 };
 const VERIFICATION = { schedule: 'rate(1 day)', lookback: '7d', copyDeadline: '12h' };
@@ -243,6 +337,62 @@ export const PolicySchema = z
         }),
         VERIFICATION,
       ),
+      drills: z.optional(
+        z.strictObject({
+          // Monthly by default: 04:00 on the first of the month, in the policy's time zone.
+          schedule: z._default(scheduleExpression, 'cron(0 4 1 * ? *)'),
+          site: z._default(z.enum(['primary', 'dr'], 'must be primary or dr'), 'primary'),
+          pick: z._default(
+            z.enum(['latest-verified', 'random'], 'must be latest-verified or random'),
+            'latest-verified',
+          ),
+          window: z._default(duration('random picks come from this recent past'), '30d'),
+          pollSeconds: z._default(
+            boundedInt(30, 3600, 'must be 30-3600 seconds between polls'),
+            60,
+          ),
+          timeout: z._default(duration('time allowed for the restore to become available'), '2h'),
+          leftoverAge: z._default(
+            duration('the janitor deletes drill databases older than this'),
+            '1d',
+          ),
+          janitorSchedule: z._default(scheduleExpression, 'rate(1 hour)'),
+          instanceClass: z._default(
+            z
+              .string()
+              .check(
+                z.regex(
+                  /^db\.[a-z0-9]+\.[a-z0-9]+$/,
+                  'must be a DB instance class such as db.t4g.medium',
+                ),
+              ),
+            'db.t4g.medium',
+          ),
+          tls: z._default(
+            z.enum(
+              ['require', 'disable'],
+              'must be require (encrypted, as RDS expects) or disable',
+            ),
+            'require',
+          ),
+          network: z.strictObject({
+            subnetGroup: text('the DB subnet group drill databases are restored into'),
+            securityGroupIds: idList(SECURITY_GROUP, 'security group id (sg-...)'),
+            lambdaSubnetIds: z.optional(idList(SUBNET, 'subnet id (subnet-...)')),
+            lambdaSecurityGroupIds: z.optional(
+              idList(SECURITY_GROUP, 'security group id (sg-...)'),
+            ),
+          }),
+          databases: nonEmptyRecord(drillDatabase, 'database to drill'),
+        }),
+      ),
+      failover: z.optional(
+        z.strictObject({
+          pollSeconds: z._default(boundedInt(10, 600, 'must be 10-600 seconds'), 30),
+          promotionTimeout: z._default(duration('time allowed for the promotion'), '1h'),
+          databases: nonEmptyRecord(failoverDatabase, 'database to fail over'),
+        }),
+      ),
       backupBucket: z._default(
         z.strictObject({
           objectLock: z.strictObject({
@@ -300,3 +450,8 @@ export type Policy = z.output<typeof PolicySchema>;
 export type PolicyInput = z.input<typeof PolicySchema>;
 export type GfsRules = Policy['retention']['primary'];
 export type TargetSelector = Policy['targets'][number];
+export type DrillPolicy = NonNullable<Policy['drills']>;
+export type DrillDatabase = DrillPolicy['databases'][string];
+export type SmokeCheck = DrillDatabase['checks'][number];
+export type FailoverPolicy = NonNullable<Policy['failover']>;
+export type FailoverDatabase = FailoverPolicy['databases'][string];

@@ -23,8 +23,24 @@ export function parseSlotId(id: string): Slot | undefined {
   return Number.isNaN(time.getTime()) || slotOf(time).id !== id ? undefined : { time, id };
 }
 
-// DBClusterSnapshotIdentifier allows 63 characters; DBSnapshotIdentifier 255. One rule for both.
+// DBClusterSnapshotIdentifier and DB identifiers allow 63 characters. One rule for all names.
 const MAX_IDENTIFIER = 63;
+
+/**
+ * `<prefix>-<name>-<suffix>` in lowercase, kept within 63 characters: a name too long is cut and
+ * followed by a hash of it, so distinct names stay distinct.
+ *
+ * @example boundedIdentifier('lifeboat', 'orders-db', '202611210300') // 'lifeboat-orders-db-202611210300'
+ */
+export function boundedIdentifier(prefix: string, name: string, suffix: string): string {
+  const lower = name.toLowerCase();
+  const plain = `${prefix}-${lower}-${suffix}`;
+  if (plain.length <= MAX_IDENTIFIER) return plain;
+  const hash = createHash('sha256').update(lower).digest('hex').slice(0, 8);
+  const room = MAX_IDENTIFIER - prefix.length - hash.length - suffix.length - 3;
+  const head = lower.slice(0, room).replace(/-+$/, '');
+  return `${prefix}-${head}-${hash}-${suffix}`;
+}
 
 /**
  * The identifier of the snapshot Lifeboat takes of `target` in `slot`: the same inputs always
@@ -34,10 +50,5 @@ const MAX_IDENTIFIER = 63;
  *   // 'lifeboat-orders-db-202611210300'
  */
 export function snapshotIdentifier(target: string, slot: Slot): string {
-  const plain = `lifeboat-${target.toLowerCase()}-${slot.id}`;
-  if (plain.length <= MAX_IDENTIFIER) return plain;
-  const hash = createHash('sha256').update(target.toLowerCase()).digest('hex').slice(0, 8);
-  const room = MAX_IDENTIFIER - 'lifeboat-'.length - hash.length - slot.id.length - 2;
-  const head = target.toLowerCase().slice(0, room).replace(/-+$/, '');
-  return `lifeboat-${head}-${hash}-${slot.id}`;
+  return boundedIdentifier('lifeboat', target, slot.id);
 }

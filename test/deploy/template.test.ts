@@ -35,6 +35,10 @@ function statements(
 
 const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
+/** The logical id a schedule starts: a function (Fn::GetAtt) or a state machine (Ref). */
+const scheduleTarget = (s: Resource): string =>
+  s.Properties.Target.Arn['Fn::GetAtt']?.[0] ?? s.Properties.Target.Arn.Ref;
+
 describe('packaged CloudFormation template', () => {
   it('gives every function its own role', () => {
     // Act
@@ -68,7 +72,7 @@ describe('packaged CloudFormation template', () => {
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
   });
 
-  it('scopes every RDS write to Lifeboat snapshot names or the account databases', () => {
+  it('scopes every RDS write to Lifeboat snapshot names, drill databases or the account databases', () => {
     for (const [, role] of ofType('AWS::IAM::Role')) {
       for (const s of statements(role)) {
         const writes = asList(s.Action).filter((a) => /^rds:(Create|Copy|Delete|AddTags)/.test(a));
@@ -76,7 +80,9 @@ describe('packaged CloudFormation template', () => {
         const scoped = asList(s.Resource as unknown[]).map((r) => JSON.stringify(r));
         expect(scoped.length).toBeGreaterThan(0);
         for (const r of scoped)
-          expect(r).toMatch(/:(db|cluster):\*|:(snapshot|cluster-snapshot):lifeboat-\*/);
+          expect(r).toMatch(
+            /:(db|cluster):(lb-drill-)?\*|:(snapshot|cluster-snapshot):lifeboat-\*|:(subgrp|og|pg|cluster-pg):\*/,
+          );
       }
     }
   });
@@ -154,10 +160,7 @@ describe('packaged CloudFormation template', () => {
   it('schedules each job from the policy, in its time zone, with the scheduled time as input', () => {
     // Act
     const schedules = Object.fromEntries(
-      ofType('AWS::Scheduler::Schedule').map(([, s]) => [
-        s.Properties.Target.Arn['Fn::GetAtt'][0],
-        s.Properties,
-      ]),
+      ofType('AWS::Scheduler::Schedule').map(([, s]) => [scheduleTarget(s), s.Properties]),
     );
 
     // Assess
@@ -171,16 +174,14 @@ describe('packaged CloudFormation template', () => {
       ScheduleExpression: policy.retention.schedule,
       ScheduleExpressionTimezone: policy.timeZone,
     });
-    expect(JSON.parse(schedules.SnapshotRdsLambdaFunction.Target.Input)).toEqual({
+    expect(JSON.parse(schedules.SnapshotRdsLambdaFunction?.Target.Input)).toEqual({
       scheduledTime: '<aws.scheduler.scheduled-time>',
     });
   });
 
   it('schedules the secrets export and verification, and names the vault for every function', () => {
     // Act
-    const targets = ofType('AWS::Scheduler::Schedule').map(
-      ([, s]) => s.Properties.Target.Arn['Fn::GetAtt'][0],
-    );
+    const targets = ofType('AWS::Scheduler::Schedule').map(([, s]) => scheduleTarget(s));
     const env = (resources.ExportSecretsLambdaFunction as Resource).Properties.Environment
       .Variables;
 

@@ -1,0 +1,12 @@
+import { rdsIn } from '../../shared/aws/clients.js';
+import { checkPromotion } from '../../shared/failover/promotion.js';
+import { readLambdaJobConfig } from '../../shared/jobs/lambda-job.js';
+import { stateMachineTask } from '../../shared/jobs/task-handler.js';
+import { jobObservability } from '../../shared/observability/powertools.js';
+
+const config = readLambdaJobConfig();
+const { logger } = jobObservability('failover-status');
+const rds = rdsIn(config.region);
+
+/** Regional failover, CheckPromotion: whether the DR database takes writes yet. */
+export const handler = stateMachineTask(logger, (event) => checkPromotion(rds, event, new Date()));

@@ -1,0 +1,250 @@
+import * as z from 'zod/mini';
+import '../validation/zod.js';
+import { parseEvent } from '../jobs/scheduled-event.js';
+import { parseDuration, secondsFrom, subtractDuration } from '../policy/duration.js';
+import type { DrillDatabase, DrillPolicy, Policy } from '../policy/schema.js';
+import {
+  listManualSnapshots,
+  type RegionalRds,
+  type SnapshotKind,
+  type SnapshotRecord,
+} from '../rds/snapshots.js';
+import { boundedIdentifier } from '../snapshots/slot.js';
+import { TAG } from '../snapshots/tags.js';
+
+/** What starts a drill: the database to drill, and optionally how to pick its restore point. */
+export const DrillInputSchema = z.strictObject({
+  target: z.string('must be the identifier of a database in the policy’s drills'),
+  pick: z.optional(z.enum(['latest-verified', 'random'], 'must be latest-verified or random')),
+  snapshotId: z.optional(z.string('must be the identifier of one of the target’s snapshots')),
+});
+
+export type DrillInput = z.output<typeof DrillInputSchema>;
+
+/** The drill's tag: the janitor and teardown delete nothing without it. */
+export const DRILL_TAG = 'lifeboat:drill';
+export const DRILL_STARTED_TAG = 'lifeboat:drill-started';
+/** The snapshot a drill database was restored from. */
+export const DRILL_RESTORED_FROM_TAG = 'lifeboat:restored-from';
+
+/** Everything the drill's states need, decided once at the start. */
+export interface DrillPlan {
+  readonly drillId: string;
+  readonly policy: string;
+  readonly target: string;
+  readonly kind: SnapshotKind;
+  readonly region: string;
+  readonly startedAt: string;
+  readonly snapshot: {
+    readonly id: string;
+    readonly arn: string;
+    readonly time: string;
+    readonly verifiedAt: string | null;
+  };
+  readonly engine: string;
+  readonly instanceId: string;
+  /** The temporary cluster, for Aurora; null for an instance. */
+  readonly clusterId: string | null;
+  readonly instanceClass: string;
+  readonly network: { readonly subnetGroup: string; readonly securityGroupIds: readonly string[] };
+  readonly tags: readonly { readonly Key: string; readonly Value: string }[];
+  readonly pollSeconds: number;
+  readonly maxPolls: number;
+  /** Teardown attempts before the drill gives up and alerts (the janitor finishes the job). */
+  readonly maxTeardowns: number;
+  /** Where a failed teardown is reported. */
+  readonly alertTopicArn: string;
+  readonly check: {
+    readonly database: string;
+    readonly credentialsSecret: string;
+    readonly checks: DrillDatabase['checks'];
+    readonly freshness: string | null;
+    readonly tls: DrillPolicy['tls'];
+  };
+}
+
+const MAX_TEARDOWNS = 10;
+
+/** The policy cannot drill what was asked: no drills section, or no drill for the target. */
+export class DrillConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DrillConfigError';
+  }
+}
+
+/** There is no restore point the drill may use. */
+export class NoRestorePointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoRestorePointError';
+  }
+}
+
+/** The drills section of a policy, or an error saying it has none. */
+export function drillPolicyOf(policy: Policy): DrillPolicy {
+  if (!policy.drills) throw new DrillConfigError(`policy ${policy.name} has no drills section`);
+  return policy.drills;
+}
+
+/**
+ * Plans a drill of one database in the region `rds` talks to: picks the restore point (the
+ * newest verified one, a random one within the window, or the one named) and names the
+ * temporary database after the drill.
+ */
+export async function planDrill(
+  deps: {
+    readonly rds: RegionalRds;
+    readonly alertTopicArn: string;
+    readonly random?: () => number;
+  },
+  policy: Policy,
+  event: unknown,
+  startedAt: Date,
+): Promise<DrillPlan> {
+  const input = parseEvent(DrillInputSchema, event);
+  const drills = drillPolicyOf(policy);
+  const database = drills.databases[input.target];
+  if (!database) {
+    throw new DrillConfigError(
+      `no drill is configured for ${input.target}; the policy drills ${Object.keys(drills.databases).join(', ')}`,
+    );
+  }
+  const snapshots = (await listManualSnapshots(deps.rds)).filter(
+    (s) =>
+      s.managedBy === policy.name &&
+      s.target === input.target &&
+      s.status === 'available' &&
+      s.time,
+  );
+  const chosen = pickRestorePoint(
+    snapshots,
+    input,
+    drills,
+    startedAt,
+    deps.random ?? Math.random,
+    deps.rds.region,
+  );
+  const stamp = startedAt.toISOString().slice(2, 19).replace(/[-T:]/g, '');
+  const drillId = boundedIdentifier('lb-drill', input.target, stamp);
+  // An Aurora drill restores a cluster and then adds its one instance.
+  const instanceId =
+    chosen.kind === 'cluster' ? boundedIdentifier('lb-drill', input.target, `${stamp}-w`) : drillId;
+  const timeoutSeconds = secondsFrom(startedAt, drills.timeout);
+  return {
+    drillId,
+    policy: policy.name,
+    target: input.target,
+    kind: chosen.kind,
+    region: deps.rds.region,
+    startedAt: startedAt.toISOString(),
+    snapshot: {
+      id: chosen.id,
+      arn: chosen.arn,
+      time: (chosen.time as Date).toISOString(),
+      verifiedAt: chosen.verifiedAt?.toISOString() ?? null,
+    },
+    engine: chosen.engine ?? 'postgres',
+    instanceId,
+    clusterId: chosen.kind === 'cluster' ? drillId : null,
+    instanceClass: drills.instanceClass,
+    network: {
+      subnetGroup: drills.network.subnetGroup,
+      securityGroupIds: [...drills.network.securityGroupIds],
+    },
+    tags: [
+      { Key: TAG.managed, Value: 'true' },
+      { Key: TAG.policy, Value: policy.name },
+      { Key: TAG.target, Value: input.target },
+      { Key: DRILL_TAG, Value: drillId },
+      { Key: DRILL_STARTED_TAG, Value: startedAt.toISOString() },
+      { Key: DRILL_RESTORED_FROM_TAG, Value: chosen.id },
+    ],
+    pollSeconds: drills.pollSeconds,
+    maxPolls: Math.max(1, Math.ceil(timeoutSeconds / drills.pollSeconds)),
+    maxTeardowns: MAX_TEARDOWNS,
+    alertTopicArn: deps.alertTopicArn,
+    check: {
+      database: database.database,
+      credentialsSecret: database.credentialsSecret,
+      checks: database.checks,
+      freshness: database.freshness ?? null,
+      tls: drills.tls,
+    },
+  };
+}
+
+function pickRestorePoint(
+  snapshots: readonly SnapshotRecord[],
+  input: DrillInput,
+  drills: DrillPolicy,
+  startedAt: Date,
+  random: () => number,
+  region: string,
+): SnapshotRecord {
+  const newestFirst = [...snapshots].sort(
+    (a, b) => (b.time?.getTime() ?? 0) - (a.time?.getTime() ?? 0),
+  );
+  if (input.snapshotId !== undefined) {
+    const named = newestFirst.find((s) => s.id === input.snapshotId);
+    if (!named)
+      throw new NoRestorePointError(
+        `${input.snapshotId} is not an available Lifeboat snapshot of ${input.target} in ${region}`,
+      );
+    return named;
+  }
+  if ((input.pick ?? drills.pick) === 'random') {
+    const from = subtractDuration(
+      startedAt,
+      parseDuration(drills.window) ?? { years: 0, months: 0, days: 30, hours: 0 },
+    );
+    const recent = newestFirst.filter((s) => (s.time as Date) >= from);
+    const chosen = recent[Math.min(recent.length - 1, Math.floor(random() * recent.length))];
+    if (!chosen)
+      throw new NoRestorePointError(
+        `no available snapshot of ${input.target} in ${region} within ${drills.window}`,
+      );
+    return chosen;
+  }
+  const verified = newestFirst.find((s) => s.verifiedAt !== undefined);
+  if (!verified) {
+    throw new NoRestorePointError(
+      `no verified restore point of ${input.target} in ${region}: run lifeboat verify first, or drill with pick random`,
+    );
+  }
+  return verified;
+}
+
+/** What the Plan task receives: the execution's input and its start time. */
+export const DrillStartSchema = z.strictObject({
+  input: z.unknown(),
+  startedAt: z.iso.datetime({ offset: true, error: 'must be the execution’s start time' }),
+});
+
+/** The drill's state as Plan leaves it; later states add poll, checks, error, report. */
+export interface DrillStart {
+  readonly input: unknown;
+  readonly plan: DrillPlan;
+  readonly teardown: {
+    readonly done: false;
+    readonly deleted: [];
+    readonly gone: [];
+    readonly pending: [];
+    readonly attempts: 0;
+  };
+}
+
+/** The Plan task: plans the drill and starts its state, with nothing torn down yet. */
+export async function startDrill(
+  deps: Parameters<typeof planDrill>[0],
+  policy: Policy,
+  event: unknown,
+): Promise<DrillStart> {
+  const { input, startedAt } = parseEvent(DrillStartSchema, event);
+  const plan = await planDrill(deps, policy, input, new Date(startedAt));
+  return {
+    input,
+    plan,
+    teardown: { done: false, deleted: [], gone: [], pending: [], attempts: 0 },
+  };
+}

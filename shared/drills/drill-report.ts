@@ -1,0 +1,225 @@
+import * as z from 'zod/mini';
+import '../validation/zod.js';
+import { parseEvent } from '../jobs/scheduled-event.js';
+import { publishReport, type ReportSink } from '../reports/publish-report.js';
+import type { DrillPlan } from './drill-plan.js';
+import type { CheckOutcome } from './smoke-checks.js';
+
+/** An error a Catch recorded: Step Functions' Error and Cause. */
+const CaughtSchema = z.object({ Error: z.string(), Cause: z.optional(z.nullable(z.string())) });
+
+/**
+ * The drill's state when it reaches Report: the plan, and whatever the states before got to.
+ * Loose on purpose: fields appear only when their state ran.
+ */
+export const DrillStateSchema = z.object({
+  plan: z.object({
+    drillId: z.string(),
+    policy: z.string(),
+    target: z.string(),
+    kind: z.enum(['instance', 'cluster']),
+    region: z.string(),
+    startedAt: z.iso.datetime(),
+    instanceId: z.string(),
+    clusterId: z.nullable(z.string()),
+    snapshot: z.object({
+      id: z.string(),
+      time: z.iso.datetime(),
+      verifiedAt: z.nullable(z.string()),
+    }),
+  }),
+  poll: z.optional(
+    z.object({
+      state: z.optional(z.string()),
+      status: z.optional(z.string()),
+      count: z.int(),
+      observedAt: z.optional(z.string()),
+    }),
+  ),
+  checks: z.optional(
+    z.object({
+      passed: z.boolean(),
+      checks: z.array(z.custom<CheckOutcome>((v) => typeof v === 'object' && v !== null)),
+      newestData: z.nullable(z.string()),
+      checkedAt: z.string(),
+    }),
+  ),
+  error: z.optional(CaughtSchema),
+  teardown: z.optional(
+    z.object({
+      done: z.boolean(),
+      deleted: z.array(z.string()),
+      gone: z.array(z.string()),
+      pending: z.array(z.string()),
+      attempts: z.int(),
+    }),
+  ),
+  teardownError: z.optional(CaughtSchema),
+});
+
+export type DrillState = z.output<typeof DrillStateSchema>;
+
+/** What a drill proved, and how long recovery took. */
+export interface DrillReport {
+  readonly drillId: string;
+  readonly policy: string;
+  readonly target: string;
+  readonly region: string;
+  readonly kind: DrillPlan['kind'];
+  readonly snapshot: {
+    readonly id: string;
+    readonly time: string;
+    readonly verifiedAt: string | null;
+  };
+  readonly succeeded: boolean;
+  /** Why the drill failed, in a sentence; null when it succeeded. */
+  readonly failure: string | null;
+  readonly startedAt: string;
+  /** When the restored database was seen available. */
+  readonly availableAt: string | null;
+  /** When the smoke checks passed: the end of the recovery. */
+  readonly checkedAt: string | null;
+  readonly finishedAt: string;
+  /** Drill start to smoke checks passed; null when they did not pass. */
+  readonly rtoSeconds: number | null;
+  /** Drill start to available: the part of the RTO spent restoring. */
+  readonly restoreSeconds: number | null;
+  /**
+   * Drill start minus the newest data found (or the snapshot's time without a freshness query);
+   * null when no restored database answered.
+   */
+  readonly rpoSeconds: number | null;
+  readonly rpoBasis: 'newest-row' | 'snapshot-time';
+  readonly polls: number;
+  readonly checks: readonly CheckOutcome[];
+  readonly teardown: {
+    readonly done: boolean;
+    readonly attempts: number;
+    readonly deleted: readonly string[];
+    readonly left: readonly string[];
+    readonly error: string | null;
+  };
+}
+
+const seconds = (from: string, to: string) =>
+  Math.round((Date.parse(to) - Date.parse(from)) / 1000);
+
+/** Builds the report from the drill's final state. */
+export function drillReport(event: unknown, finishedAt: Date): DrillReport {
+  const state = parseEvent(DrillStateSchema, event);
+  const { plan, checks, poll, teardown } = state;
+  const availableAt = poll?.state === 'available' ? (poll.observedAt ?? null) : null;
+  const passed = checks?.passed === true;
+  const teardownDone = teardown?.done === true && !state.teardownError;
+  const everything = [plan.instanceId, ...(plan.clusterId ? [plan.clusterId] : [])];
+  const left = teardownDone ? [] : teardown?.pending.length ? teardown.pending : everything;
+  const rpoBasis = checks?.newestData ? 'newest-row' : 'snapshot-time';
+  const newest = checks?.newestData ?? plan.snapshot.time;
+  const failure = failureOf(state, passed, teardownDone);
+  return {
+    drillId: plan.drillId,
+    policy: plan.policy,
+    target: plan.target,
+    region: plan.region,
+    kind: plan.kind,
+    snapshot: plan.snapshot,
+    succeeded: failure === null,
+    failure,
+    startedAt: plan.startedAt,
+    availableAt,
+    checkedAt: passed ? (checks?.checkedAt ?? null) : null,
+    finishedAt: finishedAt.toISOString(),
+    rtoSeconds: passed && checks ? seconds(plan.startedAt, checks.checkedAt) : null,
+    restoreSeconds: availableAt ? seconds(plan.startedAt, availableAt) : null,
+    // Without a restored database that answered, there is no recovery point to speak of.
+    rpoSeconds: checks ? seconds(newest, plan.startedAt) : null,
+    rpoBasis,
+    polls: poll?.count ?? 0,
+    checks: checks?.checks ?? [],
+    teardown: {
+      done: teardownDone,
+      attempts: teardown?.attempts ?? 0,
+      deleted: [...(teardown?.deleted ?? []), ...(teardown?.gone ?? [])],
+      left,
+      error: state.teardownError ? caughtText(state.teardownError) : null,
+    },
+  };
+}
+
+function caughtText(caught: { Error: string; Cause?: string | null | undefined }): string {
+  const cause = causeMessage(caught.Cause);
+  return cause ? `${caught.Error}: ${cause}` : caught.Error;
+}
+
+/** Lambda errors arrive with a JSON cause ({errorMessage, ...}); SDK errors with plain text. */
+function causeMessage(cause: string | null | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // plain text
+  }
+  return cause.length > 500 ? `${cause.slice(0, 497)}...` : cause;
+}
+
+function failureOf(state: DrillState, passed: boolean, teardownDone: boolean): string | null {
+  const reasons: string[] = [];
+  if (state.error) reasons.push(caughtText(state.error));
+  else if (state.checks && !passed) {
+    const failed = state.checks.checks.filter((c) => !c.passed).map((c) => c.name);
+    reasons.push(`smoke checks failed: ${failed.join(', ')}`);
+  } else if (!state.checks) reasons.push('the smoke checks did not run');
+  if (!teardownDone) reasons.push('teardown did not finish: the janitor deletes what is left');
+  return reasons.length > 0 ? reasons.join('; ') : null;
+}
+
+const duration = (s: number | null) => {
+  if (s === null) return '—';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  return h > 0 ? `${h}h ${m}m ${rest}s` : m > 0 ? `${m}m ${rest}s` : `${rest}s`;
+};
+
+/** The report for people: what was restored, the measurements, every check, the cleanup. */
+export function drillReportMarkdown(report: DrillReport): string {
+  const lines = [
+    `# Restore drill ${report.drillId}: ${report.succeeded ? 'succeeded' : 'FAILED'}`,
+    '',
+    `- Target: ${report.target} (${report.kind}) in ${report.region}, policy ${report.policy}`,
+    `- Restore point: ${report.snapshot.id} taken ${report.snapshot.time}${report.snapshot.verifiedAt ? `, verified ${report.snapshot.verifiedAt}` : ', not verified'}`,
+    `- Started ${report.startedAt}; available ${report.availableAt ?? 'never'}; checks passed ${report.checkedAt ?? 'never'}`,
+    `- RTO: ${duration(report.rtoSeconds)} (restore ${duration(report.restoreSeconds)}, ${report.polls} polls)`,
+    `- RPO: ${duration(report.rpoSeconds)} (${report.rpoBasis === 'newest-row' ? 'drill start minus the newest row restored' : 'drill start minus the snapshot time'})`,
+    ...(report.failure ? [`- Failure: ${report.failure}`] : []),
+    '',
+    '| Check | Expected | Value | Result |',
+    '| --- | --- | --- | --- |',
+    ...report.checks.map(
+      (c) =>
+        `| ${cell(c.name)} | ${cell(c.expected)} | ${cell(String(c.value ?? c.error ?? ''))} | ${c.passed ? 'pass' : 'FAIL'} |`,
+    ),
+    ...(report.checks.length === 0 ? ['| (none ran) | | | |'] : []),
+    '',
+    `Teardown: ${report.teardown.done ? `done after ${report.teardown.attempts} attempt(s), deleted ${report.teardown.deleted.join(', ') || 'nothing'}` : `NOT done: ${report.teardown.left.join(', ')} left${report.teardown.error ? ` (${report.teardown.error})` : ''}`}`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** Stores the report in the drill region's bucket and sends the one SNS summary. */
+export function publishDrillReport(
+  sink: ReportSink,
+  report: DrillReport,
+): Promise<{ json: string; markdown: string }> {
+  return publishReport(
+    sink,
+    `drills/${report.policy}/${report.drillId}/report`,
+    report,
+    drillReportMarkdown(report),
+    `Lifeboat drill of ${report.target}: ${report.succeeded ? 'succeeded' : 'FAILED'}`,
+  );
+}

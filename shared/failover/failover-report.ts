@@ -1,0 +1,183 @@
+import * as z from 'zod/mini';
+import '../validation/zod.js';
+import { parseEvent } from '../jobs/scheduled-event.js';
+import { publishReport, type ReportSink } from '../reports/publish-report.js';
+import type { Precondition } from './preflight.js';
+
+const CaughtSchema = z.object({ Error: z.string(), Cause: z.optional(z.nullable(z.string())) });
+
+/** The failover's state when it reaches Report; fields appear only when their state ran. */
+export const FailoverStateSchema = z.object({
+  preflight: z.object({
+    failoverId: z.string(),
+    policy: z.string(),
+    target: z.string(),
+    region: z.string(),
+    kind: z.enum(['replica', 'global']),
+    planned: z.boolean(),
+    force: z.boolean(),
+    startedAt: z.iso.datetime(),
+    drDatabase: z.string(),
+    promotion: z.string(),
+    endpoint: z.string(),
+    dns: z.object({
+      recordName: z.string(),
+      switched: z.boolean(),
+      current: z.nullable(z.string()),
+    }),
+    preconditions: z.array(z.custom<Precondition>((v) => typeof v === 'object' && v !== null)),
+  }),
+  promoteCall: z.optional(z.object({ action: z.string() })),
+  promotion: z.optional(
+    z.object({
+      state: z.string(),
+      status: z.string(),
+      endpoint: z.nullable(z.string()),
+      count: z.int(),
+      observedAt: z.string(),
+    }),
+  ),
+  dns: z.optional(z.object({ changeId: z.string() })),
+  dnsStatus: z.optional(z.object({ status: z.string(), submittedAt: z.optional(z.string()) })),
+  health: z.optional(z.object({ healthy: z.boolean(), detail: z.string(), checkedAt: z.string() })),
+  error: z.optional(CaughtSchema),
+});
+
+export type FailoverState = z.output<typeof FailoverStateSchema>;
+
+export interface FailoverStep {
+  readonly step: string;
+  readonly outcome: 'done' | 'already done' | 'failed' | 'not reached';
+  readonly detail: string;
+}
+
+/** What a failover did and how long the DR site took to serve. */
+export interface FailoverReport {
+  readonly failoverId: string;
+  readonly policy: string;
+  readonly target: string;
+  readonly region: string;
+  readonly kind: 'replica' | 'global';
+  readonly planned: boolean;
+  readonly forced: boolean;
+  readonly succeeded: boolean;
+  readonly failure: string | null;
+  readonly startedAt: string;
+  readonly promotedAt: string | null;
+  readonly healthyAt: string | null;
+  readonly finishedAt: string;
+  /** Failover start to the DR endpoint passing its health check. */
+  readonly rtoSeconds: number | null;
+  readonly endpoint: string;
+  readonly steps: readonly FailoverStep[];
+  readonly preconditions: readonly Precondition[];
+}
+
+function causeText(caught: { Error: string; Cause?: string | null | undefined }): string {
+  let cause = caught.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') cause = parsed.errorMessage;
+  } catch {
+    // plain text
+  }
+  return cause ? `${caught.Error}: ${cause.slice(0, 500)}` : caught.Error;
+}
+
+/** Builds the report from the failover's final state. */
+export function failoverReport(event: unknown, finishedAt: Date): FailoverReport {
+  const state = parseEvent(FailoverStateSchema, event);
+  const { preflight, promotion, health } = state;
+  const alreadyPromoted = preflight.promotion === 'promoted';
+  const promoted = alreadyPromoted || promotion?.state === 'promoted';
+  const dnsDone = preflight.dns.switched || state.dnsStatus?.status === 'INSYNC';
+  const healthy = health?.healthy === true;
+  const failed = (reached: boolean, done: boolean): FailoverStep['outcome'] =>
+    done ? 'done' : reached ? 'failed' : 'not reached';
+  const endpoint = promotion?.endpoint ?? preflight.endpoint;
+  const steps: FailoverStep[] = [
+    {
+      step: 'promote',
+      outcome: alreadyPromoted
+        ? 'already done'
+        : failed(state.promoteCall !== undefined || !!state.error, promoted),
+      detail: alreadyPromoted
+        ? `${preflight.drDatabase} was already promoted`
+        : `${state.promoteCall?.action ?? 'promotion'} of ${preflight.drDatabase}${promotion ? `: ${promotion.status} after ${promotion.count} poll(s)` : ''}`,
+    },
+    {
+      step: 'dns',
+      outcome: preflight.dns.switched ? 'already done' : failed(promoted, dnsDone),
+      detail: `${preflight.dns.recordName} → ${endpoint}${state.dnsStatus ? ` (${state.dnsStatus.status})` : ''}`,
+    },
+    {
+      step: 'verify',
+      outcome: failed(dnsDone, healthy),
+      detail: health?.detail ?? (dnsDone && state.error ? causeText(state.error) : 'not checked'),
+    },
+  ];
+  const failure = state.error
+    ? causeText(state.error)
+    : healthy
+      ? null
+      : 'the DR endpoint was not verified healthy';
+  const healthyAt = healthy ? (health?.checkedAt ?? null) : null;
+  return {
+    failoverId: preflight.failoverId,
+    policy: preflight.policy,
+    target: preflight.target,
+    region: preflight.region,
+    kind: preflight.kind,
+    planned: preflight.planned,
+    forced: preflight.force,
+    succeeded: failure === null,
+    failure,
+    startedAt: preflight.startedAt,
+    promotedAt: promotion?.state === 'promoted' ? promotion.observedAt : null,
+    healthyAt,
+    finishedAt: finishedAt.toISOString(),
+    rtoSeconds: healthyAt
+      ? Math.round((Date.parse(healthyAt) - Date.parse(preflight.startedAt)) / 1000)
+      : null,
+    endpoint,
+    steps,
+    preconditions: preflight.preconditions,
+  };
+}
+
+/** The report for people. */
+export function failoverReportMarkdown(report: FailoverReport): string {
+  return [
+    `# Failover ${report.failoverId}: ${report.succeeded ? 'succeeded' : 'FAILED'}`,
+    '',
+    `- Target: ${report.target} (${report.kind === 'global' ? 'Aurora global database' : 'read replica'}) to ${report.region}, policy ${report.policy}`,
+    `- ${report.planned ? 'Planned' : 'Unplanned'}${report.forced ? ', forced (lag not checked)' : ''}; started ${report.startedAt}`,
+    `- RTO: ${report.rtoSeconds === null ? '—' : `${report.rtoSeconds}s`} (start to healthy DR endpoint ${report.endpoint})`,
+    ...(report.failure ? [`- Failure: ${report.failure}`] : []),
+    '',
+    '| Step | Outcome | Detail |',
+    '| --- | --- | --- |',
+    ...report.steps.map((s) => `| ${s.step} | ${s.outcome} | ${s.detail.replace(/\|/g, '\\|')} |`),
+    '',
+    '| Precondition | Status | Detail |',
+    '| --- | --- | --- |',
+    ...report.preconditions.map(
+      (p) => `| ${p.name} | ${p.status} | ${p.detail.replace(/\|/g, '\\|')} |`,
+    ),
+    '',
+  ].join('\n');
+}
+
+/** Stores the report in the DR region's bucket and sends one SNS summary. */
+export function publishFailoverReport(
+  sink: ReportSink,
+  report: FailoverReport,
+): Promise<{ json: string; markdown: string }> {
+  return publishReport(
+    sink,
+    `failovers/${report.policy}/${report.failoverId}/report`,
+    report,
+    failoverReportMarkdown(report),
+    `Lifeboat failover of ${report.target}: ${report.succeeded ? 'succeeded' : 'FAILED'}`,
+  );
+}
