@@ -48,6 +48,8 @@ export interface LocalRunOptions {
   readonly startTime?: Date;
 }
 
+const validated = new Set<string>();
+
 const SDK_TASK = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/;
 
 /** A definition a local run cannot execute. */
@@ -88,9 +90,13 @@ export async function runLocally(
   }
 
   const startTime = options.startTime ?? new Date();
-  const machine = new StateMachine({ ...definition, States: states } as never, {
-    validationOptions: { checkArn: true, checkPaths: true },
+  const resolved = { ...definition, States: states };
+  // The engine validates a definition (asl-validator) on construction; once per definition does.
+  const text = JSON.stringify(resolved);
+  const machine = new StateMachine(resolved as never, {
+    validationOptions: { checkArn: true, checkPaths: true, noValidate: validated.has(text) },
   });
+  validated.add(text);
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: taskOverrides as never,
