@@ -1,0 +1,273 @@
+import { readFileSync } from 'node:fs';
+import {
+  CreateDBInstanceCommand,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+} from '@aws-sdk/client-rds';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  restoredDataConnector,
+  seedBucket,
+  seedCredentials,
+  seedLifeboatSnapshot,
+} from '../../cli/demo/recovery-seed.js';
+import { seedCluster, seedDbNetwork, seedInstance, seedTopic } from '../../cli/demo/seed.js';
+import {
+  type LocalPostgres,
+  type PgEndpoint,
+  startLocalPostgres,
+} from '../../cli/local-postgres/local-postgres.js';
+import { type RecoveryTaskDeps, runRecoveryLocally } from '../../cli/local-sfn/recovery-tasks.js';
+import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import type { DrillReport } from '../../shared/drills/drill-report.js';
+import { runJanitor } from '../../shared/drills/janitor.js';
+import { silentLog } from '../../shared/observability/job-log.js';
+import { parsePolicyText } from '../../shared/policy/policy-file.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import { slotOf } from '../../shared/snapshots/slot.js';
+import { useLocalAws } from '../support/local-aws.js';
+
+// The restore-drill ASL file, run in-process against moto, with smoke checks against a real
+// PostgreSQL that holds each snapshot's data.
+
+useLocalAws();
+const REGION = 'eu-central-1';
+const BUCKET = 'lb-recovery-test-reports';
+const HOUR = 3_600_000;
+let local: LocalPostgres;
+let production: PgEndpoint;
+const dataBySnapshot = new Map<string, PgEndpoint>();
+let policyText: string;
+let topic: string;
+let snapshotTime: Date;
+
+const policyWith = (minOrders: number): Policy =>
+  parsePolicyText(policyText.replace('MIN_ORDERS', String(minOrders)), 'recovery.policy.yml');
+
+const deps = (policy: Policy): RecoveryTaskDeps => ({
+  policy,
+  region: REGION,
+  alertTopicArn: topic,
+  reportBucket: BUCKET,
+  connect: restoredDataConnector(REGION, dataBySnapshot),
+  probe: async () => ({ healthy: true, detail: 'HTTP 200' }),
+});
+
+async function report(key: string): Promise<DrillReport> {
+  const out = await clientIn(S3Client, REGION).send(
+    new GetObjectCommand({ Bucket: BUCKET, Key: key }),
+  );
+  return JSON.parse(await (out.Body?.transformToString() ?? '')) as DrillReport;
+}
+
+const drillDatabases = async () => {
+  const instances = await rdsIn(REGION).client.send(new DescribeDBInstancesCommand({}));
+  const clusters = await rdsIn(REGION).client.send(new DescribeDBClustersCommand({}));
+  return [
+    ...(instances.DBInstances ?? []).map((d) => `${d.DBInstanceIdentifier}:${d.DBInstanceStatus}`),
+    ...(clusters.DBClusters ?? []).map((c) => `${c.DBClusterIdentifier}:${c.Status}`),
+  ].filter((id) => id.startsWith('lb-drill-'));
+};
+
+beforeAll(async () => {
+  local = await startLocalPostgres();
+  const network = await seedDbNetwork(REGION, 'drill-subnets');
+  policyText = readFileSync('test/fixtures/recovery.policy.yml', 'utf8')
+    .replace('SUBNET_GROUP', network.subnetGroup)
+    .replace('SECURITY_GROUP', network.securityGroupId)
+    // Failover is not exercised here.
+    .replace('HOSTED_ZONE', 'Z00000000000000000000')
+    .replace('PRIMARY_HEALTH_URL', 'http://127.0.0.1:9/primary')
+    .replace('DR_HEALTH_URL', 'http://127.0.0.1:9/dr');
+  const rds = rdsIn(REGION).client;
+  await seedInstance(rds, 'orders-db');
+  await seedCluster(rds, 'billing');
+  topic = await seedTopic(REGION);
+  await seedBucket(REGION, BUCKET);
+  await seedCredentials(REGION, 'prod/orders-db/master', local);
+  await seedCredentials(REGION, 'prod/billing/master', local);
+
+  // Production data: 1,200 orders up to an hour ago; the snapshot is taken now.
+  production = await local.create('orders_live');
+  await local.query(
+    production,
+    'create table orders (id serial primary key, created_at timestamptz not null)',
+  );
+  await local.query(production, 'create table schema_migrations (version text primary key)');
+  await local.query(production, "insert into schema_migrations values ('20261101')");
+  await local.query(
+    production,
+    "insert into orders (created_at) select now() - interval '1 hour' - (n || ' minutes')::interval from generate_series(0, 1199) n",
+  );
+  snapshotTime = new Date();
+  const orders = await seedLifeboatSnapshot(
+    REGION,
+    'recovery-test',
+    'instance',
+    'orders-db',
+    slotOf(new Date(snapshotTime.getTime() - HOUR)),
+    snapshotTime,
+  );
+  dataBySnapshot.set(orders, await local.snapshot(production, 'orders_snapshot'));
+  // Orders that arrive after the snapshot: the drill must not find them.
+  await local.query(
+    production,
+    'insert into orders (created_at) select now() from generate_series(1, 25)',
+  );
+
+  const billing = await local.create('billing_live');
+  await local.query(billing, 'create table invoices (id serial primary key)');
+  await local.query(billing, 'insert into invoices default values');
+  const billingSnapshot = await seedLifeboatSnapshot(
+    REGION,
+    'recovery-test',
+    'cluster',
+    'billing',
+    slotOf(new Date(snapshotTime.getTime() - HOUR)),
+    snapshotTime,
+  );
+  dataBySnapshot.set(billingSnapshot, await local.snapshot(billing, 'billing_snapshot'));
+}, 120_000);
+
+afterAll(async () => {
+  await local?.stop();
+});
+
+describe('restore drill against the local AWS and PostgreSQL', () => {
+  it('restores the verified snapshot, proves the data, measures RPO from the newest restored row and tears down', async () => {
+    // Act
+    const run = await runRecoveryLocally(
+      'restore-drill',
+      { target: 'orders-db' },
+      deps(policyWith(1000)),
+      { waits: 'instant' },
+    );
+
+    // Assess
+    expect(run.status).toBe('SUCCEEDED');
+    const output = run.output as { json: string; rpoSeconds: number };
+    const stored = await report(output.json);
+    expect(stored.checks).toEqual([
+      { name: 'orders exist', passed: true, expected: 'at least 1000', value: '1200' },
+      { name: 'schema migrated', passed: true, expected: 'true', value: true },
+      expect.objectContaining({ name: 'freshness', passed: true }),
+    ]);
+    // The newest restored order is an hour old: the 25 orders after the snapshot are missing.
+    expect(stored.rpoBasis).toBe('newest-row');
+    expect(stored.rpoSeconds).toBeGreaterThanOrEqual(3600);
+    expect(stored.rpoSeconds).toBeLessThan(3600 + 120);
+    expect(stored.rtoSeconds).not.toBeNull();
+    expect(stored.teardown).toMatchObject({ done: true });
+    expect(await drillDatabases()).toEqual([]);
+  });
+
+  it('fails the drill when the data falls short, and still tears down', async () => {
+    // Act
+    const run = await runRecoveryLocally(
+      'restore-drill',
+      { target: 'orders-db' },
+      deps(policyWith(5000)),
+      { waits: 'instant' },
+    );
+
+    // Assess
+    expect(run).toMatchObject({
+      status: 'FAILED',
+      error: 'DrillFailed',
+      cause: 'smoke checks failed: orders exist',
+    });
+    expect(run.path).toContain('Teardown');
+    expect(await drillDatabases()).toEqual([]);
+  });
+
+  it('restores an Aurora cluster snapshot, adds the instance, checks and deletes both', async () => {
+    // Act
+    const run = await runRecoveryLocally(
+      'restore-drill',
+      { target: 'billing' },
+      deps(policyWith(1000)),
+      { waits: 'instant' },
+    );
+
+    // Assess
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path).toEqual(
+      expect.arrayContaining(['RestoreCluster', 'CreateClusterInstance', 'SmokeChecks']),
+    );
+    const stored = await report((run.output as { json: string }).json);
+    expect(stored).toMatchObject({
+      kind: 'cluster',
+      rpoBasis: 'snapshot-time',
+      teardown: { done: true },
+    });
+    expect(stored.teardown.deleted).toHaveLength(2);
+    expect(await drillDatabases()).toEqual([]);
+  });
+
+  it('fails before creating anything when there is no restore point', async () => {
+    // Act
+    const run = await runRecoveryLocally(
+      'restore-drill',
+      { target: 'orders-db', snapshotId: 'no-such-snapshot' },
+      deps(policyWith(1)),
+      { waits: 'instant' },
+    );
+
+    // Assess
+    expect(run).toMatchObject({
+      status: 'FAILED',
+      error: 'NoRestorePointError',
+      path: ['Plan', 'NotStarted'],
+    });
+  });
+});
+
+describe('the janitor against the local AWS', () => {
+  it('deletes what a failed drill left behind, and nothing without the drill tag', async () => {
+    // Arrange
+    const rds = rdsIn(REGION).client;
+    const leftover = async (id: string, tags: Record<string, string>) =>
+      rds.send(
+        new CreateDBInstanceCommand({
+          DBInstanceIdentifier: id,
+          Engine: 'postgres',
+          DBInstanceClass: 'db.t4g.micro',
+          AllocatedStorage: 20,
+          MasterUsername: 'app',
+          MasterUserPassword: 'not-a-real-password-1',
+          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      );
+    const old = new Date(Date.now() - 3 * 24 * HOUR).toISOString();
+    await leftover('lb-drill-orders-db-old', {
+      'lifeboat:drill': 'lb-drill-orders-db-old',
+      'lifeboat:policy': 'recovery-test',
+      'lifeboat:drill-started': old,
+    });
+    await leftover('lb-drill-orders-db-now', {
+      'lifeboat:drill': 'lb-drill-orders-db-now',
+      'lifeboat:policy': 'recovery-test',
+      'lifeboat:drill-started': new Date().toISOString(),
+    });
+    await leftover('lb-drill-lookalike', { 'lifeboat:policy': 'recovery-test' });
+
+    // Act
+    const result = await runJanitor(
+      { rds: rdsIn(REGION), log: silentLog },
+      policyWith(1),
+      new Date(),
+    );
+
+    // Assess
+    expect(result.deleted.map((l) => l.id)).toEqual(['lb-drill-orders-db-old']);
+    expect(result.spared.map((l) => l.id)).toEqual(['lb-drill-orders-db-now']);
+    const left = (await rds.send(new DescribeDBInstancesCommand({}))).DBInstances?.map(
+      (d) => d.DBInstanceIdentifier,
+    );
+    expect(left).toEqual(
+      expect.arrayContaining(['orders-db', 'lb-drill-orders-db-now', 'lb-drill-lookalike']),
+    );
+    expect(left).not.toContain('lb-drill-orders-db-old');
+  });
+});
