@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { RebuildReplicaError } from '../shared/failover/rebuild-replica.js';
 import { ManifestNotFoundError } from '../shared/manifest/manifest-store.js';
 import { errorSummary } from '../shared/observability/job-log.js';
 import { PolicyError } from '../shared/policy/errors.js';
@@ -7,6 +8,13 @@ import { RestoreRefusedError, UnknownSecretError } from '../shared/secrets/resto
 import { EXIT, UsageError } from './cli-errors.js';
 import { backupRunCommand } from './commands/backup.js';
 import { demoCommand } from './commands/demo.js';
+import { drillStartCommand, drillStatusCommand } from './commands/drill.js';
+import {
+  failoverPlanCommand,
+  failoverStartCommand,
+  failoverStatusCommand,
+  rebuildReplicaCommand,
+} from './commands/failover.js';
 import { retentionApplyCommand, retentionPlanCommand } from './commands/retention.js';
 import { secretsExportCommand, secretsRestoreCommand } from './commands/secrets.js';
 import { validateCommand } from './commands/validate.js';
@@ -15,6 +23,9 @@ import { MotoMissingError } from './local-aws/local-aws.js';
 import { type Io, line, processIo } from './output.js';
 
 const POLICY_HELP = 'policy file (default: $LIFEBOAT_POLICY or lifeboat.policy.yml)';
+const STAGE_HELP = 'the stage the stack was deployed with (default: prod)';
+const LOCAL_HELP =
+  'run the same state machine definition in this process, against the AWS the environment points to';
 const BUCKET_HELP = 'backup bucket (default: the stack’s, lb-<policy>-<account>-<primary region>)';
 
 /**
@@ -125,6 +136,107 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--json', 'print the plan or the outcome as JSON')
     .action(run(secretsRestoreCommand));
 
+  const drill = program
+    .command('drill')
+    .description(
+      'restore drills: restore a restore point, prove the data, measure RTO and RPO, tear down',
+    );
+  drill
+    .command('start')
+    .description(
+      'start the deployed restore-drill state machine for one database (--local: run it here)',
+    )
+    .requiredOption('--target <database>', 'a database in the policy’s drills section')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--pick <how>', 'latest-verified (default: the policy’s) or random')
+    .option('--snapshot <id>', 'drill this Lifeboat snapshot instead of picking one')
+    .option('--stage <stage>', STAGE_HELP)
+    .option('--wait', 'follow the execution until it finishes')
+    .option('--local', LOCAL_HELP)
+    .option('--alert-topic <arn>', 'with --local: the stack’s alert topic (AlertTopicArn output)')
+    .option(
+      '--report-bucket <name>',
+      'with --local: where the report goes (default: the stack’s bucket in the drill region)',
+    )
+    .option(
+      '--instant-waits',
+      'with --local: skip the Wait states’ delays (for a local AWS, where restores are instant)',
+    )
+    .option('--json', 'print the execution as JSON')
+    .action(run(drillStartCommand));
+  drill
+    .command('status')
+    .description('show a drill execution: running, or its report and measured RTO/RPO')
+    .argument('<execution-arn>', 'the execution ARN drill start printed')
+    .option('--wait', 'follow the execution until it finishes')
+    .option('--json', 'print the execution as JSON')
+    .action(async (arn: string, options: { wait?: boolean; json?: boolean }) => {
+      code = await guard(io, () => drillStatusCommand(arn, options, io));
+    });
+
+  const failover = program
+    .command('failover')
+    .description('regional failover: promote the DR database, switch DNS, verify health');
+  failover
+    .command('plan')
+    .description('dry run: check every precondition and print each step (changes nothing)')
+    .requiredOption('--target <database>', 'a database in the policy’s failover section')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option(
+      '--planned',
+      'a planned failover: the primary may be healthy (Aurora: switchover, no data loss)',
+    )
+    .option('--force', 'do not check replication lag')
+    .option('--json', 'print the plan as JSON')
+    .action(run(failoverPlanCommand));
+  failover
+    .command('start')
+    .description(
+      'start the deployed regional-failover state machine in the DR region (--local: run it here)',
+    )
+    .requiredOption('--target <database>', 'a database in the policy’s failover section')
+    .option('--confirm <phrase>', 'the confirmation, exactly: failover <target> to <DR region>')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option(
+      '--planned',
+      'a planned failover: the primary may be healthy (Aurora: switchover, no data loss)',
+    )
+    .option('--force', 'do not check replication lag')
+    .option('--stage <stage>', STAGE_HELP)
+    .option('--wait', 'follow the execution until it finishes')
+    .option('--local', LOCAL_HELP)
+    .option(
+      '--alert-topic <arn>',
+      'with --local: the DR stack’s alert topic (AlertTopicArn output)',
+    )
+    .option(
+      '--report-bucket <name>',
+      'with --local: where the report goes (default: the stack’s bucket in the DR region)',
+    )
+    .option('--instant-waits', 'with --local: skip the Wait states’ delays (for a local AWS)')
+    .option('--json', 'print the execution as JSON')
+    .action(run(failoverStartCommand));
+  failover
+    .command('status')
+    .description('show a failover execution: running, or its report and measured RTO')
+    .argument('<execution-arn>', 'the execution ARN failover start printed')
+    .option('--wait', 'follow the execution until it finishes')
+    .option('--json', 'print the execution as JSON')
+    .action(async (arn: string, options: { wait?: boolean; json?: boolean }) => {
+      code = await guard(io, () => failoverStatusCommand(arn, options, io));
+    });
+  failover
+    .command('rebuild-replica')
+    .description(
+      'start failback: a new read replica of the promoted DR instance in the old primary region',
+    )
+    .requiredOption('--target <database>', 'a database in the policy’s failover section')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--replica-id <id>', 'the new replica’s identifier (default: <target>-failback)')
+    .option('--kms-key <key>', 'a KMS key in the primary region, for an encrypted replica')
+    .option('--json', 'print the result as JSON')
+    .action(run(rebuildReplicaCommand));
+
   program
     .command('demo')
     .description('start a local AWS (moto), seed a demo account and run Lifeboat against it')
@@ -153,6 +265,10 @@ async function guard(io: Io, command: () => Promise<number>): Promise<number> {
       error instanceof ManifestNotFoundError ||
       error instanceof UnknownSecretError
     ) {
+      line(io.err, `lifeboat: ${error.message}`);
+      return EXIT.badInput;
+    }
+    if (error instanceof RebuildReplicaError) {
       line(io.err, `lifeboat: ${error.message}`);
       return EXIT.badInput;
     }

@@ -41,6 +41,22 @@ export async function validateCommand(
       io.out,
       `  verify     ${policy.verification.schedule}, the last ${policy.verification.lookback} of runs`,
     );
+    const drills = policy.drills;
+    line(
+      io.out,
+      drills
+        ? `  drills     ${drills.schedule} in the ${drills.site} region: ${Object.keys(drills.databases).join(', ')} (${drills.pick}, ${drills.instanceClass}, timeout ${drills.timeout})`
+        : '  drills     none',
+    );
+    const failover = policy.failover;
+    line(
+      io.out,
+      failover
+        ? `  failover   to ${policy.regions.dr}: ${Object.entries(failover.databases)
+            .map(([id, d]) => `${id} -> ${d.replica ?? d.drCluster} (${d.dns.recordName})`)
+            .join(', ')}`
+        : '  failover   none',
+    );
     return EXIT.ok;
   } catch (error) {
     if (!(error instanceof PolicyError) || !options.json) throw error;

@@ -1,0 +1,208 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { httpProbe } from '../../shared/failover/health.js';
+import {
+  assessFailover,
+  confirmationPhrase,
+  type FailoverPlan,
+  failoverDatabaseOf,
+} from '../../shared/failover/preflight.js';
+import { rebuildReplica } from '../../shared/failover/rebuild-replica.js';
+import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import { callerAccount } from '../account.js';
+import { EXIT, UsageError } from '../cli-errors.js';
+import { ROUTE53_REGION, runRecoveryLocally } from '../local-sfn/recovery-tasks.js';
+import { type Io, line, printJson, table } from '../output.js';
+import {
+  executionName,
+  machineArn,
+  parseExecutionArn,
+  printLocalExecution,
+  startExecution,
+} from '../state-machine-runs.js';
+import { follow, localTargets, type RunOptions } from './drill.js';
+
+interface FailoverOptions {
+  policy?: string;
+  target: string;
+  planned?: boolean;
+  force?: boolean;
+  json?: boolean;
+}
+
+function policyFor(options: FailoverOptions): Policy {
+  const policy = loadPolicyFile(policyPath(options.policy));
+  try {
+    failoverDatabaseOf(policy, options.target);
+  } catch (error) {
+    throw new UsageError(`--target ${options.target}: ${(error as Error).message}`);
+  }
+  return policy;
+}
+
+const preflightDeps = (policy: Policy) => ({
+  rds: rdsIn(policy.regions.dr),
+  route53: clientIn(Route53Client, ROUTE53_REGION),
+  cloudwatch: clientIn(CloudWatchClient, policy.regions.dr),
+  probe: httpProbe,
+});
+
+/**
+ * `lifeboat failover plan`: a dry run. Checks every precondition from here, against the DR
+ * region, and prints each step the failover would take. Changes nothing.
+ */
+export async function failoverPlanCommand(options: FailoverOptions, io: Io): Promise<number> {
+  const policy = policyFor(options);
+  const plan = await assessFailover(
+    preflightDeps(policy),
+    policy,
+    { target: options.target, planned: options.planned === true, force: options.force === true },
+    'plan',
+    new Date(),
+  );
+  const ready = !plan.preconditions.some((p) => p.status === 'fail');
+  if (options.json) printJson(io, { ready, steps: stepsOf(plan), plan });
+  else {
+    line(
+      io.out,
+      `Failover of ${plan.target} to ${plan.region} (${plan.planned ? 'planned' : 'unplanned'}${plan.force ? ', forced' : ''}): dry run, nothing changed`,
+    );
+    line(io.out);
+    line(
+      io.out,
+      table(
+        ['PRECONDITION', 'STATUS', 'DETAIL'],
+        plan.preconditions.map((p) => [p.name, p.status.toUpperCase(), p.detail]),
+      ),
+    );
+    line(io.out);
+    stepsOf(plan).forEach((step, i) => {
+      line(io.out, `${i + 1}. ${step}`);
+    });
+    line(io.out);
+    line(
+      io.out,
+      ready
+        ? `Ready. Start it with: lifeboat failover start --target ${plan.target} --confirm "${confirmationPhrase(plan.target, plan.region)}"${plan.planned ? ' --planned' : ''}${plan.force ? ' --force' : ''}`
+        : 'Not ready: the failover would stop at preflight for the preconditions marked FAIL.',
+    );
+  }
+  return ready ? EXIT.ok : EXIT.failed;
+}
+
+/** What the failover would do, step by step, given what is already done. */
+export function stepsOf(plan: FailoverPlan): string[] {
+  const promote =
+    plan.promotion === 'promoted'
+      ? `Promote: skipped, ${plan.drDatabase} is already promoted`
+      : plan.promotion === 'promoting'
+        ? `Promote: already in progress for ${plan.drDatabase}; wait for it`
+        : plan.kind === 'replica'
+          ? `Promote: PromoteReadReplica ${plan.drDatabase} in ${plan.region}`
+          : plan.planned
+            ? `Promote: SwitchoverGlobalCluster ${plan.globalCluster} to ${plan.drDatabase} (no data loss)`
+            : `Promote: FailoverGlobalCluster ${plan.globalCluster} to ${plan.drDatabase}, allowing data loss`;
+  const verify =
+    'url' in plan.verify
+      ? plan.verify.url
+      : `Route 53 health check ${plan.verify.route53HealthCheckId}`;
+  return [
+    `Preflight: the ${plan.preconditions.length} preconditions above, again, in the DR region`,
+    promote,
+    `Wait until promoted: every ${plan.pollSeconds}s, at most ${plan.maxPolls} times`,
+    plan.dns.switched
+      ? `DNS: skipped, ${plan.dns.recordName} already points at ${plan.endpoint}`
+      : `DNS: UPSERT CNAME ${plan.dns.recordName} -> ${plan.endpoint || '(the DR endpoint)'} (TTL ${plan.dns.ttl}s) in zone ${plan.dns.hostedZoneId}, then wait for INSYNC`,
+    `Verify: ${verify} must answer healthy (retried for about 5 minutes)`,
+    `Report: JSON and Markdown to the DR region's bucket, FailoverRTO metric, one SNS summary`,
+  ];
+}
+
+/**
+ * `lifeboat failover start`: starts the deployed regional-failover state machine in the DR
+ * region with the typed confirmation, or with --local runs the same definition here.
+ */
+export async function failoverStartCommand(
+  options: FailoverOptions & RunOptions & { confirm?: string },
+  io: Io,
+): Promise<number> {
+  const policy = policyFor(options);
+  const region = policy.regions.dr;
+  const phrase = confirmationPhrase(options.target, region);
+  if (options.confirm !== phrase) {
+    throw new UsageError(`a failover must be confirmed: add --confirm "${phrase}"`);
+  }
+  const input = {
+    target: options.target,
+    confirm: options.confirm,
+    planned: options.planned === true,
+    force: options.force === true,
+  };
+  const name = executionName('failover', options.target, new Date());
+  if (options.local) {
+    const local = await localTargets(policy, region, options);
+    if (!options.json)
+      line(io.out, `Failover of ${options.target} to ${region}, run here (${name})`);
+    const execution = await runRecoveryLocally(
+      'regional-failover',
+      input,
+      {
+        policy,
+        region,
+        ...local,
+        connect: async () => {
+          throw new Error('failover runs no smoke checks');
+        },
+        probe: httpProbe,
+      },
+      { waits: options.instantWaits ? 'instant' : 'real', executionName: name },
+    );
+    printLocalExecution(io, execution, options.json);
+    return execution.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+  }
+  const account = await callerAccount(region);
+  const arn = await startExecution(
+    machineArn(region, account, 'regional-failover', options.stage),
+    name,
+    input,
+  );
+  return follow(io, arn, region, options);
+}
+
+/** `lifeboat failover status <execution>`. */
+export async function failoverStatusCommand(
+  execution: string,
+  options: { wait?: boolean; json?: boolean },
+  io: Io,
+): Promise<number> {
+  const { region } = parseExecutionArn(execution, 'regional-failover');
+  return follow(io, execution, region, options);
+}
+
+/** `lifeboat failover rebuild-replica`: starts failback with a new replica in the old primary region. */
+export async function rebuildReplicaCommand(
+  options: { policy?: string; target: string; replicaId?: string; kmsKey?: string; json?: boolean },
+  io: Io,
+): Promise<number> {
+  const policy = policyFor(options);
+  const result = await rebuildReplica(
+    { primary: rdsIn(policy.regions.primary), dr: rdsIn(policy.regions.dr) },
+    policy,
+    {
+      target: options.target,
+      ...(options.replicaId ? { replicaId: options.replicaId } : {}),
+      ...(options.kmsKey ? { kmsKeyId: options.kmsKey } : {}),
+    },
+  );
+  if (options.json) printJson(io, result);
+  else {
+    line(
+      io.out,
+      `Creating ${result.replicaId} in ${result.region}, a read replica of ${result.source} (${result.status}).`,
+    );
+    line(io.out, 'When it is available, swap the regions in the policy to fail back the same way.');
+  }
+  return EXIT.ok;
+}
