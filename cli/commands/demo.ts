@@ -9,10 +9,13 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { callerAccount } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { seedDemoDatabases, simulateMonth } from '../demo/backup-demo.js';
-import type { DemoContext } from '../demo/demo-context.js';
+import { type HealthServer, startHealthServer } from '../demo/health-server.js';
+import { drillDemo, failoverDemo, type RecoveryDemoContext } from '../demo/recovery-demo.js';
+import { seedZone } from '../demo/recovery-seed.js';
 import { secretsAndVerificationDemo, seedDemoSecrets } from '../demo/secrets-demo.js';
-import { seedKey, seedVault } from '../demo/seed.js';
+import { seedDbNetwork, seedKey, seedVault } from '../demo/seed.js';
 import { startLocalAws } from '../local-aws/local-aws.js';
+import { type LocalPostgres, startLocalPostgres } from '../local-postgres/local-postgres.js';
 import { type Io, line } from '../output.js';
 
 const DEMO_POLICY = fileURLToPath(new URL('../demo/demo.policy.yml', import.meta.url));
@@ -37,10 +40,15 @@ export async function demoCommand(options: { days?: string }, io: Io): Promise<n
   });
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
+  const postgres = await startLocalPostgres().catch(async (error: unknown) => {
+    await aws.stop();
+    throw error;
+  });
+  const health = await startHealthServer();
   try {
     line(io.out, `Lifeboat demo against a local AWS (moto on ${aws.endpoint})`);
     line(io.out);
-    const ctx = await seedDemoAccount(io);
+    const ctx = await seedDemoAccount(io, health, postgres);
     const today = new Date();
     line(io.out);
     line(
@@ -52,16 +60,41 @@ export async function demoCommand(options: { days?: string }, io: Io): Promise<n
     line(io.out);
     line(io.out, `2. Secrets: export-secrets at ${ctx.policy.secrets?.schedule}`);
     await secretsAndVerificationDemo(ctx, today);
+    line(io.out);
+    line(
+      io.out,
+      `6. Restore drill of orders-db with real smoke checks (${ctx.policy.drills?.databases['orders-db']?.checks.length} checks and a freshness query)`,
+    );
+    await drillDemo(ctx, new Date());
+    line(io.out);
+    line(
+      io.out,
+      `7. Planned failover of orders-db to ${ctx.policy.regions.dr}, with the DNS switch`,
+    );
+    await failoverDemo(ctx);
     return EXIT.ok;
   } finally {
+    await health.stop();
+    await postgres.stop();
     await aws.stop();
   }
 }
 
-async function seedDemoAccount(io: Io): Promise<DemoContext> {
+async function seedDemoAccount(
+  io: Io,
+  health: HealthServer,
+  postgres: LocalPostgres,
+): Promise<RecoveryDemoContext> {
   const drKey = await seedKey('eu-west-1', 'Lifeboat demo: DR snapshot copies');
+  const network = await seedDbNetwork('eu-central-1', 'demo-private');
+  const zoneId = await seedZone('db.demo.internal');
   const policy: Policy = parsePolicyText(
-    readFileSync(DEMO_POLICY, 'utf8').replace('DEMO_DR_KEY_ARN', drKey),
+    readFileSync(DEMO_POLICY, 'utf8')
+      .replace('DEMO_DR_KEY_ARN', drKey)
+      .replace('DEMO_SECURITY_GROUP', network.securityGroupId)
+      .replace('DEMO_HOSTED_ZONE', zoneId)
+      .replace('DEMO_PRIMARY_HEALTH_URL', health.url('/orders/health'))
+      .replace('DEMO_DR_HEALTH_URL', health.url('/orders-dr/health')),
     'demo.policy.yml',
   );
   const account = await callerAccount(policy.regions.primary);
@@ -72,7 +105,16 @@ async function seedDemoAccount(io: Io): Promise<DemoContext> {
     vault,
     account,
   });
-  const ctx: DemoContext = { policy, account, vault, recorder, io };
+  const ctx: RecoveryDemoContext = {
+    policy,
+    account,
+    vault,
+    recorder,
+    io,
+    postgres,
+    health,
+    zoneId,
+  };
   line(io.out, `Demo account ${account}, policy "${policy.name}":`);
   await seedDemoDatabases(ctx);
   await seedDemoSecrets(ctx);

@@ -9,6 +9,7 @@ import {
 import {
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
+  ListResourceRecordSetsCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { type BucketLocationConstraint, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -149,19 +150,28 @@ export async function endpointOf(region: string, id: string): Promise<string> {
   return out.DBInstances?.[0]?.Endpoint?.Address ?? '';
 }
 
-/** A private hosted zone with a CNAME pointing the record at the primary. Returns the zone id. */
-export async function seedZone(zoneName: string, record: string, target: string): Promise<string> {
-  const route53 = clientIn(Route53Client, ROUTE53_REGION);
-  const zone = await route53.send(
+/** A hosted zone, with a CNAME pointing a record at a target if given. Returns the zone id. */
+export async function seedZone(
+  zoneName: string,
+  record?: string,
+  target?: string,
+): Promise<string> {
+  const zone = await clientIn(Route53Client, ROUTE53_REGION).send(
     new CreateHostedZoneCommand({
       Name: zoneName,
       CallerReference: `lifeboat-${zoneName}-${Date.now()}`,
     }),
   );
   const id = (zone.HostedZone?.Id ?? '').replace('/hostedzone/', '');
-  await route53.send(
+  if (record && target) await pointRecord(id, record, target);
+  return id;
+}
+
+/** Points a CNAME at a target, creating it if need be. */
+export async function pointRecord(zoneId: string, record: string, target: string): Promise<void> {
+  await clientIn(Route53Client, ROUTE53_REGION).send(
     new ChangeResourceRecordSetsCommand({
-      HostedZoneId: id,
+      HostedZoneId: zoneId,
       ChangeBatch: {
         Changes: [
           {
@@ -177,7 +187,15 @@ export async function seedZone(zoneName: string, record: string, target: string)
       },
     }),
   );
-  return id;
+}
+
+/** The value a CNAME points at now. */
+export async function recordValue(zoneId: string, record: string): Promise<string | undefined> {
+  const out = await clientIn(Route53Client, ROUTE53_REGION).send(
+    new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }),
+  );
+  const name = `${record.replace(/\.$/, '')}.`;
+  return out.ResourceRecordSets?.find((r) => r.Name === name)?.ResourceRecords?.[0]?.Value;
 }
 
 /** What RDS publishes every minute for a read replica: its lag, in seconds. */

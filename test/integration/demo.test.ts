@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 describe('npm run demo', () => {
-  it('runs the scheduled pipeline against its own local AWS and shows what retention kept', () => {
+  it('runs the pipeline, a drill and a failover against its own local AWS and PostgreSQL', () => {
     // Act: the README's command, shortened to ten days
     const result = spawnSync('node', ['bin/lifeboat.js', 'demo', '--days', '10'], {
       encoding: 'utf8',
@@ -35,5 +35,26 @@ describe('npm run demo', () => {
     expect(out).toContain('deleted: the DR copy no longer exists');
     expect(out).toMatch(/Restore from the tampered export is refused: ExportTamperedError/);
     expect(out).not.toMatch(/demo-(Orders-pw|billing-key|binary-tls-key)/);
+
+    // The drill restores the snapshot, finds its data, and misses exactly what came after it.
+    expect(out).toMatch(
+      /restore-drill \(state-machines\/restore-drill\.asl\.yml, waits skipped\): SUCCEEDED in 12 state transitions/,
+    );
+    const after = Number(/(\d+) orders were written after it/.exec(out)?.[1]);
+    const missing = Number(/production has (\d+) more/.exec(out)?.[1]);
+    expect(after).toBeGreaterThan(0);
+    expect(missing).toBe(after);
+    expect(out).toMatch(/RPO \d+h \d+m \d+s \(drill start minus the newest restored order\)/);
+    expect(out).toMatch(/teardown: deleted lb-drill-orders-db-\d{12}/);
+    // The planned failover switches the record to the replica, then resumes as a no-op.
+    expect(out).toMatch(
+      /regional-failover \(state-machines\/regional-failover\.asl\.yml, waits skipped\): SUCCEEDED in 15 state transitions/,
+    );
+    expect(out).toMatch(
+      /orders-db\.db\.demo\.internal -> orders-db-dr\.\S+\.eu-west-1\.rds\.amazonaws\.com after/,
+    );
+    expect(out).toContain(
+      'Preflight > PromotionNeeded > DnsNeeded > VerifyHealth > Report > Outcome > FailoverSucceeded',
+    );
   });
 });

@@ -1,0 +1,262 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { planDrill } from '../../shared/drills/drill-plan.js';
+import type { DrillReport } from '../../shared/drills/drill-report.js';
+import type { FailoverReport } from '../../shared/failover/failover-report.js';
+import { httpProbe } from '../../shared/failover/health.js';
+import { assessFailover, confirmationPhrase } from '../../shared/failover/preflight.js';
+import { backupBucketName } from '../../shared/vault/vault.js';
+import { stepsOf } from '../commands/failover.js';
+import type { LocalPostgres, PgEndpoint } from '../local-postgres/local-postgres.js';
+import { ROUTE53_REGION, runRecoveryLocally } from '../local-sfn/recovery-tasks.js';
+import { type Io, line, table } from '../output.js';
+import type { DemoContext } from './demo-context.js';
+import type { HealthServer } from './health-server.js';
+import {
+  endpointOf,
+  pointRecord,
+  recordValue,
+  reportReplicaLag,
+  restoredDataConnector,
+  seedBucket,
+  seedCredentials,
+  seedReplica,
+} from './recovery-seed.js';
+import { seedTopic } from './seed.js';
+
+const MINUTE = 60_000;
+const TARGET = 'orders-db';
+
+/** What the recovery demos need besides the account: a PostgreSQL, health endpoints, a zone. */
+export interface RecoveryDemoContext extends DemoContext {
+  readonly postgres: LocalPostgres;
+  readonly health: HealthServer;
+  readonly zoneId: string;
+}
+
+const duration = (s: number | null) => {
+  if (s === null) return '-';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h ${m}m ${s % 60}s` : m > 0 ? `${m}m ${s % 60}s` : `${s}s`;
+};
+
+async function readJson<T>(region: string, bucket: string, key: string): Promise<T> {
+  const out = await clientIn(S3Client, region).send(
+    new GetObjectCommand({ Bucket: bucket, Key: key }),
+  );
+  return JSON.parse(await (out.Body?.transformToString() ?? '{}')) as T;
+}
+
+/**
+ * A restore drill with real smoke checks: orders-db's production data lives in a local
+ * PostgreSQL; the restore point's data is a copy taken at the snapshot's time; orders written
+ * after the snapshot exist only in production. The drill restores the snapshot in the local AWS,
+ * checks the copy, and its RPO shows the orders it lost.
+ */
+export async function drillDemo(ctx: RecoveryDemoContext, now: Date): Promise<void> {
+  const { policy, io, postgres } = ctx;
+  const region = policy.regions.primary;
+  const topic = await seedTopic(region, 'lifeboat-demo-alerts');
+  await seedCredentials(region, 'demo/orders-db/master', postgres);
+  const preview = await planDrill(
+    { rds: rdsIn(region), alertTopicArn: topic },
+    policy,
+    { target: TARGET },
+    now,
+  );
+  const snapshotTime = new Date(preview.snapshot.time);
+
+  // Production: two weeks of orders up to the snapshot, then the orders written since.
+  const production = await postgres.create('orders_production');
+  await postgres.query(production, 'create table schema_migrations (version text primary key)');
+  await postgres.query(production, "insert into schema_migrations values ('20261101')");
+  await postgres.query(
+    production,
+    'create table orders (id bigserial primary key, customer text not null, created_at timestamptz not null)',
+  );
+  await postgres.query(
+    production,
+    `insert into orders (customer, created_at)
+       select 'customer-' || (n % 97), $1::timestamptz - (n * interval '10 minutes') from generate_series(0, 2015) n`,
+    [snapshotTime.toISOString()],
+  );
+  const atSnapshot = await postgres.snapshot(production, 'orders_at_snapshot');
+  const later = Math.max(1, Math.floor((now.getTime() - snapshotTime.getTime()) / (10 * MINUTE)));
+  await postgres.query(
+    production,
+    `insert into orders (customer, created_at)
+       select 'customer-' || (n % 97), $1::timestamptz + (n * interval '10 minutes') from generate_series(1, $2::int) n`,
+    [snapshotTime.toISOString(), later],
+  );
+  const count = async (at: PgEndpoint) =>
+    (
+      await postgres.query(at, 'select count(*)::int as n, max(created_at) as newest from orders')
+    )[0] as { n: number; newest: Date };
+  const live = await count(production);
+
+  line(
+    io.out,
+    `Production orders-db (a local ${postgres.kind === 'postgresql' ? 'PostgreSQL 15 server' : 'PGlite database'}): ${live.n} orders, the newest at ${live.newest.toISOString()}`,
+  );
+  line(
+    io.out,
+    `Restore point: ${preview.snapshot.id}, taken ${preview.snapshot.time}, verified ${preview.snapshot.verifiedAt ?? 'never'}`,
+  );
+  line(io.out, `  ${later} orders were written after it: a restore cannot have them.`);
+  line(io.out);
+
+  const run = await runRecoveryLocally(
+    'restore-drill',
+    { target: TARGET },
+    {
+      policy,
+      region,
+      alertTopicArn: topic,
+      reportBucket: ctx.vault.bucket,
+      connect: restoredDataConnector(region, new Map([[preview.snapshot.id, atSnapshot]])),
+      probe: httpProbe,
+      now: () => new Date(),
+    },
+    { waits: 'instant', executionName: `drill-${TARGET}-demo`, startTime: now },
+  );
+  line(
+    io.out,
+    `restore-drill (state-machines/restore-drill.asl.yml, waits skipped): ${run.status} in ${run.transitions} state transitions`,
+  );
+  line(io.out, `  ${run.path.join(' > ')}`);
+  const location = run.output as { json?: string; markdown?: string } | undefined;
+  if (!location?.json) {
+    line(io.out, `  ${run.error}: ${run.cause}`);
+    return;
+  }
+  const report = await readJson<DrillReport>(region, ctx.vault.bucket, location.json);
+  line(
+    io.out,
+    table(
+      ['CHECK', 'EXPECTED', 'VALUE', 'RESULT'],
+      report.checks.map((c) => [
+        c.name,
+        c.expected,
+        String(c.value ?? c.error),
+        c.passed ? 'pass' : 'FAIL',
+      ]),
+    ),
+  );
+  const restored = await count(atSnapshot);
+  line(
+    io.out,
+    `Restored: ${restored.n} orders, the newest at ${restored.newest.toISOString()}; production has ${live.n - restored.n} more.`,
+  );
+  line(
+    io.out,
+    `  RPO ${duration(report.rpoSeconds)} (drill start minus the newest restored order): the ${later} orders since the snapshot are the loss a restore would mean.`,
+  );
+  line(
+    io.out,
+    `  RTO ${duration(report.rtoSeconds)} here (the local AWS restores instantly; on AWS it is the restore's real time)`,
+  );
+  line(
+    io.out,
+    `  teardown: ${report.teardown.done ? `deleted ${report.teardown.deleted.join(', ')}` : `NOT done (${report.teardown.left.join(', ')})`}`,
+  );
+  line(
+    io.out,
+    `  report: s3://${ctx.vault.bucket}/${location.markdown}; DrillRTO, DrillRPO, DrillSucceeded metrics; one SNS summary`,
+  );
+}
+
+/**
+ * A planned failover: orders-db's read replica in the DR region is promoted, its record is
+ * switched to the replica, and the DR health endpoint is checked. Then run again: everything is
+ * already done, so it only verifies.
+ */
+export async function failoverDemo(ctx: RecoveryDemoContext): Promise<void> {
+  const { policy, io, health, zoneId } = ctx;
+  const dr = policy.regions.dr;
+  const database = policy.failover?.databases[TARGET];
+  if (!database) return;
+  const record = database.dns.recordName;
+  const primaryEndpoint = await endpointOf(policy.regions.primary, TARGET);
+  await seedReplica(policy.regions.primary, dr, TARGET, database.replica ?? '');
+  await pointRecord(zoneId, record, primaryEndpoint);
+  await reportReplicaLag(dr, database.replica ?? '', 3, new Date(Date.now() - MINUTE / 2));
+  const topic = await seedTopic(dr, 'lifeboat-demo-alerts');
+  const bucket = backupBucketName(policy.name, ctx.account, dr);
+  await seedBucket(dr, bucket);
+
+  const deps = {
+    policy,
+    region: dr,
+    alertTopicArn: topic,
+    reportBucket: bucket,
+    connect: async () => {
+      throw new Error('failover runs no smoke checks');
+    },
+    probe: httpProbe,
+  };
+  const plan = await assessFailover(
+    {
+      rds: rdsIn(dr),
+      route53: clientIn(Route53Client, ROUTE53_REGION),
+      cloudwatch: clientIn(CloudWatchClient, dr),
+      probe: httpProbe,
+    },
+    policy,
+    { target: TARGET, planned: true, force: false },
+    'plan',
+    new Date(),
+  );
+  line(io.out, `lifeboat failover plan --target ${TARGET} --planned:`);
+  line(
+    io.out,
+    table(
+      ['PRECONDITION', 'STATUS', 'DETAIL'],
+      plan.preconditions.map((p) => [p.name, p.status.toUpperCase(), p.detail]),
+    ),
+  );
+  for (const [i, step] of stepsOf(plan).entries()) line(io.out, `  ${i + 1}. ${step}`);
+  line(io.out);
+
+  const input = { target: TARGET, confirm: confirmationPhrase(TARGET, dr), planned: true };
+  line(io.out, `${record} -> ${await recordValue(zoneId, record)} before`);
+  const run = await runRecoveryLocally('regional-failover', input, deps, {
+    waits: 'instant',
+    executionName: `failover-${TARGET}-demo`,
+  });
+  printFailover(io, run.status, run.transitions, run.path);
+  const location = run.output as { json?: string; markdown?: string } | undefined;
+  if (!location?.json) {
+    line(io.out, `  ${run.error}: ${run.cause}`);
+    return;
+  }
+  const report = await readJson<FailoverReport>(dr, bucket, location.json);
+  line(io.out, `${record} -> ${await recordValue(zoneId, record)} after`);
+  for (const step of report.steps) line(io.out, `  ${step.step}: ${step.outcome} (${step.detail})`);
+  line(
+    io.out,
+    `  RTO ${duration(report.rtoSeconds)} here; report s3://${bucket}/${location.markdown}; FailoverRTO metric; one SNS summary`,
+  );
+  line(
+    io.out,
+    `  health checks: ${health.hits('/orders-dr/health')} request(s) to the DR endpoint`,
+  );
+  line(io.out);
+
+  const again = await runRecoveryLocally('regional-failover', input, deps, {
+    waits: 'instant',
+    executionName: `failover-${TARGET}-demo-again`,
+  });
+  line(io.out, 'The same failover started again (as after a partial failure): nothing is redone');
+  printFailover(io, again.status, again.transitions, again.path);
+}
+
+function printFailover(io: Io, status: string, transitions: number, path: readonly string[]) {
+  line(
+    io.out,
+    `regional-failover (state-machines/regional-failover.asl.yml, waits skipped): ${status} in ${transitions} state transitions`,
+  );
+  line(io.out, `  ${path.join(' > ')}`);
+}
