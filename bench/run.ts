@@ -1,11 +1,17 @@
 import { benchBundles } from './bundles.js';
 import { benchRetentionPlanning } from './retention-planning.js';
 import { benchSecretsAndVerification } from './secrets-and-verification.js';
+import { benchStateMachines } from './state-machines.js';
 
 // Prints figures; asserts nothing about time.
 // The SDK versions are pinned; its notice about future releases needing Node 22 is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const sections = [benchRetentionPlanning, benchBundles, benchSecretsAndVerification];
+const sections = [
+  benchRetentionPlanning,
+  benchBundles,
+  benchSecretsAndVerification,
+  benchStateMachines,
+];
 for (const section of sections) {
   for (const line of await section()) console.log(line);
   console.log();

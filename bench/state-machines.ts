@@ -1,0 +1,229 @@
+import { type HealthServer, startHealthServer } from '../cli/demo/health-server.js';
+import {
+  endpointOf,
+  pointRecord,
+  reportReplicaLag,
+  restoredDataConnector,
+  seedBucket,
+  seedCredentials,
+  seedLifeboatSnapshot,
+  seedReplica,
+  seedZone,
+} from '../cli/demo/recovery-seed.js';
+import { seedDbNetwork, seedInstance, seedTopic } from '../cli/demo/seed.js';
+import { startLocalAws } from '../cli/local-aws/local-aws.js';
+import { type LocalPostgres, startLocalPostgres } from '../cli/local-postgres/local-postgres.js';
+import type { LambdaTask, LocalExecution } from '../cli/local-sfn/local-state-machine.js';
+import {
+  type RecoveryTaskDeps,
+  recoveryTasks,
+  runRecoveryLocally,
+} from '../cli/local-sfn/recovery-tasks.js';
+import { rdsIn } from '../shared/aws/clients.js';
+import { httpProbe } from '../shared/failover/health.js';
+import { parsePolicyText } from '../shared/policy/policy-file.js';
+import type { Policy } from '../shared/policy/schema.js';
+import { slotOf } from '../shared/snapshots/slot.js';
+import { median, verdict } from './measure.js';
+
+const PRIMARY = 'eu-central-1';
+const DR = 'eu-west-1';
+const RUNS = 5;
+const SLOW_POLLS = 10;
+
+function benchPolicy(securityGroup: string, zone: string, health: HealthServer): Policy {
+  return parsePolicyText(
+    `version: 1
+name: bench
+timeZone: UTC
+regions: { primary: ${PRIMARY}, dr: ${DR} }
+targets: [{ kind: rds-instance, identifier: orders-db }]
+snapshots:
+  schedule: cron(0 3 * * ? *)
+  drKmsKeyArn: arn:aws:kms:${DR}:123456789012:key/11111111-2222-3333-4444-555555555555
+retention: { schedule: cron(30 4 * * ? *), primary: { daily: 7 }, dr: { daily: 7 } }
+drills:
+  pollSeconds: 30
+  timeout: 1h
+  tls: disable
+  network: { subnetGroup: bench-private, securityGroupIds: [${securityGroup}] }
+  databases:
+    orders-db:
+      database: orders
+      credentialsSecret: bench/orders-db
+      checks:
+        - { name: orders exist, sql: select count(*) from orders, atLeast: 1000 }
+        - { name: no orphans, sql: select count(*) = 0 from orders where customer is null, isTrue: true }
+        - { name: migrated, sql: "select exists (select 1 from schema_migrations)", isTrue: true }
+      freshness: select max(created_at) from orders
+failover:
+  pollSeconds: 30
+  databases:
+    orders-db:
+      replica: orders-db-dr
+      dns: { hostedZoneId: ${zone}, recordName: orders-db.db.bench.internal }
+      primaryHealth: { url: "${health.url('/primary')}" }
+      verify: { url: "${health.url('/dr')}" }
+`,
+    'bench policy',
+  );
+}
+
+/** A task that answers `waiting` the first `n` times, then does what the real task does. */
+function slowFirst(
+  n: number,
+  real: LambdaTask,
+  waiting: (input: unknown, count: number) => unknown,
+): LambdaTask {
+  let calls = 0;
+  return async (input) => {
+    calls++;
+    return calls <= n ? waiting(input) : real(input);
+  };
+}
+
+/** Milliseconds from entering `state` (its last time) to entering the final state. */
+function after(execution: LocalExecution, state: string): number {
+  const i = execution.path.lastIndexOf(state);
+  return (execution.enteredAt.at(-1) ?? 0) - (execution.enteredAt[i] ?? 0);
+}
+
+/**
+ * Both state machines from their ASL files against moto, with smoke checks on a local
+ * PostgreSQL and waits time-accelerated: state transitions per run and per poll, the
+ * orchestration overhead once the database is ready, and the largest state payload.
+ */
+export async function benchStateMachines(): Promise<string[]> {
+  const aws = await startLocalAws();
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_REGION: PRIMARY,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  let postgres: LocalPostgres | undefined;
+  const health = await startHealthServer();
+  try {
+    postgres = await startLocalPostgres();
+    const network = await seedDbNetwork(PRIMARY, 'bench-private');
+    const zone = await seedZone('db.bench.internal');
+    const policy = benchPolicy(network.securityGroupId, zone, health);
+    const rds = rdsIn(PRIMARY).client;
+    await seedInstance(rds, 'orders-db');
+    const production = await postgres.create('orders');
+    await postgres.query(
+      production,
+      'create table schema_migrations (version text); insert into schema_migrations values (1)',
+    );
+    await postgres.query(
+      production,
+      'create table orders (id serial, customer text, created_at timestamptz)',
+    );
+    await postgres.query(
+      production,
+      "insert into orders (customer, created_at) select 'c', now() - n * interval '1 minute' from generate_series(1, 5000) n",
+    );
+    const snapshot = await seedLifeboatSnapshot(
+      PRIMARY,
+      'bench',
+      'instance',
+      'orders-db',
+      slotOf(new Date()),
+      new Date(),
+    );
+    const data = new Map([[snapshot, await postgres.snapshot(production, 'orders_snapshot')]]);
+    await seedCredentials(PRIMARY, 'bench/orders-db', postgres);
+    const drillDeps: RecoveryTaskDeps = {
+      policy,
+      region: PRIMARY,
+      alertTopicArn: await seedTopic(PRIMARY),
+      reportBucket: 'bench-reports-primary',
+      connect: restoredDataConnector(PRIMARY, data),
+      probe: httpProbe,
+    };
+    await seedBucket(PRIMARY, drillDeps.reportBucket);
+
+    const drills: LocalExecution[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      drills.push(
+        await runRecoveryLocally('restore-drill', { target: 'orders-db' }, drillDeps, {
+          waits: 'instant',
+          executionName: `bench-${i}`,
+        }),
+      );
+    }
+    const realPoll = recoveryTasks(drillDeps).drillPoll as LambdaTask;
+    const slow = await runRecoveryLocally('restore-drill', { target: 'orders-db' }, drillDeps, {
+      waits: 'instant',
+      executionName: 'bench-slow',
+      lambdas: {
+        drillPoll: slowFirst(SLOW_POLLS - 1, realPoll, (input) => ({
+          count: (input as { count: number }).count + 1,
+          state: 'waiting',
+          status: 'creating',
+          address: null,
+          port: null,
+          observedAt: new Date().toISOString(),
+        })),
+      },
+    });
+
+    // Failover: the replica, its record, its lag, and healthy endpoints.
+    await seedReplica(PRIMARY, DR, 'orders-db', 'orders-db-dr');
+    const failoverDeps: RecoveryTaskDeps = {
+      ...drillDeps,
+      region: DR,
+      alertTopicArn: await seedTopic(DR),
+      reportBucket: 'bench-reports-dr',
+    };
+    await seedBucket(DR, failoverDeps.reportBucket);
+    const failovers: LocalExecution[] = [];
+    const primaryEndpoint = await endpointOf(PRIMARY, 'orders-db');
+    for (let i = 0; i < RUNS; i++) {
+      // Each run starts from a replica: a fresh one, its record back on the primary.
+      const replica = `orders-db-dr${i === 0 ? '' : `-${i}`}`;
+      if (i > 0) await seedReplica(PRIMARY, DR, 'orders-db', replica);
+      await pointRecord(zone, 'orders-db.db.bench.internal', primaryEndpoint);
+      await reportReplicaLag(DR, replica, 2, new Date(Date.now() - 30_000));
+      const runPolicy = structuredClone(policy);
+      const entry = runPolicy.failover?.databases['orders-db'];
+      if (entry) entry.replica = replica;
+      failovers.push(
+        await runRecoveryLocally(
+          'regional-failover',
+          { target: 'orders-db', confirm: `failover orders-db to ${DR}`, planned: true },
+          { ...failoverDeps, policy: runPolicy },
+          { waits: 'instant', executionName: `bench-failover-${i}` },
+        ),
+      );
+    }
+
+    const drill = drills[0] as LocalExecution;
+    const failover = failovers[0] as LocalExecution;
+    const polls = (e: LocalExecution, state: string) => e.path.filter((s) => s === state).length;
+    const budget = (base: number, e: LocalExecution, state: string) => base + 3 * polls(e, state);
+    const overhead = median(drills.map((e) => after(e, 'RestoreState')));
+    const failoverOverhead = median(failovers.map((e) => after(e, 'PromotionState')));
+    const pollMs = policy.drills?.pollSeconds ?? 30;
+    const failed = [...drills, slow, ...failovers].filter((e) => e.status !== 'SUCCEEDED');
+    return [
+      `State machines (ASL files run in-process against moto; smoke checks on ${postgres.kind === 'postgresql' ? 'PostgreSQL 15' : 'PGlite'}; waits time-accelerated)`,
+      `  restore-drill:     ${drill.transitions} transitions with ${polls(drill, 'PollRestore')} poll: ${verdict(drill.transitions, budget(60, drill, 'PollRestore'), '', 0)}`,
+      `  restore-drill:     ${slow.transitions} transitions with ${polls(slow, 'PollRestore')} polls: ${verdict(slow.transitions, budget(60, slow, 'PollRestore'), '', 0)}`,
+      `  regional-failover: ${failover.transitions} transitions with ${polls(failover, 'CheckPromotion')} poll: ${verdict(failover.transitions, budget(40, failover, 'CheckPromotion'), '', 0)}`,
+      `  drill overhead once available (smoke checks, teardown, report; median of ${RUNS}): ${verdict(overhead / 1000, pollMs, ' s', 3)} (one poll interval)`,
+      `  failover overhead once promoted (DNS switch, health, report; median of ${RUNS}): ${verdict(failoverOverhead / 1000, policy.failover?.pollSeconds ?? 30, ' s', 3)} (one poll interval)`,
+      `  largest state payload: drill ${slow.largestPayloadBytes} B, failover ${failover.largestPayloadBytes} B: ${verdict(Math.max(slow.largestPayloadBytes, failover.largestPayloadBytes) / 1024, 32, ' KB', 1)} (Step Functions allows 256 KB)`,
+      ...(failed.length > 0
+        ? [
+            `  NOTE: ${failed.length} run(s) did not succeed: ${failed.map((e) => `${e.error}: ${e.cause}`).join('; ')}`,
+          ]
+        : []),
+    ];
+  } finally {
+    await health.stop();
+    await postgres?.stop();
+    await aws.stop();
+  }
+}
