@@ -73,7 +73,7 @@ failover:
 function slowFirst(
   n: number,
   real: LambdaTask,
-  waiting: (input: unknown, count: number) => unknown,
+  waiting: (input: unknown) => unknown,
 ): LambdaTask {
   let calls = 0;
   return async (input) => {
