@@ -70,11 +70,7 @@ failover:
 }
 
 /** A task that answers `waiting` the first `n` times, then does what the real task does. */
-function slowFirst(
-  n: number,
-  real: LambdaTask,
-  waiting: (input: unknown) => unknown,
-): LambdaTask {
+function slowFirst(n: number, real: LambdaTask, waiting: (input: unknown) => unknown): LambdaTask {
   let calls = 0;
   return async (input) => {
     calls++;
