@@ -6,8 +6,14 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DEFAULT_STAGE, stateMachineName } from '../deploy/stack-settings.js';
 import { clientIn } from '../shared/aws/clients.js';
-import { UsageError } from './cli-errors.js';
+import { connectPostgres } from '../shared/drills/pg-session.js';
+import { httpProbe } from '../shared/failover/health.js';
+import type { Policy } from '../shared/policy/schema.js';
+import { backupBucketName } from '../shared/vault/vault.js';
+import { callerAccount } from './account.js';
+import { EXIT, UsageError } from './cli-errors.js';
 import type { LocalExecution } from './local-sfn/local-state-machine.js';
+import { runRecoveryLocally } from './local-sfn/recovery-tasks.js';
 import { type Io, line, printJson } from './output.js';
 
 export type MachineName = 'restore-drill' | 'regional-failover';
@@ -114,4 +120,86 @@ export function printLocalExecution(
     for (const [key, value] of Object.entries(execution.output))
       line(io.out, `  ${key.padEnd(8)} ${String(value)}`);
   }
+}
+
+/** How `drill start` and `failover start` run their machine. */
+export interface RunOptions {
+  policy?: string;
+  stage?: string;
+  wait?: boolean;
+  local?: boolean;
+  alertTopic?: string;
+  reportBucket?: string;
+  instantWaits?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Starts the deployed state machine with the input and follows it as asked; or with --local
+ * runs the same definition here, against the AWS the environment points to.
+ */
+export async function runMachine(
+  io: Io,
+  machine: MachineName,
+  run: {
+    readonly policy: Policy;
+    readonly region: string;
+    readonly input: unknown;
+    readonly name: string;
+  },
+  options: RunOptions,
+): Promise<number> {
+  const { policy, region, input, name } = run;
+  if (options.local) {
+    const local = await localTargets(policy, region, options);
+    if (!options.json) line(io.out, `${machine} in ${region}, run here (${name})`);
+    const execution = await runRecoveryLocally(
+      machine,
+      input,
+      { policy, region, ...local, connect: connectPostgres, probe: httpProbe },
+      { waits: options.instantWaits ? 'instant' : 'real', executionName: name },
+    );
+    printLocalExecution(io, execution, options.json);
+    return execution.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+  }
+  const account = await callerAccount(region);
+  const arn = await startExecution(
+    machineArn(region, account, machine, options.stage),
+    name,
+    input,
+  );
+  return followCommand(io, machine, arn, options);
+}
+
+/** `drill status` and `failover status`: one execution, followed to its end with --wait. */
+export async function followCommand(
+  io: Io,
+  machine: MachineName,
+  arn: string,
+  options: { wait?: boolean; json?: boolean },
+): Promise<number> {
+  const { region } = parseExecutionArn(arn, machine);
+  if (!options.json && options.wait) line(io.err, `following ${arn} ...`);
+  const execution = await followExecution(arn, region, options.wait === true);
+  printExecution(io, execution, options.json);
+  return executionExit(execution.status);
+}
+
+/**
+ * Where a run here sends its alert and report: the topic must be named (the stack's
+ * AlertTopicArn output); the bucket defaults to the stack's bucket in the region.
+ */
+async function localTargets(
+  policy: Policy,
+  region: string,
+  options: Pick<RunOptions, 'alertTopic' | 'reportBucket'>,
+): Promise<{ alertTopicArn: string; reportBucket: string }> {
+  if (!options.alertTopic) {
+    throw new UsageError(
+      '--local needs --alert-topic <arn>: the stack’s AlertTopicArn output, where the summary goes',
+    );
+  }
+  const reportBucket =
+    options.reportBucket ?? backupBucketName(policy.name, await callerAccount(region), region);
+  return { alertTopicArn: options.alertTopic, reportBucket };
 }

@@ -11,18 +11,15 @@ import {
 import { rebuildReplica } from '../../shared/failover/rebuild-replica.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { callerAccount } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
-import { ROUTE53_REGION, runRecoveryLocally } from '../local-sfn/recovery-tasks.js';
+import { ROUTE53_REGION } from '../local-sfn/recovery-tasks.js';
 import { type Io, line, printJson, table } from '../output.js';
 import {
   executionName,
-  machineArn,
-  parseExecutionArn,
-  printLocalExecution,
-  startExecution,
+  followCommand,
+  type RunOptions,
+  runMachine,
 } from '../state-machine-runs.js';
-import { follow, localTargets, type RunOptions } from './drill.js';
 
 interface FailoverOptions {
   policy?: string;
@@ -141,44 +138,16 @@ export async function failoverStartCommand(
     force: options.force === true,
   };
   const name = executionName('failover', options.target, new Date());
-  if (options.local) {
-    const local = await localTargets(policy, region, options);
-    if (!options.json)
-      line(io.out, `Failover of ${options.target} to ${region}, run here (${name})`);
-    const execution = await runRecoveryLocally(
-      'regional-failover',
-      input,
-      {
-        policy,
-        region,
-        ...local,
-        connect: async () => {
-          throw new Error('failover runs no smoke checks');
-        },
-        probe: httpProbe,
-      },
-      { waits: options.instantWaits ? 'instant' : 'real', executionName: name },
-    );
-    printLocalExecution(io, execution, options.json);
-    return execution.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
-  }
-  const account = await callerAccount(region);
-  const arn = await startExecution(
-    machineArn(region, account, 'regional-failover', options.stage),
-    name,
-    input,
-  );
-  return follow(io, arn, region, options);
+  return runMachine(io, 'regional-failover', { policy, region, input, name }, options);
 }
 
 /** `lifeboat failover status <execution>`. */
-export async function failoverStatusCommand(
+export function failoverStatusCommand(
   execution: string,
   options: { wait?: boolean; json?: boolean },
   io: Io,
 ): Promise<number> {
-  const { region } = parseExecutionArn(execution, 'regional-failover');
-  return follow(io, execution, region, options);
+  return followCommand(io, 'regional-failover', execution, options);
 }
 
 /** `lifeboat failover rebuild-replica`: starts failback with a new replica in the old primary region. */

@@ -5,11 +5,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { startDrill } from '../../shared/drills/drill-plan.js';
-import { drillReport, publishDrillReport } from '../../shared/drills/drill-report.js';
+import { reportDrill } from '../../shared/drills/drill-report.js';
 import { pollRestore } from '../../shared/drills/restore-poll.js';
 import { type Connect, runSmokeChecks } from '../../shared/drills/smoke-checks.js';
 import { tearDownDrill } from '../../shared/drills/teardown.js';
-import { failoverReport, publishFailoverReport } from '../../shared/failover/failover-report.js';
+import { reportFailover } from '../../shared/failover/failover-report.js';
 import { type HttpProbe, verifyHealth } from '../../shared/failover/health.js';
 import { startFailover } from '../../shared/failover/preflight.js';
 import { checkPromotion } from '../../shared/failover/promotion.js';
@@ -69,30 +69,11 @@ export function recoveryTasks(deps: RecoveryTaskDeps): Record<string, LambdaTask
         event,
       ),
     drillTeardown: (event) => tearDownDrill(rds, event),
-    drillReport: async (event) => {
-      const report = drillReport(event, now());
-      const location = await publishDrillReport(sink, report);
-      return {
-        succeeded: report.succeeded,
-        failure: report.failure,
-        rtoSeconds: report.rtoSeconds,
-        rpoSeconds: report.rpoSeconds,
-        ...location,
-      };
-    },
+    drillReport: async (event) => (await reportDrill(sink, event, now())).summary,
     failoverPreflight: (event) => startFailover(preflight, deps.policy, event, now()),
     failoverStatus: (event) => checkPromotion(rds, event, now()),
     failoverVerify: (event) => verifyHealth({ route53, probe: deps.probe }, event, now),
-    failoverReport: async (event) => {
-      const report = failoverReport(event, now());
-      const location = await publishFailoverReport(sink, report);
-      return {
-        succeeded: report.succeeded,
-        failure: report.failure,
-        rtoSeconds: report.rtoSeconds,
-        ...location,
-      };
-    },
+    failoverReport: async (event) => (await reportFailover(sink, event, now())).summary,
   };
 }
 

@@ -1,10 +1,6 @@
-import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { clientIn } from '../../shared/aws/clients.js';
-import { drillReport, publishDrillReport } from '../../shared/drills/drill-report.js';
+import { reportDrill } from '../../shared/drills/drill-report.js';
 import { readLambdaJobConfig } from '../../shared/jobs/lambda-job.js';
 import { stateMachineTask } from '../../shared/jobs/task-handler.js';
 import {
@@ -13,39 +9,21 @@ import {
   DRILL_SUCCEEDED_METRIC,
 } from '../../shared/observability/metric-names.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
+import { reportSinkFromEnv } from '../../shared/reports/publish-report.js';
 
 const config = readLambdaJobConfig();
 const { logger, metrics } = jobObservability('drill-report');
-const sink = {
-  s3: clientIn(S3Client, config.region),
-  sns: clientIn(SNSClient, config.region),
-  bucket: getStringFromEnv({
-    key: 'REPORT_BUCKET',
-    errorMessage: 'environment variable REPORT_BUCKET is required',
-  }),
-  topicArn: config.alertTopicArn,
-};
+const sink = reportSinkFromEnv(config);
 
 /** Restore drill, Report: the report in S3, the drill's metrics, one SNS summary. */
 export const handler = stateMachineTask(logger, async (event) => {
-  const report = drillReport(event, new Date());
-  const location = await publishDrillReport(sink, report);
+  const { report, summary } = await reportDrill(sink, event, new Date());
   metrics.addDimensions({ Target: report.target });
   metrics.addMetric(DRILL_SUCCEEDED_METRIC, MetricUnit.Count, report.succeeded ? 1 : 0);
   if (report.rtoSeconds !== null)
     metrics.addMetric(DRILL_RTO_METRIC, MetricUnit.Seconds, report.rtoSeconds);
   if (report.rpoSeconds !== null)
     metrics.addMetric(DRILL_RPO_METRIC, MetricUnit.Seconds, report.rpoSeconds);
-  logger.info('drill report', {
-    drillId: report.drillId,
-    succeeded: report.succeeded,
-    ...location,
-  });
-  return {
-    succeeded: report.succeeded,
-    failure: report.failure,
-    rtoSeconds: report.rtoSeconds,
-    rpoSeconds: report.rpoSeconds,
-    ...location,
-  };
+  logger.info('drill report', { drillId: report.drillId, ...summary });
+  return summary;
 }).use(logMetrics(metrics));

@@ -223,3 +223,25 @@ export function publishDrillReport(
     `Lifeboat drill of ${report.target}: ${report.succeeded ? 'succeeded' : 'FAILED'}`,
   );
 }
+
+/** What the Report task hands back to the state machine: the verdict and where the report is. */
+export interface DrillSummary {
+  readonly succeeded: boolean;
+  readonly failure: string | null;
+  readonly rtoSeconds: number | null;
+  readonly rpoSeconds: number | null;
+  readonly json: string;
+  readonly markdown: string;
+}
+
+/** The Report task: builds the report from the drill's state, stores it and sends the summary. */
+export async function reportDrill(
+  sink: ReportSink,
+  event: unknown,
+  finishedAt: Date,
+): Promise<{ report: DrillReport; summary: DrillSummary }> {
+  const report = drillReport(event, finishedAt);
+  const location = await publishDrillReport(sink, report);
+  const { succeeded, failure, rtoSeconds, rpoSeconds } = report;
+  return { report, summary: { succeeded, failure, rtoSeconds, rpoSeconds, ...location } };
+}

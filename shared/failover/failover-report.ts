@@ -181,3 +181,24 @@ export function publishFailoverReport(
     `Lifeboat failover of ${report.target}: ${report.succeeded ? 'succeeded' : 'FAILED'}`,
   );
 }
+
+/** What the Report task hands back to the state machine: the verdict and where the report is. */
+export interface FailoverSummary {
+  readonly succeeded: boolean;
+  readonly failure: string | null;
+  readonly rtoSeconds: number | null;
+  readonly json: string;
+  readonly markdown: string;
+}
+
+/** The Report task: builds the report from the failover's state, stores it, sends the summary. */
+export async function reportFailover(
+  sink: ReportSink,
+  event: unknown,
+  finishedAt: Date,
+): Promise<{ report: FailoverReport; summary: FailoverSummary }> {
+  const report = failoverReport(event, finishedAt);
+  const location = await publishFailoverReport(sink, report);
+  const { succeeded, failure, rtoSeconds } = report;
+  return { report, summary: { succeeded, failure, rtoSeconds, ...location } };
+}

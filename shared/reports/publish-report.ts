@@ -1,5 +1,7 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { clientIn } from '../aws/clients.js';
 
 /** Where drill and failover reports go: the bucket of the region they ran in, and the alert topic. */
 export interface ReportSink {
@@ -46,4 +48,21 @@ export async function publishReport(
     }),
   );
   return keys;
+}
+
+/** The sink of a report task in Lambda: its region's clients, REPORT_BUCKET, the alert topic. */
+export function reportSinkFromEnv(config: {
+  readonly region: string;
+  readonly alertTopicArn: string;
+}): ReportSink {
+  return {
+    s3: clientIn(S3Client, config.region),
+    sns: clientIn(SNSClient, config.region),
+    bucket: getStringFromEnv({
+      key: 'REPORT_BUCKET',
+      errorMessage:
+        'environment variable REPORT_BUCKET (the stack’s bucket in this region) is required',
+    }),
+    topicArn: config.alertTopicArn,
+  };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
@@ -24,6 +24,7 @@ import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { backupBucketName } from '../../shared/vault/vault.js';
 import { captureIo } from '../support/capture-io.js';
 import { useLocalAws } from '../support/local-aws.js';
+import { recoveryPolicyText } from '../support/recovery-policy.js';
 
 // The drill and failover commands against moto: the deployed path (StartExecution and
 // DescribeExecution on state machines moto holds) and the --local path (the ASL run here).
@@ -68,13 +69,13 @@ beforeAll(async () => {
   policyFile = join(mkdtempSync(join(tmpdir(), 'lifeboat-cli-')), 'policy.yml');
   writeFileSync(
     policyFile,
-    readFileSync('test/fixtures/recovery.policy.yml', 'utf8')
-      .replace('SUBNET_GROUP', network.subnetGroup)
-      .replace('SECURITY_GROUP', network.securityGroupId)
-      .replace('MIN_ORDERS', '1')
-      .replace('HOSTED_ZONE', zone)
-      .replace('PRIMARY_HEALTH_URL', health.url('/primary'))
-      .replace('DR_HEALTH_URL', health.url('/dr')),
+    recoveryPolicyText({
+      subnetGroup: network.subnetGroup,
+      securityGroup: network.securityGroupId,
+      zone,
+      primaryHealthUrl: health.url('/primary'),
+      drHealthUrl: health.url('/dr'),
+    }),
   );
 }, 120_000);
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -21,9 +20,9 @@ import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import type { FailoverReport } from '../../shared/failover/failover-report.js';
 import { httpProbe } from '../../shared/failover/health.js';
 import { rebuildReplica } from '../../shared/failover/rebuild-replica.js';
-import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { useLocalAws } from '../support/local-aws.js';
+import { recoveryPolicy } from '../support/recovery-policy.js';
 
 // The regional-failover ASL file, run in-process against moto, with real HTTP health checks.
 
@@ -75,16 +74,13 @@ beforeAll(async () => {
   zone = await seedZone('lifeboat.test', RECORD, primaryEndpoint);
   topic = await seedTopic(DR);
   await seedBucket(DR, BUCKET);
-  policy = parsePolicyText(
-    readFileSync('test/fixtures/recovery.policy.yml', 'utf8')
-      .replace('SUBNET_GROUP', network.subnetGroup)
-      .replace('SECURITY_GROUP', network.securityGroupId)
-      .replace('MIN_ORDERS', '1')
-      .replace('HOSTED_ZONE', zone)
-      .replace('PRIMARY_HEALTH_URL', health.url('/primary'))
-      .replace('DR_HEALTH_URL', health.url('/dr')),
-    'recovery.policy.yml',
-  );
+  policy = recoveryPolicy({
+    subnetGroup: network.subnetGroup,
+    securityGroup: network.securityGroupId,
+    zone,
+    primaryHealthUrl: health.url('/primary'),
+    drHealthUrl: health.url('/dr'),
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -1,9 +1,4 @@
-import { readFileSync } from 'node:fs';
-import {
-  CreateDBInstanceCommand,
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-} from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,10 +18,10 @@ import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
 import { runJanitor } from '../../shared/drills/janitor.js';
 import { silentLog } from '../../shared/observability/job-log.js';
-import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { slotOf } from '../../shared/snapshots/slot.js';
 import { useLocalAws } from '../support/local-aws.js';
+import { type RecoverySeeds, recoveryPolicy } from '../support/recovery-policy.js';
 
 // The restore-drill ASL file, run in-process against moto, with smoke checks against a real
 // PostgreSQL that holds each snapshot's data.
@@ -38,12 +33,11 @@ const HOUR = 3_600_000;
 let local: LocalPostgres;
 let production: PgEndpoint;
 const dataBySnapshot = new Map<string, PgEndpoint>();
-let policyText: string;
+let seeds: RecoverySeeds;
 let topic: string;
 let snapshotTime: Date;
 
-const policyWith = (minOrders: number): Policy =>
-  parsePolicyText(policyText.replace('MIN_ORDERS', String(minOrders)), 'recovery.policy.yml');
+const policyWith = (minOrders: number): Policy => recoveryPolicy({ ...seeds, minOrders });
 
 const deps = (policy: Policy): RecoveryTaskDeps => ({
   policy,
@@ -73,13 +67,7 @@ const drillDatabases = async () => {
 beforeAll(async () => {
   local = await startLocalPostgres();
   const network = await seedDbNetwork(REGION, 'drill-subnets');
-  policyText = readFileSync('test/fixtures/recovery.policy.yml', 'utf8')
-    .replace('SUBNET_GROUP', network.subnetGroup)
-    .replace('SECURITY_GROUP', network.securityGroupId)
-    // Failover is not exercised here.
-    .replace('HOSTED_ZONE', 'Z00000000000000000000')
-    .replace('PRIMARY_HEALTH_URL', 'http://127.0.0.1:9/primary')
-    .replace('DR_HEALTH_URL', 'http://127.0.0.1:9/dr');
+  seeds = { subnetGroup: network.subnetGroup, securityGroup: network.securityGroupId };
   const rds = rdsIn(REGION).client;
   await seedInstance(rds, 'orders-db');
   await seedCluster(rds, 'billing');
@@ -227,18 +215,7 @@ describe('the janitor against the local AWS', () => {
   it('deletes what a failed drill left behind, and nothing without the drill tag', async () => {
     // Arrange
     const rds = rdsIn(REGION).client;
-    const leftover = async (id: string, tags: Record<string, string>) =>
-      rds.send(
-        new CreateDBInstanceCommand({
-          DBInstanceIdentifier: id,
-          Engine: 'postgres',
-          DBInstanceClass: 'db.t4g.micro',
-          AllocatedStorage: 20,
-          MasterUsername: 'app',
-          MasterUserPassword: 'not-a-real-password-1',
-          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-        }),
-      );
+    const leftover = (id: string, tags: Record<string, string>) => seedInstance(rds, id, tags);
     const old = new Date(Date.now() - 3 * 24 * HOUR).toISOString();
     await leftover('lb-drill-orders-db-old', {
       'lifeboat:drill': 'lb-drill-orders-db-old',
