@@ -117,6 +117,7 @@ export async function benchBundles(): Promise<string[]> {
     LIFEBOAT_POLICY_PATH: policyFile,
     ALERT_TOPIC_ARN: 'arn:aws:sns:eu-central-1:123456789012:bench',
     BACKUP_BUCKET: 'lb-bench-123456789012-eu-central-1',
+    REPORT_BUCKET: 'lb-bench-123456789012-eu-central-1',
     DATA_KEY_ARN: 'arn:aws:kms:eu-central-1:123456789012:key/mrk-bench',
     DR_DATA_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-bench',
     MANIFEST_KEY_ARN: 'arn:aws:kms:eu-central-1:123456789012:key/mrk-bench-mac',

@@ -19,7 +19,7 @@ import {
   recoveryTasks,
   runRecoveryLocally,
 } from '../cli/local-sfn/recovery-tasks.js';
-import { rdsIn } from '../shared/aws/clients.js';
+import { forgetClients, rdsIn } from '../shared/aws/clients.js';
 import { httpProbe } from '../shared/failover/health.js';
 import { parsePolicyText } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
@@ -91,6 +91,8 @@ function after(execution: LocalExecution, state: string): number {
  */
 export async function benchStateMachines(): Promise<string[]> {
   const aws = await startLocalAws();
+  // Clients made by earlier sections point at their own local AWS, gone by now.
+  forgetClients();
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: aws.endpoint,
     AWS_ACCESS_KEY_ID: 'bench',

@@ -1,10 +1,10 @@
 import { rdsIn } from '../../shared/aws/clients.js';
 import { pollRestore } from '../../shared/drills/restore-poll.js';
-import { readLambdaJobConfig } from '../../shared/jobs/lambda-job.js';
+import { readTaskConfig } from '../../shared/jobs/task-config.js';
 import { stateMachineTask } from '../../shared/jobs/task-handler.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
 
-const config = readLambdaJobConfig();
+const config = readTaskConfig();
 const { logger } = jobObservability('drill-poll');
 const rds = rdsIn(config.region);
 

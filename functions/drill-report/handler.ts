@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { reportDrill } from '../../shared/drills/drill-report.js';
-import { readLambdaJobConfig } from '../../shared/jobs/lambda-job.js';
+import { readTaskConfig } from '../../shared/jobs/task-config.js';
 import { stateMachineTask } from '../../shared/jobs/task-handler.js';
 import {
   DRILL_RPO_METRIC,
@@ -11,7 +11,7 @@ import {
 import { jobObservability } from '../../shared/observability/powertools.js';
 import { reportSinkFromEnv } from '../../shared/reports/publish-report.js';
 
-const config = readLambdaJobConfig();
+const config = readTaskConfig();
 const { logger, metrics } = jobObservability('drill-report');
 const sink = reportSinkFromEnv(config);
 

@@ -2,11 +2,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientIn } from '../../shared/aws/clients.js';
 import { connectPostgres } from '../../shared/drills/pg-session.js';
 import { runSmokeChecks } from '../../shared/drills/smoke-checks.js';
-import { readLambdaJobConfig } from '../../shared/jobs/lambda-job.js';
+import { readTaskConfig } from '../../shared/jobs/task-config.js';
 import { stateMachineTask } from '../../shared/jobs/task-handler.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
 
-const config = readLambdaJobConfig();
+const config = readTaskConfig();
 const { logger } = jobObservability('drill-smoke');
 const secrets = clientIn(SecretsManagerClient, config.region);
 

@@ -1,13 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { reportFailover } from '../../shared/failover/failover-report.js';
-import { readLambdaJobConfig } from '../../shared/jobs/lambda-job.js';
+import { readTaskConfig } from '../../shared/jobs/task-config.js';
 import { stateMachineTask } from '../../shared/jobs/task-handler.js';
 import { FAILOVER_RTO_METRIC } from '../../shared/observability/metric-names.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
 import { reportSinkFromEnv } from '../../shared/reports/publish-report.js';
 
-const config = readLambdaJobConfig();
+const config = readTaskConfig();
 const { logger, metrics } = jobObservability('failover-report');
 const sink = reportSinkFromEnv(config);
 

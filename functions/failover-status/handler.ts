@@ -1,10 +1,10 @@
 import { rdsIn } from '../../shared/aws/clients.js';
 import { checkPromotion } from '../../shared/failover/promotion.js';
-import { readLambdaJobConfig } from '../../shared/jobs/lambda-job.js';
+import { readTaskConfig } from '../../shared/jobs/task-config.js';
 import { stateMachineTask } from '../../shared/jobs/task-handler.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
 
-const config = readLambdaJobConfig();
+const config = readTaskConfig();
 const { logger } = jobObservability('failover-status');
 const rds = rdsIn(config.region);
 

@@ -38,3 +38,14 @@ export function clientIn<C>(Client: new (config: ClientConfig) => C, region: str
 export function rdsIn(region: string): RegionalRds {
   return { region, client: clientIn(RDSClient, region) };
 }
+
+/**
+ * Forgets every client made so far, so the next ones read the environment again: for a process
+ * that points the SDK at another endpoint (one local AWS after another).
+ */
+export function forgetClients(): void {
+  for (const byRegion of cache.values()) {
+    for (const client of byRegion.values()) (client as { destroy?: () => void }).destroy?.();
+  }
+  cache.clear();
+}

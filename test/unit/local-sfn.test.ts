@@ -106,16 +106,14 @@ describe('the generic SDK adapter', () => {
     rds
       .on(DescribeDBInstancesCommand)
       .rejects(new DBInstanceNotFoundFault({ message: 'DBInstance x not found.', $metadata: {} }));
-    rds
-      .on(RestoreDBInstanceFromDBSnapshotCommand)
-      .rejects(
-        new RDSServiceException({
-          name: 'Throttling',
-          $fault: 'client',
-          message: 'Rate exceeded',
-          $metadata: {},
-        }),
-      );
+    rds.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(
+      new RDSServiceException({
+        name: 'Throttling',
+        $fault: 'client',
+        message: 'Rate exceeded',
+        $metadata: {},
+      }),
+    );
     route53
       .on(ChangeResourceRecordSetsCommand)
       .rejects(new PriorRequestNotComplete({ message: 'busy', $metadata: {} }));
