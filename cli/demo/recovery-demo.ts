@@ -7,6 +7,7 @@ import type { DrillReport } from '../../shared/drills/drill-report.js';
 import type { FailoverReport } from '../../shared/failover/failover-report.js';
 import { httpProbe } from '../../shared/failover/health.js';
 import { assessFailover, confirmationPhrase } from '../../shared/failover/preflight.js';
+import { duration } from '../../shared/reports/report-text.js';
 import { backupBucketName } from '../../shared/vault/vault.js';
 import { stepsOf } from '../commands/failover.js';
 import type { LocalPostgres, PgEndpoint } from '../local-postgres/local-postgres.js';
@@ -35,13 +36,6 @@ export interface RecoveryDemoContext extends DemoContext {
   readonly health: HealthServer;
   readonly zoneId: string;
 }
-
-const duration = (s: number | null) => {
-  if (s === null) return '-';
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}h ${m}m ${s % 60}s` : m > 0 ? `${m}m ${s % 60}s` : `${s}s`;
-};
 
 async function readJson<T>(region: string, bucket: string, key: string): Promise<T> {
   const out = await clientIn(S3Client, region).send(

@@ -2,11 +2,9 @@ import * as z from 'zod/mini';
 import '../validation/zod.js';
 import { parseEvent } from '../jobs/scheduled-event.js';
 import { publishReport, type ReportSink } from '../reports/publish-report.js';
+import { CaughtSchema, caughtText, duration } from '../reports/report-text.js';
 import type { DrillPlan } from './drill-plan.js';
 import type { CheckOutcome } from './smoke-checks.js';
-
-/** An error a Catch recorded: Step Functions' Error and Cause. */
-const CaughtSchema = z.object({ Error: z.string(), Cause: z.optional(z.nullable(z.string())) });
 
 /**
  * The drill's state when it reaches Report: the plan, and whatever the states before got to.
@@ -146,23 +144,6 @@ export function drillReport(event: unknown, finishedAt: Date): DrillReport {
   };
 }
 
-function caughtText(caught: { Error: string; Cause?: string | null | undefined }): string {
-  const cause = causeMessage(caught.Cause);
-  return cause ? `${caught.Error}: ${cause}` : caught.Error;
-}
-
-/** Lambda errors arrive with a JSON cause ({errorMessage, ...}); SDK errors with plain text. */
-function causeMessage(cause: string | null | undefined): string {
-  if (!cause) return '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // plain text
-  }
-  return cause.length > 500 ? `${cause.slice(0, 497)}...` : cause;
-}
-
 function failureOf(state: DrillState, passed: boolean, teardownDone: boolean): string | null {
   const reasons: string[] = [];
   if (state.error) reasons.push(caughtText(state.error));
@@ -173,14 +154,6 @@ function failureOf(state: DrillState, passed: boolean, teardownDone: boolean): s
   if (!teardownDone) reasons.push('teardown did not finish: the janitor deletes what is left');
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
-
-const duration = (s: number | null) => {
-  if (s === null) return '—';
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = s % 60;
-  return h > 0 ? `${h}h ${m}m ${rest}s` : m > 0 ? `${m}m ${rest}s` : `${rest}s`;
-};
 
 /** The report for people: what was restored, the measurements, every check, the cleanup. */
 export function drillReportMarkdown(report: DrillReport): string {

@@ -2,9 +2,8 @@ import * as z from 'zod/mini';
 import '../validation/zod.js';
 import { parseEvent } from '../jobs/scheduled-event.js';
 import { publishReport, type ReportSink } from '../reports/publish-report.js';
+import { CaughtSchema, caughtText, duration } from '../reports/report-text.js';
 import type { Precondition } from './preflight.js';
-
-const CaughtSchema = z.object({ Error: z.string(), Cause: z.optional(z.nullable(z.string())) });
 
 /** The failover's state when it reaches Report; fields appear only when their state ran. */
 export const FailoverStateSchema = z.object({
@@ -73,17 +72,6 @@ export interface FailoverReport {
   readonly preconditions: readonly Precondition[];
 }
 
-function causeText(caught: { Error: string; Cause?: string | null | undefined }): string {
-  let cause = caught.Cause ?? '';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') cause = parsed.errorMessage;
-  } catch {
-    // plain text
-  }
-  return cause ? `${caught.Error}: ${cause.slice(0, 500)}` : caught.Error;
-}
-
 /** Builds the report from the failover's final state. */
 export function failoverReport(event: unknown, finishedAt: Date): FailoverReport {
   const state = parseEvent(FailoverStateSchema, event);
@@ -113,11 +101,11 @@ export function failoverReport(event: unknown, finishedAt: Date): FailoverReport
     {
       step: 'verify',
       outcome: failed(dnsDone, healthy),
-      detail: health?.detail ?? (dnsDone && state.error ? causeText(state.error) : 'not checked'),
+      detail: health?.detail ?? (dnsDone && state.error ? caughtText(state.error) : 'not checked'),
     },
   ];
   const failure = state.error
-    ? causeText(state.error)
+    ? caughtText(state.error)
     : healthy
       ? null
       : 'the DR endpoint was not verified healthy';
@@ -152,7 +140,7 @@ export function failoverReportMarkdown(report: FailoverReport): string {
     '',
     `- Target: ${report.target} (${report.kind === 'global' ? 'Aurora global database' : 'read replica'}) to ${report.region}, policy ${report.policy}`,
     `- ${report.planned ? 'Planned' : 'Unplanned'}${report.forced ? ', forced (lag not checked)' : ''}; started ${report.startedAt}`,
-    `- RTO: ${report.rtoSeconds === null ? '—' : `${report.rtoSeconds}s`} (start to healthy DR endpoint ${report.endpoint})`,
+    `- RTO: ${duration(report.rtoSeconds)} (start to healthy DR endpoint ${report.endpoint})`,
     ...(report.failure ? [`- Failure: ${report.failure}`] : []),
     '',
     '| Step | Outcome | Detail |',
