@@ -20,7 +20,6 @@ import {
   runRecoveryLocally,
 } from '../cli/local-sfn/recovery-tasks.js';
 import { forgetClients, rdsIn } from '../shared/aws/clients.js';
-import { httpProbe } from '../shared/failover/health.js';
 import { parsePolicyText } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { slotOf } from '../shared/snapshots/slot.js';
@@ -138,7 +137,6 @@ export async function benchStateMachines(): Promise<string[]> {
       alertTopicArn: await seedTopic(PRIMARY),
       reportBucket: 'bench-reports-primary',
       connect: restoredDataConnector(PRIMARY, data),
-      probe: httpProbe,
     };
     await seedBucket(PRIMARY, drillDeps.reportBucket);
 

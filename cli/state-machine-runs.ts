@@ -6,8 +6,6 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DEFAULT_STAGE, stateMachineName } from '../deploy/stack-settings.js';
 import { clientIn } from '../shared/aws/clients.js';
-import { connectPostgres } from '../shared/drills/pg-session.js';
-import { httpProbe } from '../shared/failover/health.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { backupBucketName } from '../shared/vault/vault.js';
 import { callerAccount } from './account.js';
@@ -156,7 +154,7 @@ export async function runMachine(
     const execution = await runRecoveryLocally(
       machine,
       input,
-      { policy, region, ...local, connect: connectPostgres, probe: httpProbe },
+      { policy, region, ...local },
       { waits: options.instantWaits ? 'instant' : 'real', executionName: name },
     );
     printLocalExecution(io, execution, options.json);

@@ -111,8 +111,6 @@ export async function drillDemo(ctx: RecoveryDemoContext, now: Date): Promise<vo
       alertTopicArn: topic,
       reportBucket: ctx.vault.bucket,
       connect: restoredDataConnector(region, new Map([[preview.snapshot.id, atSnapshot]])),
-      probe: httpProbe,
-      now: () => new Date(),
     },
     { waits: 'instant', executionName: `drill-${TARGET}-demo`, startTime: now },
   );
@@ -186,10 +184,6 @@ export async function failoverDemo(ctx: RecoveryDemoContext): Promise<void> {
     region: dr,
     alertTopicArn: topic,
     reportBucket: bucket,
-    connect: async () => {
-      throw new Error('failover runs no smoke checks');
-    },
-    probe: httpProbe,
   };
   const plan = await assessFailover(
     {

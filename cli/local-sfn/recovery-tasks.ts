@@ -6,11 +6,12 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { startDrill } from '../../shared/drills/drill-plan.js';
 import { reportDrill } from '../../shared/drills/drill-report.js';
+import { connectPostgres } from '../../shared/drills/pg-session.js';
 import { pollRestore } from '../../shared/drills/restore-poll.js';
 import { type Connect, runSmokeChecks } from '../../shared/drills/smoke-checks.js';
 import { tearDownDrill } from '../../shared/drills/teardown.js';
 import { reportFailover } from '../../shared/failover/failover-report.js';
-import { type HttpProbe, verifyHealth } from '../../shared/failover/health.js';
+import { type HttpProbe, httpProbe, verifyHealth } from '../../shared/failover/health.js';
 import { startFailover } from '../../shared/failover/preflight.js';
 import { checkPromotion } from '../../shared/failover/promotion.js';
 import type { Policy } from '../../shared/policy/schema.js';
@@ -29,10 +30,10 @@ export interface RecoveryTaskDeps {
   readonly alertTopicArn: string;
   /** The bucket reports go to, in `region`. */
   readonly reportBucket: string;
-  /** How smoke checks open a session on the restored database. */
-  readonly connect: Connect;
-  /** How health checks look at a URL. */
-  readonly probe: HttpProbe;
+  /** How smoke checks open a session on the restored database (default: `pg`, as deployed). */
+  readonly connect?: Connect;
+  /** How health checks look at a URL (default: an HTTP GET, as deployed). */
+  readonly probe?: HttpProbe;
   /** Pause between probes of the primary's health (tests pass one that does not wait). */
   readonly pause?: (ms: number) => Promise<void>;
   readonly now?: () => Date;
@@ -44,6 +45,7 @@ export interface RecoveryTaskDeps {
  */
 export function recoveryTasks(deps: RecoveryTaskDeps): Record<string, LambdaTask> {
   const now = deps.now ?? (() => new Date());
+  const probe = deps.probe ?? httpProbe;
   const rds = rdsIn(deps.region);
   const route53 = clientIn(Route53Client, ROUTE53_REGION);
   const sink = {
@@ -56,7 +58,7 @@ export function recoveryTasks(deps: RecoveryTaskDeps): Record<string, LambdaTask
     rds,
     route53,
     cloudwatch: clientIn(CloudWatchClient, deps.region),
-    probe: deps.probe,
+    probe,
     ...(deps.pause ? { pause: deps.pause } : {}),
   };
   return {
@@ -65,14 +67,18 @@ export function recoveryTasks(deps: RecoveryTaskDeps): Record<string, LambdaTask
     drillPoll: (event) => pollRestore(rds, event, now()),
     drillSmoke: (event) =>
       runSmokeChecks(
-        { secrets: clientIn(SecretsManagerClient, deps.region), connect: deps.connect, now },
+        {
+          secrets: clientIn(SecretsManagerClient, deps.region),
+          connect: deps.connect ?? connectPostgres,
+          now,
+        },
         event,
       ),
     drillTeardown: (event) => tearDownDrill(rds, event),
     drillReport: async (event) => (await reportDrill(sink, event, now())).summary,
     failoverPreflight: (event) => startFailover(preflight, deps.policy, event, now()),
     failoverStatus: (event) => checkPromotion(rds, event, now()),
-    failoverVerify: (event) => verifyHealth({ route53, probe: deps.probe }, event, now),
+    failoverVerify: (event) => verifyHealth({ route53, probe }, event, now),
     failoverReport: async (event) => (await reportFailover(sink, event, now())).summary,
   };
 }

@@ -18,7 +18,6 @@ import {
 } from '../../cli/local-sfn/recovery-tasks.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import type { FailoverReport } from '../../shared/failover/failover-report.js';
-import { httpProbe } from '../../shared/failover/health.js';
 import { rebuildReplica } from '../../shared/failover/rebuild-replica.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { useLocalAws } from '../support/local-aws.js';
@@ -44,10 +43,6 @@ const deps = (): RecoveryTaskDeps => ({
   region: DR,
   alertTopicArn: topic,
   reportBucket: BUCKET,
-  connect: async () => {
-    throw new Error('failover runs no smoke checks');
-  },
-  probe: httpProbe,
   pause: async () => undefined,
 });
 
