@@ -18,7 +18,13 @@ export function printJson(io: Io, value: unknown): void {
 
 /** A plain-text table with a header row; columns sized to their widest cell. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...cells): a spread of 100,000s of rows overflows the call stack.
+  const widths = header.map((h) => h.length);
+  for (const row of rows) {
+    for (let i = 0; i < widths.length; i += 1) {
+      widths[i] = Math.max(widths[i] ?? 0, (row[i] ?? '').length);
+    }
+  }
   const format = (cells: readonly string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))

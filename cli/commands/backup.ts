@@ -5,9 +5,10 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob, type SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
 import { openVault } from '../account.js';
-import { EXIT, UsageError } from '../cli-errors.js';
+import { EXIT } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
 import { type Io, line, printJson, table } from '../output.js';
+import { slotTime } from '../slot-option.js';
 
 /**
  * `lifeboat backup run`: the scheduled snapshot job, now, against the account the AWS
@@ -18,12 +19,7 @@ export async function backupRunCommand(
   io: Io,
 ): Promise<number> {
   const policy = loadPolicyFile(policyPath(options.policy));
-  const at = options.slot === undefined ? new Date() : new Date(options.slot);
-  if (Number.isNaN(at.getTime())) {
-    throw new UsageError(
-      `--slot ${options.slot}: not a date-time (use ISO 8601, e.g. 2026-11-21T03:00:00Z)`,
-    );
-  }
+  const at = slotTime(options.slot, policy);
   const { recorder } = await openVault(policy, options);
   const result = await runSnapshotJob(
     {

@@ -13,6 +13,7 @@ import { openVault } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
 import { type Io, line, printJson, table } from '../output.js';
+import { slotTime } from '../slot-option.js';
 
 /** `lifeboat secrets export`: the scheduled export job, now. */
 export async function secretsExportCommand(
@@ -21,9 +22,7 @@ export async function secretsExportCommand(
 ): Promise<number> {
   const policy = loadPolicyFile(policyPath(options.policy));
   if (!policy.secrets) throw new UsageError('the policy has no secrets section: nothing to export');
-  const at = options.slot === undefined ? new Date() : new Date(options.slot);
-  if (Number.isNaN(at.getTime()))
-    throw new UsageError(`--slot ${options.slot}: not a date-time (use ISO 8601)`);
+  const at = slotTime(options.slot, policy);
   const { vault, recorder } = await openVault(policy, options);
   const result = await runExportJob(
     {

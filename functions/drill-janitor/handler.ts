@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { type JanitorResult, runJanitor } from '../../shared/drills/janitor.js';
 import { readLambdaJobConfig, runScheduledJob } from '../../shared/jobs/lambda-job.js';
-import { parseEvent, ScheduledEventSchema } from '../../shared/jobs/scheduled-event.js';
+import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
 
 const config = readLambdaJobConfig();
@@ -16,9 +16,9 @@ const sns = clientIn(SNSClient, config.region);
 
 /** Deletes the databases failed drills left behind in this region, by drill tag only. */
 const janitor = async (event: unknown): Promise<JanitorResult> => {
-  const { scheduledTime } = parseEvent(ScheduledEventSchema, event);
+  const scheduledTime = parseScheduledEvent(event, config.policy.verification.lookback);
   return runScheduledJob('drill-janitor', { sns, config, log: logger }, async () => {
-    const result = await runJanitor({ rds, log: logger }, config.policy, new Date(scheduledTime));
+    const result = await runJanitor({ rds, log: logger }, config.policy, scheduledTime);
     metrics.addMetric('DrillLeftoversDeleted', MetricUnit.Count, result.deleted.length);
     return result;
   });

@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { accountOf, readLambdaJobConfig, runScheduledJob } from '../../shared/jobs/lambda-job.js';
-import { parseEvent, ScheduledEventSchema } from '../../shared/jobs/scheduled-event.js';
+import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
 import { runRecorder } from '../../shared/manifest/run-recorder.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
 import { type RetentionJobResult, runRetentionJob } from '../../shared/retention/retention-job.js';
@@ -27,7 +27,7 @@ const vault = vaultFromEnv();
 
 const enforceRetention = async (event: unknown, context: Context): Promise<RetentionJobResult> => {
   // The scheduled time is the clock retention reasons with: a redelivered event plans the same.
-  const { scheduledTime } = parseEvent(ScheduledEventSchema, event);
+  const scheduledTime = parseScheduledEvent(event, policy.verification.lookback);
   return runScheduledJob('enforce-retention', { sns, config, log: logger }, async () => {
     const result = await runRetentionJob(
       {
@@ -38,7 +38,7 @@ const enforceRetention = async (event: unknown, context: Context): Promise<Reten
         log: logger,
       },
       policy,
-      new Date(scheduledTime),
+      scheduledTime,
     );
     metrics.addMetric('SnapshotsKept', MetricUnit.Count, result.plan.keep);
     metrics.addMetric(

@@ -9,7 +9,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { clientIn } from '../../shared/aws/clients.js';
 import { accountOf, readLambdaJobConfig, runScheduledJob } from '../../shared/jobs/lambda-job.js';
-import { parseEvent, ScheduledEventSchema } from '../../shared/jobs/scheduled-event.js';
+import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
 import { runRecorder } from '../../shared/manifest/run-recorder.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
 import { type ExportJobResult, runExportJob } from '../../shared/secrets/export-job.js';
@@ -26,7 +26,7 @@ const kms = clientIn(KMSClient, policy.regions.primary);
 const sns = clientIn(SNSClient, config.region);
 
 const exportSecrets = async (event: unknown, context: Context): Promise<ExportJobResult> => {
-  const { scheduledTime } = parseEvent(ScheduledEventSchema, event);
+  const scheduledTime = parseScheduledEvent(event, policy.verification.lookback);
   return runScheduledJob('export-secrets', { sns, config, log: logger }, async () => {
     const result = await runExportJob(
       {
@@ -37,7 +37,7 @@ const exportSecrets = async (event: unknown, context: Context): Promise<ExportJo
         log: logger,
       },
       policy,
-      slotOf(new Date(scheduledTime)),
+      slotOf(scheduledTime),
     );
     metrics.addMetric('SecretsExported', MetricUnit.Count, result.exported);
     metrics.addMetric('SecretExportFailures', MetricUnit.Count, result.failures.length);

@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { accountOf, readLambdaJobConfig, runScheduledJob } from '../../shared/jobs/lambda-job.js';
-import { parseEvent, ScheduledEventSchema } from '../../shared/jobs/scheduled-event.js';
+import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
 import { runRecorder } from '../../shared/manifest/run-recorder.js';
 import { QUOTA_METRIC } from '../../shared/observability/metric-names.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
@@ -28,7 +28,7 @@ const kms = clientIn(KMSClient, policy.regions.primary);
 const sns = clientIn(SNSClient, config.region);
 
 const snapshotRds = async (event: unknown, context: Context): Promise<SnapshotJobResult> => {
-  const { scheduledTime } = parseEvent(ScheduledEventSchema, event);
+  const scheduledTime = parseScheduledEvent(event, policy.verification.lookback);
   return runScheduledJob('snapshot-rds', { sns, config, log: logger }, async () => {
     const result = await runSnapshotJob(
       {
@@ -39,7 +39,7 @@ const snapshotRds = async (event: unknown, context: Context): Promise<SnapshotJo
         log: logger,
       },
       policy,
-      slotOf(new Date(scheduledTime)),
+      slotOf(scheduledTime),
     );
     const count = (outcome: string) =>
       [...result.targets, ...result.copies].filter((o) => o.outcome === outcome).length;

@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { readLambdaJobConfig, runScheduledJob } from '../../shared/jobs/lambda-job.js';
-import { parseEvent, ScheduledEventSchema } from '../../shared/jobs/scheduled-event.js';
+import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
 import { RESTORE_POINT_AGE_METRIC } from '../../shared/observability/metric-names.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
 import { vaultFromEnv } from '../../shared/vault/vault.js';
@@ -28,7 +28,7 @@ const kms = clientIn(KMSClient, policy.regions.primary);
 const sns = clientIn(SNSClient, config.region);
 
 const verifyManifest = async (event: unknown): Promise<VerificationJobResult> => {
-  const { scheduledTime } = parseEvent(ScheduledEventSchema, event);
+  const scheduledTime = parseScheduledEvent(event, policy.verification.lookback);
   return runScheduledJob('verify-manifest', { sns, config, log: logger }, async () => {
     const result = await runVerificationJob(
       {
@@ -42,7 +42,7 @@ const verifyManifest = async (event: unknown): Promise<VerificationJobResult> =>
         log: logger,
       },
       policy,
-      new Date(scheduledTime),
+      scheduledTime,
     );
     metrics.addMetric('RunsVerified', MetricUnit.Count, result.runs.length);
     metrics.addMetric('VerificationFailures', MetricUnit.Count, result.failures.length);

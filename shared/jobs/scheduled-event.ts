@@ -1,8 +1,10 @@
 import * as z from 'zod/mini';
 import '../validation/zod.js';
+import { parseDuration, subtractDuration } from '../policy/duration.js';
 import { fieldProblems } from '../validation/zod-issues.js';
 
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** How far in the future a scheduled time may be (clock skew between Scheduler and Lambda). */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
 /**
  * What EventBridge Scheduler sends Lifeboat's scheduled jobs: the tick's scheduled time, from
@@ -34,4 +36,34 @@ export function parseEvent<S extends z.ZodMiniType>(schema: S, event: unknown): 
     (p) => `${p.path || '(event)'}: ${p.message}`,
   );
   throw new InvalidEventError(`invalid event: ${problems.join('; ')}`);
+}
+
+/**
+ * Why a scheduled time cannot be acted on: in the future beyond the tolerance, or older than the
+ * policy's lookback (a tick that late, or a forged one, would act on a schedule long past).
+ * Undefined when it is fine.
+ */
+export function scheduledTimeProblem(time: Date, lookback: string, now: Date): string | undefined {
+  if (Number.isNaN(time.getTime())) return 'is not a date-time';
+  if (time.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) return 'is in the future';
+  const oldest = subtractDuration(
+    now,
+    parseDuration(lookback) ?? { years: 0, months: 0, days: 7, hours: 0 },
+  );
+  if (time < oldest) {
+    return `is older than the policy's verification lookback (${lookback}); a run that late is not acted on`;
+  }
+  return undefined;
+}
+
+/**
+ * The scheduled time of a Scheduler event, refused when malformed, in the future, or older than
+ * the policy's lookback.
+ */
+export function parseScheduledEvent(event: unknown, lookback: string, now = new Date()): Date {
+  const { scheduledTime } = parseEvent(ScheduledEventSchema, event);
+  const time = new Date(scheduledTime);
+  const problem = scheduledTimeProblem(time, lookback, now);
+  if (problem) throw new InvalidEventError(`invalid event: scheduledTime: ${problem}`);
+  return time;
 }

@@ -10,7 +10,8 @@ export interface CalendarDuration {
 }
 
 const PART = /(\d+)([ymwdh])/g;
-const WHOLE = /^(\d+[ymwdh])+$/;
+// Six digits per part: more than any bound below needs, and far from the dates JavaScript loses.
+const WHOLE = /^(\d{1,6}[ymwdh])+$/;
 
 /** Parses `1y6m` into its parts; returns undefined when the text is not a duration. */
 export function parseDuration(text: string): CalendarDuration | undefined {
@@ -67,4 +68,20 @@ export function secondsFrom(from: Date, text: string): number {
   const d = parseDuration(text);
   if (!d) throw new Error(`not a duration: ${text}`);
   return Math.round((addDuration(from, d).getTime() - from.getTime()) / 1000);
+}
+
+// A fixed instant to measure calendar durations from when comparing them with bounds.
+const REFERENCE = new Date('2000-01-01T00:00:00Z');
+
+/**
+ * Whether a duration lies within [min, max], both durations themselves, measured from a fixed
+ * reference instant (months and years vary a little; bounds are coarse).
+ *
+ * @example durationWithin(parseDuration('2y')!, '1h', '1y') // false
+ */
+export function durationWithin(d: CalendarDuration, min: string, max: string): boolean {
+  const length = addDuration(REFERENCE, d).getTime() - REFERENCE.getTime();
+  const bound = (text: string) =>
+    addDuration(REFERENCE, parseDuration(text) as CalendarDuration).getTime() - REFERENCE.getTime();
+  return Number.isFinite(length) && length >= bound(min) && length <= bound(max);
 }

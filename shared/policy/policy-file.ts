@@ -23,7 +23,18 @@ export function parsePolicyText(text: string, source = 'policy'): Policy {
       })),
     );
   }
-  return parsePolicy(doc.toJS(), source);
+  let raw: unknown;
+  try {
+    // yaml refuses documents whose aliases expand past 100 (a "billion laughs" bomb).
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    throw new PolicyError(
+      source,
+      [{ path: '', message: 'YAML: its aliases expand too far (more than 100); write it out' }],
+      { cause },
+    );
+  }
+  return parsePolicy(raw, source);
 }
 
 /** Reads, parses and validates a YAML policy file. */

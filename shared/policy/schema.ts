@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import '../validation/zod.js';
-import { isZeroDuration, parseDuration } from './duration.js';
+import { durationWithin, isZeroDuration, parseDuration } from './duration.js';
 import { scheduleExpressionProblem } from './schedule-expression.js';
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
@@ -23,15 +23,29 @@ const count = (what: string) =>
 const boundedInt = (min: number, max: number, message: string) =>
   z.int(message).check(z.minimum(min, message), z.maximum(max, message));
 
-const duration = (what: string) =>
-  z
-    .string(`must be a duration such as 30d or 1y6m (${what})`)
-    .check(
-      z.refine(
-        (text) => parseDuration(text) !== undefined,
-        `must be a duration such as 30d, 12h or 1y6m (units y, m, w, d, h) (${what})`,
-      ),
-    );
+/**
+ * A calendar duration within bounds the code can honour: `min` and `max` are durations too
+ * (`0h` allows zero).
+ */
+const duration = (what: string, min: string, max: string) =>
+  z.string(`must be a duration such as 30d or 1y6m (${what})`).check(
+    z.superRefine((text, ctx) => {
+      const parsed = parseDuration(text);
+      if (parsed === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          input: text,
+          message: `must be a duration such as 30d, 12h or 1y6m (units y, m, w, d, h) (${what})`,
+        });
+      } else if (!durationWithin(parsed, min, max)) {
+        ctx.addIssue({
+          code: 'custom',
+          input: text,
+          message: `must be ${min === '0h' ? 'at most' : `from ${min} to`} ${max} (${what})`,
+        });
+      }
+    }),
+  );
 
 const scheduleExpression = z
   .string('must be a schedule expression such as cron(0 3 * * ? *)')
@@ -115,9 +129,9 @@ const gfsRules = z
     weekly: z._default(count('weeks'), 0),
     monthly: z._default(count('months'), 0),
     yearly: z._default(count('years'), 0),
-    within: z.optional(duration('keep every snapshot this close to the newest')),
+    within: z.optional(duration('keep every snapshot this close to the newest', '0h', '100y')),
     lastVerified: z._default(count('verified snapshots'), 0),
-    minimumAge: z._default(duration('never delete anything younger'), '1d'),
+    minimumAge: z._default(duration('never delete anything younger', '0h', '1y'), '1d'),
   })
   .check(
     z.refine(
@@ -291,7 +305,7 @@ export const PolicySchema = z
         z
           .number('must be a number of requests per second')
           .check(
-            z.positive('must be above 0'),
+            z.minimum(1, 'must be at least 1 request per second'),
             z.maximum(12, 'must be at most 12: RDS allows 12 requests/s per account and region'),
           ),
         5,
@@ -327,11 +341,11 @@ export const PolicySchema = z
         z.strictObject({
           schedule: z._default(scheduleExpression, VERIFICATION.schedule),
           lookback: z._default(
-            duration('verify runs this recent until they pass'),
+            duration('verify runs this recent until they pass', '1d', '1y'),
             VERIFICATION.lookback,
           ),
           copyDeadline: z._default(
-            duration('a DR copy still in progress this long after its run has failed'),
+            duration('a DR copy still in progress this long after its run has failed', '1h', '14d'),
             VERIFICATION.copyDeadline,
           ),
         }),
@@ -346,14 +360,20 @@ export const PolicySchema = z
             z.enum(['latest-verified', 'random'], 'must be latest-verified or random'),
             'latest-verified',
           ),
-          window: z._default(duration('random picks come from this recent past'), '30d'),
+          window: z._default(
+            duration('random picks come from this recent past', '1d', '5y'),
+            '30d',
+          ),
           pollSeconds: z._default(
             boundedInt(30, 3600, 'must be 30-3600 seconds between polls'),
             60,
           ),
-          timeout: z._default(duration('time allowed for the restore to become available'), '2h'),
+          timeout: z._default(
+            duration('time allowed for the restore to become available', '1h', '7d'),
+            '2h',
+          ),
           leftoverAge: z._default(
-            duration('the janitor deletes drill databases older than this'),
+            duration('the janitor deletes drill databases older than this', '1h', '30d'),
             '1d',
           ),
           janitorSchedule: z._default(scheduleExpression, 'rate(1 hour)'),
@@ -389,7 +409,10 @@ export const PolicySchema = z
       failover: z.optional(
         z.strictObject({
           pollSeconds: z._default(boundedInt(10, 600, 'must be 10-600 seconds'), 30),
-          promotionTimeout: z._default(duration('time allowed for the promotion'), '1h'),
+          promotionTimeout: z._default(
+            duration('time allowed for the promotion', '1h', '1d'),
+            '1h',
+          ),
           databases: nonEmptyRecord(failoverDatabase, 'database to fail over'),
         }),
       ),

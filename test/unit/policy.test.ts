@@ -4,7 +4,11 @@ import { parseDuration, subtractDuration } from '../../shared/policy/duration.js
 import { PolicyError } from '../../shared/policy/errors.js';
 import { loadPackagedPolicy } from '../../shared/policy/parse-policy.js';
 import { loadPolicyFile, parsePolicyText } from '../../shared/policy/policy-file.js';
-import { scheduleExpressionProblem } from '../../shared/policy/schedule-expression.js';
+import {
+  firesBetween,
+  parseSchedule,
+  scheduleExpressionProblem,
+} from '../../shared/policy/schedule-expression.js';
 import { FIXTURE_POLICY_FILE, packagedPolicyFile } from '../support/policy.js';
 
 const VALID = readFileSync(FIXTURE_POLICY_FILE, 'utf8');
@@ -138,6 +142,66 @@ describe('policy validation', () => {
       'targets[2].identifier: names ORDERS-DB again (already targets[0])',
     ],
     ['broken YAML', ['targets:', 'targets: [\n'], 'YAML:'],
+    [
+      'a minimum age of centuries',
+      ['minimumAge: 1d\n  dr', 'minimumAge: 300y\n  dr'],
+      'retention.primary.minimumAge: must be at most 1y',
+    ],
+    [
+      'a duration past what a date can hold',
+      ['minimumAge: 1d\n  dr', 'within: 275000y\n    minimumAge: 1d\n  dr'],
+      'retention.primary.within: must be at most 100y',
+    ],
+    [
+      'a duration with more digits than any bound needs',
+      ['minimumAge: 1d\n  dr', 'within: 99999999999999999999y\n    minimumAge: 1d\n  dr'],
+      'retention.primary.within: must be a duration',
+    ],
+    [
+      'a within of a thousand years',
+      ['minimumAge: 1d\n  dr', 'within: 1000y\n    minimumAge: 1d\n  dr'],
+      'retention.primary.within: must be at most 100y',
+    ],
+    [
+      'a drill timeout of zero',
+      ['timeout: 2h', 'timeout: 0h'],
+      'drills.timeout: must be from 1h to 7d',
+    ],
+    [
+      'a janitor that would delete drills in progress',
+      ['leftoverAge: 1d', 'leftoverAge: 0h'],
+      'drills.leftoverAge: must be from 1h to 30d',
+    ],
+    [
+      'a request rate too slow to finish a run',
+      ['rdsRequestsPerSecond: 12', 'rdsRequestsPerSecond: 0.01'],
+      'rdsRequestsPerSecond: must be at least 1',
+    ],
+    [
+      'a request rate that overflows a timer',
+      ['rdsRequestsPerSecond: 12', 'rdsRequestsPerSecond: 1e-7'],
+      'rdsRequestsPerSecond: must be at least 1',
+    ],
+    [
+      'day 32 in a cron',
+      ['cron(0 3 * * ? *)', 'cron(0 3 32 * ? *)'],
+      'snapshots.schedule: cron day-of-month "32" invalid: 32 is out of range (1-31)',
+    ],
+    [
+      'month 13 in a cron',
+      ['cron(0 3 * * ? *)', 'cron(0 3 * 13 ? *)'],
+      'snapshots.schedule: cron month "13" invalid: 13 is out of range (1-12)',
+    ],
+    [
+      'weekday 9 in a cron',
+      ['cron(0 3 * * ? *)', 'cron(0 3 ? * 9 *)'],
+      'snapshots.schedule: cron day-of-week "9" invalid: 9 is out of range (1-7)',
+    ],
+    [
+      'a cron that never fires',
+      ['cron(0 3 * * ? *)', 'cron(0 3 30 2 ? *)'],
+      'snapshots.schedule: cron never fires',
+    ],
   ])('rejects %s, naming the field and the reason', (_, [from, to], expected) => {
     // Prepare
     const text = VALID.replace(from as string, to as string);
@@ -161,6 +225,23 @@ describe('policy validation', () => {
 
     // Assess
     expect(found).toHaveLength(3);
+  });
+
+  it('refuses a YAML alias bomb as a policy error, not a crash', () => {
+    // Prepare: nine levels of nine aliases each: a billion strings once expanded
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i += 1) {
+      const previous = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    const text = `${VALID}\nbomb:\n${levels.map((l) => `  ${l}`).join('\n')}\n`;
+
+    // Act
+    const found = problems(text);
+
+    // Assess
+    expect(found).toEqual([': YAML: its aliases expand too far (more than 100); write it out']);
   });
 
   it('names a missing file instead of failing obscurely', () => {
@@ -225,6 +306,10 @@ describe('schedule expressions', () => {
     'cron(0 3 * * ? *)',
     'cron(15,45 */2 ? * MON-FRI *)',
     'cron(0 4 L * ? *)',
+    'cron(0/15 * * * ? *)',
+    'cron(0 3 15W * ? *)',
+    'cron(0 3 ? * 6#3 2026-2030)',
+    'cron(0 3 * JAN-MAR ? *)',
     'rate(1 day)',
     'rate(6 hours)',
   ])('accepts %s', (expression) => {
@@ -238,8 +323,12 @@ describe('schedule expressions', () => {
   it.each([
     ['rate(0 hours)', 'a rate must be at least 1'],
     ['rate(2 day)', 'write rate(2 days), plural'],
-    ['cron(61 3 * * ? *)', 'cron minutes "61" invalid'],
-    ['cron(0 24 * * ? *)', 'cron hours "24" invalid'],
+    ['cron(61 3 * * ? *)', 'cron minutes "61" invalid: 61 is out of range (0-59)'],
+    ['cron(0 24 * * ? *)', 'cron hours "24" invalid: 24 is out of range (0-23)'],
+    ['cron(0 3 ? * 1#6 *)', 'cron day-of-week "1#6" invalid: "1#6": #6 is not allowed here'],
+    ['cron(0 3 * * ? 1969)', 'cron year "1969" invalid: 1969 is out of range (1970-2199)'],
+    ['cron(0 3 15#2 * ? *)', 'cron day-of-month "15#2" invalid: "15#2": #2 is not allowed here'],
+    ['rate(400 days)', 'a rate must be at most a year'],
     ['every day', 'must be rate(<n> <minutes|hours|days>) or cron(<6 fields>)'],
   ])('rejects %s', (expression, reason) => {
     // Act
@@ -247,5 +336,57 @@ describe('schedule expressions', () => {
 
     // Assess
     expect(problem).toBe(reason);
+  });
+});
+
+describe('schedule times', () => {
+  it('fires a daily cron at its local time, across a change of summer time', () => {
+    // Prepare
+    const daily = parseSchedule('cron(0 3 * * ? *)', 'Europe/Berlin');
+
+    // Act
+    const times = firesBetween(
+      daily,
+      new Date('2026-10-24T00:00:00Z'),
+      new Date('2026-10-26T23:59:00Z'),
+    );
+
+    // Assess: 03:00 in Berlin is 01:00Z in summer time, 02:00Z after it ends on 25 October
+    expect(times.map((t) => t.toISOString())).toEqual([
+      '2026-10-24T01:00:00.000Z',
+      '2026-10-25T02:00:00.000Z',
+      '2026-10-26T02:00:00.000Z',
+    ]);
+  });
+
+  it('reads Scheduler weekday numbers (1 is Sunday) and open steps (0/20)', () => {
+    // Prepare
+    const sundays = parseSchedule('cron(0/20 5 ? * 1 *)', 'UTC');
+
+    // Act
+    const times = firesBetween(
+      sundays,
+      new Date('2026-11-28T00:00:00Z'),
+      new Date('2026-11-29T23:00:00Z'),
+    );
+
+    // Assess: 29 November 2026 is a Sunday
+    expect(times.map((t) => t.toISOString())).toEqual([
+      '2026-11-29T05:00:00.000Z',
+      '2026-11-29T05:20:00.000Z',
+      '2026-11-29T05:40:00.000Z',
+    ]);
+  });
+
+  it('gives rates no fixed times: Scheduler starts them when the schedule is made', () => {
+    // Act
+    const times = firesBetween(
+      parseSchedule('rate(1 day)', 'UTC'),
+      new Date('2026-11-01T00:00:00Z'),
+      new Date('2026-11-28T00:00:00Z'),
+    );
+
+    // Assess
+    expect(times).toEqual([]);
   });
 });
