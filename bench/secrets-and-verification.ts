@@ -125,7 +125,11 @@ export async function benchSecretsAndVerification(): Promise<string[]> {
     // 100 more exports (10 secrets each), and 450 snapshots with their DR copies in 9 runs.
     const small = {
       ...policy,
-      secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['bench/app-000'] },
+      secrets: {
+        schedule: 'cron(0 2 * * ? *)',
+        namePrefixes: ['bench/app-000'],
+        allowEmpty: false,
+      },
     };
     for (let run = 0; run < EXPORT_RUNS; run += 1) {
       await runExportJob(exportDeps, small, slotOf(new Date(Date.UTC(2026, 0, 2, 0, run))));
@@ -232,6 +236,7 @@ async function recordSnapshotRuns(
         region: PRIMARY,
         kind: 'instance' as const,
         target: `db-${d}`,
+        slot: slot.id,
         engine: 'postgres',
         encrypted: made.DBSnapshot?.Encrypted === true,
         kmsKeyId: made.DBSnapshot?.KmsKeyId ?? null,
@@ -243,6 +248,7 @@ async function recordSnapshotRuns(
         region: DR,
         kind: 'instance' as const,
         target: `db-${d}`,
+        slot: slot.id,
         kmsKeyId: copy.DBSnapshot?.KmsKeyId ?? null,
         status: copy.DBSnapshot?.Status ?? 'copying',
       });

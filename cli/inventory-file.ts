@@ -48,6 +48,8 @@ export function parseInventory(text: string, source: string): SnapshotRecord[] {
       region: s.region,
       kind: s.kind,
       target: s.target,
+      database: s.target,
+      copiedFrom: undefined,
       time: new Date(s.time),
       createdAt: new Date(s.time),
       slot: undefined,
@@ -59,6 +61,7 @@ export function parseInventory(text: string, source: string): SnapshotRecord[] {
       source: s.source,
       legalHold: s.legalHold,
       verifiedAt: s.verifiedAt ? new Date(s.verifiedAt) : undefined,
+      tags: new Map(),
     };
   });
 }

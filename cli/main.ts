@@ -15,6 +15,7 @@ import {
   failoverStatusCommand,
   rebuildReplicaCommand,
 } from './commands/failover.js';
+import { holdCommand, holdListCommand } from './commands/hold.js';
 import { retentionApplyCommand, retentionPlanCommand } from './commands/retention.js';
 import { secretsExportCommand, secretsRestoreCommand } from './commands/secrets.js';
 import { validateCommand } from './commands/validate.js';
@@ -80,6 +81,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('-p, --policy <file>', POLICY_HELP)
     .option('--inventory <file>', 'plan on an inventory JSON file instead of the live account')
     .option('--now <time>', 'plan as of this time, ISO 8601 (default: now)')
+    .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the plan as JSON')
     .action(run(retentionPlanCommand));
   retention
@@ -90,6 +92,34 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the deletions as JSON')
     .action(run(retentionApplyCommand));
+
+  const hold = program
+    .command('hold')
+    .description('legal holds: placed by a tag or here, lifted only here, each a signed record');
+  for (const action of ['place', 'release'] as const) {
+    hold
+      .command(action)
+      .description(
+        action === 'place'
+          ? 'put a snapshot under legal hold: retention keeps it until it is released here'
+          : 'lift a legal hold: a signed release, and the hold tag removed',
+      )
+      .requiredOption('--snapshot <id>', 'the snapshot: its identifier or ARN')
+      .requiredOption('--reason <text>', 'why; signed into the record')
+      .option('-p, --policy <file>', POLICY_HELP)
+      .option('--bucket <name>', BUCKET_HELP)
+      .option('--json', 'print the record as JSON')
+      .action(async (options: Parameters<typeof holdCommand>[1]) => {
+        code = await guard(io, () => holdCommand(action, options, io));
+      });
+  }
+  hold
+    .command('list')
+    .description('every hold and release, signed or by tag')
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--bucket <name>', BUCKET_HELP)
+    .option('--json', 'print the holds as JSON')
+    .action(run(holdListCommand));
 
   program
     .command('verify')

@@ -4,7 +4,7 @@ import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
-import { readInventory, runRetentionJob } from '../../shared/retention/retention-job.js';
+import { readAttributedInventory, runRetentionJob } from '../../shared/retention/retention-job.js';
 import { planRetention, type RetentionPlan } from '../../shared/retention/retention-planner.js';
 import { openVault } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
@@ -16,16 +16,29 @@ interface PlanOptions {
   policy?: string;
   inventory?: string;
   now?: string;
+  bucket?: string;
   json?: boolean;
 }
 
-/** `lifeboat retention plan`: the dry run, on the live account or an inventory file. */
+/**
+ * `lifeboat retention plan`: the dry run, on the live account (attributed from the vault's
+ * signed records, as the job does) or on an inventory file.
+ */
 export async function retentionPlanCommand(options: PlanOptions, io: Io): Promise<number> {
   const policy = loadPolicyFile(policyPath(options.policy));
   const now = parseNow(options.now);
   const inventory = options.inventory
     ? parseInventory(readText(options.inventory), options.inventory)
-    : await readInventory({ primary: rdsIn(policy.regions.primary), dr: rdsIn(policy.regions.dr) });
+    : (
+        await readAttributedInventory(
+          {
+            primary: rdsIn(policy.regions.primary),
+            dr: rdsIn(policy.regions.dr),
+            recorder: (await openVault(policy, options)).recorder,
+          },
+          policy,
+        )
+      ).snapshots;
   const plan = planRetention(inventory, policy, now);
   if (options.json) printJson(io, planJson(plan));
   else printPlan(io, plan, policy);
@@ -62,9 +75,9 @@ export async function retentionApplyCommand(
       io.out,
       `run ${result.runId}: kept ${result.plan.keep}, deleted ${result.deletions.length - failed.length}, failed ${failed.length}, manifest ${result.manifest}`,
     );
-    for (const d of failed) line(io.out, `  failed ${d.snapshotId} in ${d.region}: ${d.error}`);
+    for (const f of result.failures) line(io.out, `  failed: ${f.subject}: ${f.error}`);
   }
-  return failed.length > 0 ? EXIT.failed : EXIT.ok;
+  return result.failures.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
 function parseNow(text: string | undefined): Date {

@@ -90,7 +90,11 @@ export async function secretsRestoreCommand(
     options.only ?? [],
   );
   const outcomes: RestoreOutcome[] | undefined = options.apply ? await prepared.apply() : undefined;
-  const failed = outcomes?.filter((o) => o.result === 'failed') ?? [];
+  // A secret that failed, or was blocked and skipped, was not restored: the restore did not pass.
+  const notRestored = [
+    ...(outcomes?.filter((o) => o.result === 'failed') ?? []),
+    ...prepared.items.filter((i) => i.action === 'blocked'),
+  ];
   if (options.json) {
     printJson(io, {
       runId: prepared.runId,
@@ -113,7 +117,13 @@ export async function secretsRestoreCommand(
       ),
     );
   }
-  return failed.length > 0 ? EXIT.failed : EXIT.ok;
+  if (!options.json && notRestored.length > 0) {
+    line(
+      io.err,
+      `lifeboat: ${notRestored.length} secret(s) not restored: ${notRestored.map((o) => o.name).join(', ')}`,
+    );
+  }
+  return notRestored.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
 /** Which of the policy's regions a --region names (default: the primary). */

@@ -36,7 +36,7 @@ export async function verifyCommand(
   const bad = (options.run ?? []).filter((id) => !parseRunId(id));
   if (bad.length > 0)
     throw new UsageError(
-      `--run ${bad.join(', ')}: not a run id (snapshots-<slot> or secrets-<slot>)`,
+      `--run ${bad.join(', ')}: not a run id (snapshots-<slot>, secrets-<slot> or retention-<slot>)`,
     );
   const site = siteOf(policy, options.region);
   const { vault } = await openVault(policy, options);
@@ -80,16 +80,19 @@ export function printVerification(
       ]),
     ),
   );
-  const notable = result.runs.flatMap((r) =>
-    r.checks.filter((c) => c.status !== 'passed').map((c) => ({ r, c })),
-  );
+  const notable = [
+    ...result.runs.flatMap((r) =>
+      r.checks.filter((c) => c.status !== 'passed').map((c) => ({ run: r.runId, c })),
+    ),
+    ...result.ledger.filter((c) => c.status !== 'passed').map((c) => ({ run: '(vault)', c })),
+  ];
   if (notable.length > 0) {
     line(io.out);
     line(
       io.out,
       table(
         ['RUN', 'CHECK', 'ARTIFACT', 'STATUS', 'WHY'],
-        notable.map(({ r, c }) => [r.runId, c.kind, c.artifact, c.status, c.reason]),
+        notable.map(({ run, c }) => [run, c.kind, c.artifact, c.status, c.reason]),
       ),
     );
   }

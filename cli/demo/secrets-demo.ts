@@ -4,7 +4,6 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
-import { listRunIds, readManifest } from '../../shared/manifest/manifest-store.js';
 import { errorSummary, silentLog } from '../../shared/observability/job-log.js';
 import { type ExportJobResult, runExportJob } from '../../shared/secrets/export-job.js';
 import { prepareRestore } from '../../shared/secrets/restore.js';
@@ -172,18 +171,14 @@ async function flipOneByte(ctx: DemoContext, key: string): Promise<void> {
 
 /** Deletes the newest DR copy a snapshot run recorded, as someone in the console might. */
 async function deleteNewestCopy(ctx: DemoContext): Promise<{ arn: string; runId: string }> {
-  const s3 = clientIn(S3Client, ctx.policy.regions.primary);
-  const runs = (await listRunIds(s3, ctx.vault.bucket, ctx.policy.name)).filter((id) =>
-    id.startsWith('snapshots-'),
-  );
-  for (const runId of runs.reverse()) {
-    const signed = await readManifest(s3, ctx.vault.bucket, ctx.policy.name, runId);
-    const copy = signed.manifest.artifacts.drCopies.find((c) => c.kind === 'instance');
+  const runs = await ctx.recorder.readRuns(ctx.policy.name, 'snapshot-rds', () => true);
+  for (const { runId, artifacts } of runs.reverse()) {
+    const copy = artifacts.drCopies.find((c) => c.kind === 'instance');
     if (!copy) continue;
     await rdsIn(ctx.policy.regions.dr).client.send(
       new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: copy.arn.split(':').pop() }),
     );
     return { arn: copy.arn, runId };
   }
-  return { arn: 'none', runId: runs[0] ?? '' };
+  return { arn: 'none', runId: runs[0]?.runId ?? '' };
 }

@@ -7,7 +7,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
-import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { invocationDeadline, rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { accountOf, readLambdaJobConfig, runScheduledJob } from '../../shared/jobs/lambda-job.js';
 import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
 import { runRecorder } from '../../shared/manifest/run-recorder.js';
@@ -33,7 +33,7 @@ const enforceRetention = async (event: unknown, context: Context): Promise<Reten
       {
         primary,
         dr,
-        limiter: rdsLimiter(policy.rdsRequestsPerSecond),
+        limiter: rdsLimiter(policy.rdsRequestsPerSecond, invocationDeadline(context)),
         recorder: runRecorder({ s3, kms, vault, account: accountOf(context) }),
         log: logger,
       },

@@ -1,19 +1,13 @@
 import { createHash } from 'node:crypto';
 import {
   GetObjectCommand,
+  ListObjectVersionsCommand,
   NoSuchKey,
   PutObjectCommand,
   paginateListObjectsV2,
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import {
-  manifestKey,
-  manifestPrefix,
-  parseRunId,
-  type SignedManifest,
-  SignedManifestSchema,
-} from './manifest.js';
 
 /** A stored manifest that is not one: unreadable JSON or the wrong shape. */
 export class ManifestFormatError extends Error {
@@ -36,14 +30,16 @@ export type WriteOutcome = 'written' | 'already-exists';
 /**
  * Writes an object with its SHA-256, which S3 checks and keeps (and Object Lock buckets require).
  * With `once`, a second write of the same key (a repeated delivery) is refused by S3
- * (If-None-Match) and counts as done.
+ * (If-None-Match) and counts as done. With `ownKmsContext`, the object is encrypted without the
+ * bucket key, so that KMS sees the object's own ARN as encryption context and roles can be
+ * granted decryption of some prefixes only.
  */
 export async function storeObject(
   s3: S3Client,
   bucket: string,
   key: string,
   body: Uint8Array,
-  extra: { once: boolean; contentType?: string; kmsKeyId?: string },
+  extra: { once: boolean; contentType?: string; kmsKeyId?: string; ownKmsContext?: boolean },
 ): Promise<WriteOutcome> {
   try {
     await s3.send(
@@ -56,6 +52,7 @@ export async function storeObject(
         ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
         ContentType: extra.contentType ?? 'application/octet-stream',
         ...(extra.kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: extra.kmsKeyId } : {}),
+        ...(extra.ownKmsContext ? { BucketKeyEnabled: false } : {}),
       }),
     );
     return 'written';
@@ -65,93 +62,89 @@ export async function storeObject(
   }
 }
 
+function isNotFound(error: unknown): boolean {
+  return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404;
+}
+
 function isPreconditionFailed(error: unknown): boolean {
   return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412;
 }
 
-/** Stores a signed manifest under the policy's manifest prefix, once per run. */
-export async function putManifest(
+/** What a key holds over time: its versions, and whether a delete marker hides the latest. */
+export interface StoredKey {
+  /** Version ids, oldest first. */
+  readonly versions: readonly string[];
+  /** Whether the key's latest version is a delete marker. */
+  readonly hidden: boolean;
+}
+
+/**
+ * Every version of every key under a prefix, and whether a delete marker hides it: what was
+ * written, what overwrote it, what hides it. S3 lists a key's versions newest first; that order,
+ * not the timestamps (which tie), says which came first. One call per 1,000 versions.
+ */
+export async function listVersions(
   s3: S3Client,
   bucket: string,
-  signed: SignedManifest,
-  kmsKeyId: string,
-): Promise<WriteOutcome> {
-  const body = Buffer.from(`${JSON.stringify(signed, null, 2)}\n`);
-  return storeObject(
-    s3,
-    bucket,
-    manifestKey(signed.manifest.policy.name, signed.manifest.runId),
-    body,
-    {
-      once: true,
-      contentType: 'application/json',
-      kmsKeyId,
-    },
+  prefix: string,
+): Promise<Map<string, StoredKey>> {
+  const newestFirst = new Map<string, string[]>();
+  const hidden = new Set<string>();
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+        ...(versionIdMarker ? { VersionIdMarker: versionIdMarker } : {}),
+      }),
+    );
+    for (const v of page.Versions ?? []) {
+      if (!v.Key) continue;
+      const list = newestFirst.get(v.Key) ?? [];
+      list.push(v.VersionId ?? 'null');
+      newestFirst.set(v.Key, list);
+    }
+    for (const m of page.DeleteMarkers ?? []) {
+      if (!m.Key) continue;
+      if (!newestFirst.has(m.Key)) newestFirst.set(m.Key, []);
+      if (m.IsLatest) hidden.add(m.Key);
+    }
+    if (!page.IsTruncated) break;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+  return new Map(
+    [...newestFirst].map(([key, ids]) => [
+      key,
+      { versions: ids.reverse(), hidden: hidden.has(key) },
+    ]),
   );
 }
 
-/** Reads a JSON object; undefined when there is none. */
-export async function getJson(
+/** The bytes of one version of an object; undefined when that version is gone. */
+export async function getVersionBytes(
   s3: S3Client,
   bucket: string,
   key: string,
-): Promise<unknown | undefined> {
+  versionId: string,
+): Promise<Uint8Array | undefined> {
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const text = (await out.Body?.transformToString('utf8')) ?? '';
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new ManifestFormatError(key, 'not JSON');
-    }
+    const out = await s3.send(
+      new GetObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        ...(versionId === 'null' ? {} : { VersionId: versionId }),
+      }),
+    );
+    return (await out.Body?.transformToByteArray()) ?? new Uint8Array();
   } catch (error) {
-    if (error instanceof NoSuchKey) return undefined;
+    // A version that is gone answers NoSuchVersion, which the SDK models as no class of its own.
+    if (error instanceof NoSuchKey || isNotFound(error)) return undefined;
     throw error;
   }
-}
-
-/** Reads and shape-checks a run's manifest. */
-export async function readManifest(
-  s3: S3Client,
-  bucket: string,
-  policyName: string,
-  runId: string,
-): Promise<SignedManifest> {
-  const key = manifestKey(policyName, runId);
-  const raw = await getJson(s3, bucket, key);
-  if (raw === undefined) throw new ManifestNotFoundError(key);
-  const parsed = SignedManifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ManifestFormatError(key, `${issue?.path.join('.') || 'document'}: ${issue?.message}`);
-  }
-  return parsed.data;
-}
-
-/** Run ids of every manifest of the policy, oldest slot first. */
-export async function listRunIds(
-  s3: S3Client,
-  bucket: string,
-  policyName: string,
-): Promise<string[]> {
-  const prefix = manifestPrefix(policyName);
-  const runs: string[] = [];
-  for await (const page of paginateListObjectsV2(
-    { client: s3 },
-    { Bucket: bucket, Prefix: prefix },
-  )) {
-    for (const object of page.Contents ?? []) {
-      const name = (object.Key ?? '').slice(prefix.length);
-      if (!name.endsWith('.json') || name.endsWith('.verification.json')) continue;
-      const runId = name.slice(0, -'.json'.length);
-      if (parseRunId(runId)) runs.push(runId);
-    }
-  }
-  return runs.sort(
-    (a, b) =>
-      (parseRunId(a)?.slotId ?? '').localeCompare(parseRunId(b)?.slotId ?? '') ||
-      a.localeCompare(b),
-  );
 }
 
 /** Keys of every object under a prefix. */

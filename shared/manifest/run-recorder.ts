@@ -1,19 +1,81 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Vault } from '../vault/vault.js';
-import type { Manifest } from './manifest.js';
+import {
+  type Artifacts,
+  type Manifest,
+  type ManifestDraft,
+  manifestKey,
+  type PreviousRecord,
+  type ProducingJob,
+  type RunFailure,
+  sha256Hex,
+} from './manifest.js';
+import {
+  additionsOf,
+  type Ledger,
+  type LedgerAccess,
+  mergeRecords,
+  type RunRecord,
+  readLedger,
+  readRun,
+  readRuns,
+  runIdsOf,
+} from './manifest-ledger.js';
 import { signManifest } from './manifest-signing.js';
-import { putManifest, type WriteOutcome } from './manifest-store.js';
+import { getVersionBytes, storeObject } from './manifest-store.js';
 
-/** Signs and stores the manifest of a run; the producing jobs share it. */
-export interface RunRecorder {
-  readonly account: string;
-  record(manifest: Manifest): Promise<WriteOutcome>;
+/** How a run's record stands after recording: first written, amended, or already complete. */
+export type RecordOutcome = 'written' | 'amended' | 'already-recorded';
+
+/** What recording did, and the run's record as it now stands (every revision together). */
+export interface Recorded {
+  readonly outcome: RecordOutcome;
+  /** The revision written, or the highest one there when nothing needed writing. */
+  readonly revision: number;
+  readonly record: { readonly artifacts: Artifacts; readonly failures: readonly RunFailure[] };
 }
 
+/** Signs, stores and reads back the records of runs; the producing jobs share it. */
+export interface RunRecorder {
+  readonly account: string;
+  /** Where the records are read from, with the primary manifest key. */
+  readonly access: LedgerAccess;
+  /** The data key records are stored under (SSE-KMS). */
+  readonly dataKeyArn: string;
+  /**
+   * Records what a run produced. The first delivery of a slot writes revision 1, chained to the
+   * previous run of its job; a later delivery that has something to add writes the next
+   * revision, chained to the one before. Nothing is ever overwritten.
+   */
+  record(draft: ManifestDraft): Promise<Recorded>;
+  /** The runs of a job that have a record, oldest first. */
+  runs(policyName: string, job: ProducingJob): Promise<string[]>;
+  /** The records of the runs of a job that `wanted` picks, every revision read and checked. */
+  readRuns(
+    policyName: string,
+    job: ProducingJob,
+    wanted: (runId: string) => boolean,
+  ): Promise<RunRecord[]>;
+}
+
+/** Recording kept losing races with other deliveries of the same run. */
+export class RecordContentionError extends Error {
+  constructor(runId: string, attempts: number) {
+    super(`${runId}: another delivery wrote each revision first, ${attempts} times in a row`);
+    this.name = 'RecordContentionError';
+  }
+}
+
+const ATTEMPTS = 5;
+
+// What a record names as its previous one when that one's first version cannot be read (only a
+// delete marker is left): verification reports that record itself.
+const UNREADABLE = '0'.repeat(64);
+
 /**
- * A recorder writing to the vault's bucket, signed with the primary manifest key, stored once
- * per run (a repeated delivery finds it there).
+ * A recorder writing to the vault's bucket, signed with the primary manifest key (the key that
+ * also checks the revisions already there).
  */
 export function runRecorder(deps: {
   readonly s3: S3Client;
@@ -22,11 +84,94 @@ export function runRecorder(deps: {
   readonly vault: Vault;
   readonly account: string;
 }): RunRecorder {
+  const access: LedgerAccess = {
+    s3: deps.s3,
+    bucket: deps.vault.bucket,
+    kms: deps.kms,
+    manifestKeyArn: deps.vault.manifestKeys.primary,
+  };
+  const store = async (manifest: Manifest) => {
+    const signed = await signManifest(deps.kms, deps.vault.manifestKeys.primary, manifest);
+    const body = Buffer.from(`${JSON.stringify(signed, null, 2)}\n`);
+    return storeObject(
+      deps.s3,
+      deps.vault.bucket,
+      manifestKey(manifest.policy.name, manifest.runId, manifest.revision),
+      body,
+      {
+        once: true,
+        contentType: 'application/json',
+        kmsKeyId: deps.vault.dataKeys.primary,
+        ownKmsContext: true,
+      },
+    );
+  };
   return {
     account: deps.account,
-    async record(manifest) {
-      const signed = await signManifest(deps.kms, deps.vault.manifestKeys.primary, manifest);
-      return putManifest(deps.s3, deps.vault.bucket, signed, deps.vault.dataKeys.primary);
+    access,
+    dataKeyArn: deps.vault.dataKeys.primary,
+    async runs(policyName, job) {
+      return runIdsOf(await readLedger(deps.s3, deps.vault.bucket, policyName, job));
     },
+    async readRuns(policyName, job, wanted) {
+      const ledger = await readLedger(deps.s3, deps.vault.bucket, policyName, job);
+      const records = await readRuns(access, ledger, runIdsOf(ledger).filter(wanted));
+      return [...records.values()];
+    },
+    async record(draft) {
+      for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
+        const ledger = await readLedger(deps.s3, deps.vault.bucket, draft.policy.name, draft.job);
+        const entries = ledger.runs.get(draft.runId) ?? [];
+        if (entries.length === 0) {
+          const previous = await previousRun(access, ledger, draft.runId);
+          if ((await store({ ...draft, revision: 1, previous })) === 'written') {
+            return { outcome: 'written', revision: 1, record: mergeRecords([draft]) };
+          }
+          continue;
+        }
+        const record = await readRun(access, ledger, draft.runId);
+        if (!record) continue;
+        const additions = additionsOf(draft, record);
+        const highest = Math.max(...entries.map((e) => e.revision));
+        if (additions.empty) return { outcome: 'already-recorded', revision: highest, record };
+        const last = record.revisions.find((r) => r.entry.revision === highest);
+        const amendment: Manifest = {
+          ...draft,
+          artifacts: additions.artifacts,
+          failures: additions.failures,
+          revision: highest + 1,
+          previous: { runId: draft.runId, revision: highest, sha256: last?.sha256 ?? UNREADABLE },
+        };
+        if ((await store(amendment)) === 'written') {
+          return {
+            outcome: 'amended',
+            revision: amendment.revision,
+            record: mergeRecords([record, amendment]),
+          };
+        }
+      }
+      throw new RecordContentionError(draft.runId, ATTEMPTS);
+    },
+  };
+}
+
+/** The first revision of the newest run of the same job before this one, by its stored bytes. */
+async function previousRun(
+  access: LedgerAccess,
+  ledger: Ledger,
+  runId: string,
+): Promise<PreviousRecord | null> {
+  const earlier = runIdsOf(ledger).filter((id) => id < runId);
+  const previousId = earlier.at(-1);
+  const entry = previousId ? ledger.runs.get(previousId)?.[0] : undefined;
+  if (!previousId || !entry) return null;
+  const first = entry.stored.versions[0];
+  const bytes = first
+    ? await getVersionBytes(access.s3, access.bucket, entry.key, first)
+    : undefined;
+  return {
+    runId: previousId,
+    revision: entry.revision,
+    sha256: bytes ? sha256Hex(bytes) : UNREADABLE,
   };
 }

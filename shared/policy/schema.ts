@@ -329,6 +329,8 @@ export const PolicySchema = z
                 .check(z.minLength(1, 'must name at least one prefix')),
             ),
             tags: z.optional(tagMap),
+            // A selection that matches no secret is a failed run unless it is expected to.
+            allowEmpty: z._default(z.boolean('must be true or false'), false),
           })
           .check(
             z.refine(

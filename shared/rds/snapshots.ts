@@ -32,8 +32,15 @@ export interface SnapshotRecord {
   readonly arn: string;
   readonly region: string;
   readonly kind: SnapshotKind;
-  /** Identifier of the DB instance or cluster the snapshot holds. */
+  /**
+   * The database the snapshot belongs to: Lifeboat's `lifeboat:target` label where the snapshot
+   * carries it, else the DB identifier. Retention takes it from the signed manifests instead.
+   */
   readonly target: string;
+  /** The DB instance or cluster identifier RDS keeps for the snapshot (a copy keeps its source's). */
+  readonly database: string;
+  /** For a copy, the snapshot it was copied from, as RDS reports it (real RDS does; moto does not). */
+  readonly copiedFrom: string | undefined;
   /**
    * The restore point: the schedule slot for snapshots Lifeboat took (and their copies), the
    * original creation time otherwise. Undefined only while a snapshot has no time yet.
@@ -54,6 +61,8 @@ export interface SnapshotRecord {
   readonly source: string | undefined;
   readonly legalHold: boolean;
   readonly verifiedAt: Date | undefined;
+  /** Every tag: labels for people, never trusted by a deletion. */
+  readonly tags: ReadonlyMap<string, string>;
 }
 
 // Statuses in which a snapshot is done, one way or the other. Anything else is in progress.
@@ -101,6 +110,10 @@ function fromInstanceSnapshot(s: DBSnapshot, region: string): SnapshotRecord {
     region,
     kind: 'instance',
     target: s.DBInstanceIdentifier ?? '',
+    database: s.DBInstanceIdentifier ?? '',
+    copiedFrom: s.SourceDBSnapshotIdentifier?.startsWith('arn:')
+      ? s.SourceDBSnapshotIdentifier
+      : undefined,
     created: s.OriginalSnapshotCreateTime ?? s.SnapshotCreateTime,
     status: s.Status ?? 'unknown',
     engine: s.Engine,
@@ -116,6 +129,8 @@ function fromClusterSnapshot(s: DBClusterSnapshot, region: string): SnapshotReco
     region,
     kind: 'cluster',
     target: s.DBClusterIdentifier ?? '',
+    database: s.DBClusterIdentifier ?? '',
+    copiedFrom: s.SourceDBClusterSnapshotArn,
     created: s.SnapshotCreateTime,
     status: s.Status ?? 'unknown',
     engine: s.Engine,
@@ -128,7 +143,7 @@ function record(
   tagList: readonly { Key?: string; Value?: string }[] | undefined,
   base: Omit<
     SnapshotRecord,
-    'time' | 'createdAt' | 'slot' | 'managedBy' | 'source' | 'legalHold' | 'verifiedAt'
+    'time' | 'createdAt' | 'slot' | 'managedBy' | 'source' | 'legalHold' | 'verifiedAt' | 'tags'
   > & { created: Date | undefined },
 ): SnapshotRecord {
   const tags = tagMap(tagList);
@@ -147,6 +162,7 @@ function record(
     source: managed ? tags.get(TAG.source) : undefined,
     legalHold: isLegalHold(tags),
     verifiedAt: verifiedAt && !Number.isNaN(verifiedAt.getTime()) ? verifiedAt : undefined,
+    tags,
   };
 }
 

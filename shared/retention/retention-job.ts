@@ -1,8 +1,7 @@
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
-import { newManifest, runIdOf } from '../manifest/manifest.js';
-import type { WriteOutcome } from '../manifest/manifest-store.js';
-import type { RunRecorder } from '../manifest/run-recorder.js';
+import { newManifest, parseRunId, runIdOf } from '../manifest/manifest.js';
+import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import {
@@ -12,7 +11,10 @@ import {
   type SnapshotKind,
   type SnapshotRecord,
 } from '../rds/snapshots.js';
-import { slotOf } from '../snapshots/slot.js';
+import { slotOf, slotOfIdentifier } from '../snapshots/slot.js';
+import { TAG } from '../snapshots/tags.js';
+import { type HoldBook, type HoldRecord, readHolds, writeHold } from './holds.js';
+import { attributeInventory, recordedSnapshots } from './ownership.js';
 import { type PlanPolicy, planRetention, type RetentionPlan } from './retention-planner.js';
 
 export interface RetentionJobDeps {
@@ -20,7 +22,10 @@ export interface RetentionJobDeps {
   readonly dr: RegionalRds;
   /** Paces deletions (RDS allows 12 requests/s per account and region, shared). */
   readonly limiter: RateLimiter;
-  /** Records what the run deleted, so that verification tells retention from loss. */
+  /**
+   * Reads the signed records that say which snapshots are Lifeboat's and which are held, and
+   * records what the run deletes before it deletes it.
+   */
   readonly recorder: RunRecorder;
   readonly log: JobLog;
 }
@@ -40,9 +45,11 @@ export interface RetentionJobResult {
   readonly runId: string;
   readonly plan: { readonly keep: number; readonly delete: number };
   readonly deletions: readonly DeletionOutcome[];
-  /** The run's signed record of its deletions. */
-  readonly manifest: WriteOutcome | 'not-written';
-  /** Deletions that failed; the run as a whole failed if any. */
+  /** The run's signed record of what it deletes, written before anything is deleted. */
+  readonly manifest: RecordOutcome | 'not-written';
+  /** Holds found on tags and recorded, so that removing the tag lifts nothing. */
+  readonly holdsRecorded: number;
+  /** Deletions that failed, or a record that could not be written; the run failed if any. */
   readonly failures: readonly JobFailure[];
 }
 
@@ -54,7 +61,7 @@ export class UnsafeDeletionError extends Error {
   }
 }
 
-/** Every manual snapshot in the policy's primary and DR regions. */
+/** Every manual snapshot in the policy's primary and DR regions, with its tags as labels. */
 export async function readInventory(
   deps: Pick<RetentionJobDeps, 'primary' | 'dr'>,
 ): Promise<SnapshotRecord[]> {
@@ -65,44 +72,149 @@ export async function readInventory(
   return [...primary, ...dr];
 }
 
+/** The inventory attributed from the vault's signed records, and the holds they keep. */
+export interface AttributedInventory {
+  readonly snapshots: readonly SnapshotRecord[];
+  readonly holds: HoldBook;
+}
+
 /**
- * Plans retention on the live inventory, carries out the deletions at a bounded rate, and records
- * them in a signed manifest of the run (slot: `now`).
+ * Reads the inventory and attributes it from facts and signed records: the snapshot runs that
+ * could have recorded any snapshot there (from the oldest slot an identifier names) and the
+ * hold records.
+ */
+export async function readAttributedInventory(
+  deps: Pick<RetentionJobDeps, 'primary' | 'dr' | 'recorder'>,
+  policy: Pick<Policy, 'name'>,
+): Promise<AttributedInventory> {
+  const inventory = await readInventory(deps);
+  const oldest = inventory
+    .map((s) => slotOfIdentifier(s.id)?.id)
+    .filter((id): id is string => id !== undefined)
+    .sort()[0];
+  const [runs, holds] = await Promise.all([
+    oldest === undefined
+      ? []
+      : deps.recorder.readRuns(
+          policy.name,
+          'snapshot-rds',
+          (runId) => (parseRunId(runId)?.slotId ?? '') >= oldest,
+        ),
+    readHolds(deps.recorder.access, policy.name),
+  ]);
+  return {
+    snapshots: attributeInventory(inventory, recordedSnapshots(runs), holds, policy.name),
+    holds,
+  };
+}
+
+/**
+ * Plans retention on the live inventory, as the signed records attribute it; records what it
+ * will delete (and why) in the run's signed manifest; then deletes at a bounded rate exactly
+ * what the record lists. A record that cannot be written deletes nothing.
  */
 export async function runRetentionJob(
   deps: RetentionJobDeps,
   policy: Policy,
   now: Date,
 ): Promise<RetentionJobResult> {
-  const plan = planRetention(await readInventory(deps), policy, now);
-  const deletions = await applyRetentionPlan(deps, plan, policy);
-  const failures: JobFailure[] = deletions
-    .filter((d) => d.outcome === 'failed')
-    .map((d) => ({
-      subject: `${d.snapshotId} in ${d.region} (${d.kind} ${d.target})`,
-      error: d.error ?? 'failed',
-    }));
   const slot = slotOf(now);
   const runId = runIdOf('enforce-retention', slot);
+  const failures: JobFailure[] = [];
+  const { snapshots, holds } = await readAttributedInventory(deps, policy);
+  const holdsRecorded = await recordTagHolds(deps, policy, snapshots, holds, now, failures);
+  const plan = planRetention(snapshots, policy, now);
+  const planned = plan.decisions.filter((d) => d.action === 'delete');
+
   let manifest: RetentionJobResult['manifest'] = 'not-written';
+  let authorised = new Set<string>();
   try {
-    manifest = await deps.recorder.record(
-      newManifest('enforce-retention', slot, policy, deps.recorder.account, {
-        deletions: deletions
-          .filter((d) => d.outcome !== 'failed')
-          .map((d) => ({
-            arn: d.arn,
-            region: d.region,
-            kind: d.kind,
-            target: d.target,
-            reasons: [...d.reasons],
+    const recorded = await deps.recorder.record(
+      newManifest(
+        'enforce-retention',
+        slot,
+        policy,
+        deps.recorder.account,
+        {
+          deletions: planned.map(({ snapshot: s, reasons }) => ({
+            arn: s.arn,
+            region: s.region,
+            kind: s.kind,
+            target: s.target,
+            reasons: [...reasons],
           })),
-      }),
+        },
+        [],
+        now,
+      ),
     );
+    manifest = recorded.outcome;
+    // Another delivery of this slot may have recorded first: delete only what a record lists.
+    authorised = new Set(recorded.record.artifacts.deletions.map((d) => d.arn));
   } catch (error) {
-    failures.push({ subject: `manifest of ${runId}`, error: errorSummary(error) });
+    failures.push({
+      subject: `manifest of ${runId}`,
+      error: `${errorSummary(error)}; nothing was deleted, since the deletions could not be recorded first`,
+    });
   }
-  return { runId, plan: { keep: plan.keep, delete: plan.delete }, deletions, manifest, failures };
+  const deletions = await applyRetentionPlan(
+    deps,
+    { ...plan, decisions: plan.decisions.filter((d) => authorised.has(d.snapshot.arn)) },
+    policy,
+  );
+  for (const d of deletions) {
+    if (d.outcome === 'failed') {
+      failures.push({
+        subject: `${d.snapshotId} in ${d.region} (${d.kind} ${d.target})`,
+        error: d.error ?? 'failed',
+      });
+    }
+  }
+  return {
+    runId,
+    plan: { keep: plan.keep, delete: plan.delete },
+    deletions,
+    manifest,
+    holdsRecorded,
+    failures,
+  };
+}
+
+/**
+ * Records, signed, each hold a tag placed that no signed record holds yet: from then on the
+ * hold outlives its tag. Only snapshots the records attribute to this policy are recorded.
+ */
+async function recordTagHolds(
+  deps: Pick<RetentionJobDeps, 'recorder' | 'log'>,
+  policy: Pick<Policy, 'name'>,
+  snapshots: readonly SnapshotRecord[],
+  holds: HoldBook,
+  now: Date,
+  failures: JobFailure[],
+): Promise<number> {
+  let recorded = 0;
+  for (const s of snapshots) {
+    const tag = s.tags.get(TAG.legalHold);
+    if (s.managedBy !== policy.name || !s.legalHold || holds.held.has(s.arn) || tag === undefined)
+      continue;
+    const hold: HoldRecord = {
+      format: 'lifeboat-hold/1',
+      policy: policy.name,
+      account: deps.recorder.account,
+      snapshotArn: s.arn,
+      action: 'place',
+      at: now.toISOString(),
+      by: 'tag',
+      reason: `tagged ${TAG.legalHold}=${tag}`.slice(0, 1024),
+    };
+    try {
+      await writeHold({ ...deps.recorder.access, dataKeyArn: deps.recorder.dataKeyArn }, hold);
+      recorded += 1;
+    } catch (error) {
+      failures.push({ subject: `the legal hold on ${s.id}`, error: errorSummary(error) });
+    }
+  }
+  return recorded;
 }
 
 /** Deletes what the plan says to delete; one failing deletion never stops the others. */

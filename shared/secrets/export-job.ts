@@ -14,8 +14,8 @@ import {
   type SecretEntry,
   sha256Hex,
 } from '../manifest/manifest.js';
-import { storeObject, type WriteOutcome } from '../manifest/manifest-store.js';
-import type { RunRecorder } from '../manifest/run-recorder.js';
+import { storeObject } from '../manifest/manifest-store.js';
+import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import type { Slot } from '../snapshots/slot.js';
@@ -43,7 +43,7 @@ export interface ExportJobResult {
   readonly outcome: 'written' | 'already-exists';
   readonly exported: number;
   readonly export: ExportArtifact | undefined;
-  readonly manifest: WriteOutcome | 'not-written';
+  readonly manifest: RecordOutcome | 'not-written';
   /** Secrets that could not be read, and anything else that failed; never a value. */
   readonly failures: readonly JobFailure[];
 }
@@ -88,7 +88,7 @@ export async function runExportJob(
       deps.vault.bucket,
       manifestKey(policy.name, runId),
     ))
-      ? 'already-exists'
+      ? 'already-recorded'
       : 'not-written';
     if (manifest === 'not-written') {
       failures.push({
@@ -100,6 +100,12 @@ export async function runExportJob(
   }
 
   const selected = await selectSecrets(deps.sm, policy.secrets ?? {});
+  if (selected.length === 0 && !policy.secrets?.allowEmpty) {
+    failures.push({
+      subject: 'the selection',
+      error: `no secret matches secrets.namePrefixes / secrets.tags in ${policy.regions.primary}; set secrets.allowEmpty: true if that is expected`,
+    });
+  }
   const secrets = await readSecrets(deps.sm, selected, failures);
   deps.log.info('secrets read', {
     selected: selected.length,
@@ -137,7 +143,7 @@ export async function runExportJob(
       outcome: 'already-exists',
       exported: 0,
       export: undefined,
-      manifest: 'already-exists',
+      manifest: 'already-recorded',
       failures,
     };
   }
@@ -156,16 +162,18 @@ export async function runExportJob(
   }));
   let manifest: ExportJobResult['manifest'] = 'not-written';
   try {
-    manifest = await deps.recorder.record(
+    const recorded = await deps.recorder.record(
       newManifest(
         'export-secrets',
         slot,
         policy,
         deps.recorder.account,
         { exports: [artifact], secrets: inventory },
+        failures.map((f) => ({ ...f, resolvedBy: null })),
         now,
       ),
     );
+    manifest = recorded.outcome;
   } catch (error) {
     failures.push({ subject: `manifest of ${runId}`, error: errorSummary(error) });
   }

@@ -1,4 +1,4 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { decryptMessage } from '../crypto/envelope.js';
 import { type ExportArtifact, sha256Hex } from '../manifest/manifest.js';
 import { decodePayload, type ExportPayload } from './export-payload.js';
@@ -21,8 +21,18 @@ export async function openExport(
   artifact: ExportArtifact,
   dataKeyArn: string,
 ): Promise<ExportPayload> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: artifact.bucket, Key: artifact.key }));
-  const ciphertext = await out.Body?.transformToByteArray();
+  let ciphertext: Uint8Array | undefined;
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: artifact.bucket, Key: artifact.key }));
+    ciphertext = await out.Body?.transformToByteArray();
+  } catch (error) {
+    if (error instanceof NoSuchKey) {
+      throw new ExportTamperedError(
+        `missing: s3://${artifact.bucket}/${artifact.key} is gone (deleted, or hidden behind a delete marker)`,
+      );
+    }
+    throw error;
+  }
   if (!ciphertext) throw new ExportTamperedError('changed: the object is empty');
   const digest = sha256Hex(ciphertext);
   if (digest !== artifact.sha256) {

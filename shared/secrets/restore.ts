@@ -9,11 +9,20 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { checkSignature } from '../manifest/manifest-signing.js';
-import { readManifest } from '../manifest/manifest-store.js';
+import { manifestKey } from '../manifest/manifest.js';
+import {
+  type LedgerAccess,
+  type RunRecord,
+  readLedger,
+  readRuns,
+  runIdsOf,
+} from '../manifest/manifest-ledger.js';
+import { ManifestNotFoundError } from '../manifest/manifest-store.js';
 import { errorSummary } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import type { Site, Vault } from '../vault/vault.js';
+import { chainAnchors, chainChecks } from '../verification/run-chain.js';
+import { recordChecks } from '../verification/verify-run.js';
 import { type ExportedSecret, secretValueOf } from './export-payload.js';
 import { openExport } from './open-export.js';
 
@@ -77,29 +86,81 @@ export async function prepareRestore(
   runId: string,
   only: readonly string[] = [],
 ): Promise<PreparedRestore> {
-  const signed = await readManifest(deps.s3, deps.vault.bucket, policy.name, runId);
-  const signature = await checkSignature(deps.kms, deps.vault.manifestKeys[deps.site], signed);
-  if (!signature.valid)
-    throw new RestoreRefusedError(`${runId}: ${signature.reason}; refusing to restore from it`);
-  const artifact = signed.manifest.artifacts.exports[0];
-  if (signed.manifest.job !== 'export-secrets' || !artifact) {
+  const record = await checkedRecord(deps, policy, runId);
+  const artifact = record.artifacts.exports[0];
+  if (record.job !== 'export-secrets' || !artifact) {
     throw new RestoreRefusedError(`${runId} is not a secrets export run`);
   }
   const payload = await openExport(deps.s3, artifact, deps.vault.dataKeys[deps.site]);
-  const unknown = only.filter((name) => !payload.secrets.some((s) => s.name === name));
+  const missing = record.failures
+    .filter((f) => f.subject.startsWith('secret '))
+    .map((f) => ({ name: f.subject.slice('secret '.length), error: f.error }));
+  const unknown = only.filter(
+    (name) =>
+      !payload.secrets.some((s) => s.name === name) && !missing.some((m) => m.name === name),
+  );
   if (unknown.length > 0) throw new UnknownSecretError(runId, unknown);
   const chosen = payload.secrets.filter((s) => only.length === 0 || only.includes(s.name));
   const region = policy.regions[deps.site];
-  const items = await Promise.all(chosen.map((secret) => planOne(deps.sm, secret)));
+  const items = [
+    ...(await Promise.all(chosen.map((secret) => planOne(deps.sm, secret)))),
+    // What the export could not read is not in it: named, and the restore does not pass.
+    ...missing
+      .filter((m) => only.length === 0 || only.includes(m.name))
+      .map(
+        (m): RestoreItem => ({
+          name: m.name,
+          action: 'blocked',
+          reason: `not in the export: the run could not read it (${m.error})`,
+        }),
+      ),
+  ];
   return {
     runId,
     region,
     items,
-    apply: () =>
-      Promise.all(
+    apply: async () => [
+      ...(await Promise.all(
         chosen.map((secret, i) => applyOne(deps.sm, runId, secret, items[i] as RestoreItem)),
-      ),
+      )),
+      ...items.slice(chosen.length).map((item): RestoreOutcome => ({ ...item, result: 'skipped' })),
+    ],
   };
+}
+
+/**
+ * The run's record, refused unless it is genuine and unbroken: every revision's MAC verifies
+ * with the restoring region's key, none is signed for another run, overwritten or hidden, and
+ * its place in the chain of export runs checks (the run it follows, and the run that follows it).
+ */
+async function checkedRecord(deps: RestoreDeps, policy: Policy, runId: string): Promise<RunRecord> {
+  const access: LedgerAccess = {
+    s3: deps.s3,
+    bucket: deps.vault.bucket,
+    kms: deps.kms,
+    manifestKeyArn: deps.vault.manifestKeys[deps.site],
+  };
+  const ledger = await readLedger(deps.s3, deps.vault.bucket, policy.name, 'export-secrets');
+  if (!ledger.runs.has(runId)) throw new ManifestNotFoundError(manifestKey(policy.name, runId));
+  const runs = runIdsOf(ledger);
+  const next = runs[runs.indexOf(runId) + 1];
+  const window = next ? [runId, next] : [runId];
+  const records = await readRuns(access, ledger, window);
+  for (const [id, r] of await readRuns(access, ledger, chainAnchors(ledger, window, records)))
+    records.set(id, r);
+  const record = records.get(runId) as RunRecord;
+  const chains = chainChecks(ledger, window, records);
+  const problems = [
+    ...recordChecks(record),
+    ...(chains.get(runId) ?? []),
+    ...(next ? (chains.get(next) ?? []).filter((c) => c.reason.includes(runId)) : []),
+  ].filter((c) => c.status === 'failed');
+  if (problems.length > 0) {
+    throw new RestoreRefusedError(
+      `${runId}: ${problems.map((p) => `${p.artifact}: ${p.reason}`).join('; ')}; refusing to restore from it`,
+    );
+  }
+  return record;
 }
 
 async function planOne(sm: SecretsManagerClient, secret: ExportedSecret): Promise<RestoreItem> {

@@ -52,3 +52,36 @@ export function boundedIdentifier(prefix: string, name: string, suffix: string):
 export function snapshotIdentifier(target: string, slot: Slot): string {
   return boundedIdentifier('lifeboat', target, slot.id);
 }
+
+/**
+ * The slot a Lifeboat identifier ends with (`lifeboat-orders-db-202611210300`), or undefined.
+ * Only the identifier says so: whether the snapshot is Lifeboat's is for its facts and the
+ * signed manifests to say.
+ */
+export function slotOfIdentifier(id: string): Slot | undefined {
+  const match = /-(\d{12})$/.exec(id);
+  return match ? parseSlotId(match[1] as string) : undefined;
+}
+
+/** The AWS partition a region belongs to. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/**
+ * The ARN a manual snapshot of that identifier has (or will have) in a region.
+ *
+ * @example snapshotArn('eu-west-1', '123456789012', 'instance', 'lifeboat-orders-db-202611210300')
+ *   // 'arn:aws:rds:eu-west-1:123456789012:snapshot:lifeboat-orders-db-202611210300'
+ */
+export function snapshotArn(
+  region: string,
+  account: string,
+  kind: 'instance' | 'cluster',
+  id: string,
+): string {
+  const type = kind === 'instance' ? 'snapshot' : 'cluster-snapshot';
+  return `arn:${partitionOf(region)}:rds:${region}:${account}:${type}:${id}`;
+}

@@ -1,23 +1,36 @@
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
-import { newManifest, runIdOf, type SnapshotArtifact } from '../manifest/manifest.js';
-import type { WriteOutcome } from '../manifest/manifest-store.js';
-import type { RunRecorder } from '../manifest/run-recorder.js';
+import {
+  type DrCopyArtifact,
+  newManifest,
+  type RunFailure,
+  runIdOf,
+  type SnapshotArtifact,
+} from '../manifest/manifest.js';
+import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import {
   copySnapshot,
   createSnapshot,
-  isInProgress,
   listManualSnapshots,
   type RegionalRds,
   type SnapshotKind,
   type SnapshotRecord,
 } from '../rds/snapshots.js';
 import { discoverTargets, type Target } from '../rds/targets.js';
-import { SnapshotConflictError, SnapshotQuotaError, TargetNotFoundError } from './errors.js';
-import { type Slot, snapshotIdentifier } from './slot.js';
+import { type Slot, snapshotArn } from './slot.js';
+import {
+  type CopyOutcome,
+  ownSnapshot,
+  planCopies,
+  planSnapshots,
+  quotaOf,
+  type TargetOutcome,
+} from './snapshot-planner.js';
 import { TAG, type Tag } from './tags.js';
+
+export type { CopyOutcome, TargetOutcome } from './snapshot-planner.js';
 
 export interface SnapshotJobDeps {
   readonly primary: RegionalRds;
@@ -27,24 +40,6 @@ export interface SnapshotJobDeps {
   /** Writes the run's signed manifest. */
   readonly recorder: RunRecorder;
   readonly log: JobLog;
-}
-
-export interface TargetOutcome {
-  readonly kind: SnapshotKind;
-  readonly target: string;
-  readonly snapshotId?: string;
-  readonly outcome: 'created' | 'already-exists' | 'refused' | 'failed';
-  readonly error?: string;
-}
-
-export interface CopyOutcome {
-  readonly kind: SnapshotKind;
-  readonly target: string;
-  readonly snapshotId: string;
-  /** pending: waits for room under the in-flight cap; a later run starts it. */
-  readonly outcome: 'started' | 'already-exists' | 'pending' | 'refused' | 'failed';
-  readonly detail?: string;
-  readonly error?: string;
 }
 
 export interface QuotaUsage {
@@ -61,8 +56,10 @@ export interface SnapshotJobResult {
   readonly targets: readonly TargetOutcome[];
   readonly copies: readonly CopyOutcome[];
   readonly quotas: readonly QuotaUsage[];
-  /** The run's manifest: the slot's snapshots and the copies this run started. */
-  readonly manifest: WriteOutcome | 'not-written';
+  /** The slot's record: written, amended with what earlier deliveries missed, or complete. */
+  readonly manifest: RecordOutcome | 'not-written';
+  /** Earlier runs whose records this run completed with the DR copies made since. */
+  readonly amended: readonly string[];
   /** Targets and copies that failed or were refused; the run as a whole failed if any. */
   readonly failures: readonly JobFailure[];
 }
@@ -71,164 +68,207 @@ const KINDS: readonly SnapshotKind[] = ['instance', 'cluster'];
 
 /**
  * One scheduled run: a snapshot of every target for the slot, then cross-region copies of
- * Lifeboat's snapshots that the DR region lacks, within the in-flight caps. Safe to repeat for
- * the same slot: what exists already counts as done.
+ * Lifeboat's snapshots that the DR region lacks, within the in-flight caps. Then it records
+ * what both regions hold for the slot, found by the deterministic identifiers (not by what this
+ * delivery remembers), and completes the records of recent runs with the copies made since.
+ * Safe to repeat for the same slot, and to run beside other deliveries of it.
  */
 export async function runSnapshotJob(
   deps: SnapshotJobDeps,
   policy: Policy,
   slot: Slot,
+  now = new Date(),
 ): Promise<SnapshotJobResult> {
   const { targets, problems } = await discoverTargets(deps.primary, policy.targets);
-  const [primarySnapshots, drSnapshots] = await Promise.all([
+  const [primary, dr] = await Promise.all([
     listManualSnapshots(deps.primary),
     listManualSnapshots(deps.dr),
   ]);
-
-  const outcomes: TargetOutcome[] = problems.map((p) => ({
-    kind: p.kind,
-    target: p.identifier,
-    outcome: 'failed',
-    error: errorSummary(new TargetNotFoundError(p.message)),
-  }));
-  const { created, inSlot } = await snapshotTargets(
-    deps,
+  const plan = planSnapshots({ policy, slot, targets, problems, primary, dr });
+  const created = await createSnapshots(deps, policy, slot, plan.creates);
+  // A snapshot RDS reports available at once (a local AWS does) is copied in the same run.
+  const copyPlan = planCopies({
     policy,
-    slot,
     targets,
-    primarySnapshots,
-    outcomes,
+    primary: [...primary, ...created.flatMap((c) => (c.snapshot ? [c.snapshot] : []))],
+    dr,
+  });
+  const copied = await startCopies(deps, policy, copyPlan.copies, targets);
+  const outcomes = [...plan.targets, ...created.map((c) => c.outcome)].sort((a, b) =>
+    `${a.kind}/${a.target}`.localeCompare(`${b.kind}/${b.target}`),
   );
-  const primaryAfter = [...primarySnapshots, ...created];
-  const { outcomes: copies, started } = await startCopies(deps, policy, primaryAfter, drSnapshots);
+  const copies = [...copyPlan.decided, ...copied].sort((a, b) =>
+    `${a.kind}/${a.snapshotId}`.localeCompare(`${b.kind}/${b.snapshotId}`),
+  );
   const failures = failuresOf(outcomes, copies);
-  const manifest = await recordRun(deps, policy, slot, inSlot, started, failures);
+
+  // What both regions hold now, whoever made it: other deliveries, or calls whose answer was lost.
+  const [primaryAfter, drAfter] = await Promise.all([
+    listManualSnapshots(deps.primary),
+    listManualSnapshots(deps.dr),
+  ]);
+  const held = { targets, primary: primaryAfter, dr: drAfter };
+  const runId = runIdOf('snapshot-rds', slot);
+  let manifest: SnapshotJobResult['manifest'] = 'not-written';
+  try {
+    const recorded = await deps.recorder.record(
+      newManifest(
+        'snapshot-rds',
+        slot,
+        policy,
+        deps.recorder.account,
+        artifactsOf(policy, deps.recorder.account, slot, held),
+        runFailures(policy, deps.recorder.account, outcomes),
+        now,
+      ),
+    );
+    manifest = recorded.outcome;
+  } catch (error) {
+    failures.push({ subject: `manifest of ${runId}`, error: errorSummary(error) });
+  }
+  const amended = await completeEarlierRuns(deps, policy, slot, held, now, failures);
 
   const quotas: QuotaUsage[] = KINDS.flatMap((kind) => [
     usage(deps.primary.region, kind, primaryAfter, policy),
-    usage(
-      deps.dr.region,
-      kind,
-      [...drSnapshots, ...copies.filter((c) => c.outcome === 'started' && c.kind === kind)],
-      policy,
-    ),
+    usage(deps.dr.region, kind, drAfter, policy),
   ]);
   return {
-    runId: runIdOf('snapshot-rds', slot),
+    runId,
     slot: slot.time.toISOString(),
     targets: outcomes,
     copies,
     quotas,
     manifest,
+    amended,
     failures,
   };
 }
 
-/** Signs and stores the run's manifest; a failure to do so is one more failure of the run. */
-async function recordRun(
-  deps: SnapshotJobDeps,
-  policy: Policy,
-  slot: Slot,
-  inSlot: readonly SnapshotRecord[],
-  started: readonly { copy: SnapshotRecord; source: SnapshotRecord }[],
-  failures: JobFailure[],
-): Promise<SnapshotJobResult['manifest']> {
-  try {
-    return await deps.recorder.record(
-      newManifest('snapshot-rds', slot, policy, deps.recorder.account, {
-        snapshots: inSlot.map(snapshotArtifact),
-        drCopies: started.map(({ copy, source }) => ({
-          arn: copy.arn,
-          sourceArn: source.arn,
-          region: copy.region,
-          kind: copy.kind,
-          target: source.target,
-          kmsKeyId: copy.kmsKeyId ?? null,
-          status: copy.status,
-        })),
-      }),
-    );
-  } catch (error) {
-    failures.push({
-      subject: `manifest of ${runIdOf('snapshot-rds', slot)}`,
-      error: errorSummary(error),
-    });
-    return 'not-written';
-  }
+interface Holdings {
+  readonly targets: readonly Target[];
+  readonly primary: readonly SnapshotRecord[];
+  readonly dr: readonly SnapshotRecord[];
 }
 
-function snapshotArtifact(s: SnapshotRecord): SnapshotArtifact {
-  return {
-    arn: s.arn,
-    region: s.region,
-    kind: s.kind,
-    target: s.target,
-    engine: s.engine ?? null,
-    encrypted: s.encrypted,
-    kmsKeyId: s.kmsKeyId ?? null,
-    createdAt: s.createdAt?.toISOString() ?? null,
+/** The slot's snapshots and their DR copies, as both regions hold them. */
+function artifactsOf(
+  policy: Policy,
+  account: string,
+  slot: Slot,
+  held: Holdings,
+): { snapshots: SnapshotArtifact[]; drCopies: DrCopyArtifact[] } {
+  const ofSlot = (s: SnapshotRecord) => {
+    const own = ownSnapshot(s, held.targets);
+    return own?.slot.id === slot.id ? own : undefined;
   };
+  const snapshots = held.primary.flatMap((s): SnapshotArtifact[] => {
+    const own = ofSlot(s);
+    if (!own) return [];
+    return [
+      {
+        arn: s.arn,
+        region: s.region,
+        kind: s.kind,
+        target: own.target,
+        slot: slot.id,
+        engine: s.engine ?? null,
+        encrypted: s.encrypted,
+        kmsKeyId: s.kmsKeyId ?? null,
+        createdAt: s.createdAt?.toISOString() ?? null,
+      },
+    ];
+  });
+  const drCopies = held.dr.flatMap((s): DrCopyArtifact[] => {
+    const own = ofSlot(s);
+    const sourceArn = snapshotArn(policy.regions.primary, account, s.kind, s.id);
+    // Real RDS names a copy's source; one copied from elsewhere is not Lifeboat's copy.
+    if (!own || (s.copiedFrom !== undefined && s.copiedFrom !== sourceArn)) return [];
+    return [
+      {
+        arn: s.arn,
+        sourceArn,
+        region: s.region,
+        kind: s.kind,
+        target: own.target,
+        slot: slot.id,
+        kmsKeyId: s.kmsKeyId ?? null,
+        status: s.status,
+      },
+    ];
+  });
+  return { snapshots, drCopies };
 }
 
-async function snapshotTargets(
+/**
+ * Completes the records of earlier runs with the DR copies made since they were recorded: a copy
+ * waits for room under the caps, or the delivery that started it may have lost its record. Each
+ * copy belongs to the record of its snapshot's slot; only slots the DR region holds a copy of
+ * are read.
+ */
+async function completeEarlierRuns(
   deps: SnapshotJobDeps,
   policy: Policy,
   slot: Slot,
-  targets: readonly Target[],
-  existing: readonly SnapshotRecord[],
-  outcomes: TargetOutcome[],
-): Promise<{ created: SnapshotRecord[]; inSlot: SnapshotRecord[] }> {
-  const byId = new Map(existing.map((s) => [`${s.kind}/${s.id}`, s]));
-  const toCreate: { target: Target; snapshotId: string }[] = [];
-  const inSlot: SnapshotRecord[] = [];
-  for (const target of targets) {
-    const snapshotId = snapshotIdentifier(target.identifier, slot);
-    const found = byId.get(`${target.kind}/${snapshotId}`);
-    if (!found) toCreate.push({ target, snapshotId });
-    else if (found.managedBy === policy.name) {
-      inSlot.push(found);
-      outcomes.push({
-        kind: target.kind,
-        target: target.identifier,
-        snapshotId,
-        outcome: 'already-exists',
-      });
-    } else {
-      const error = new SnapshotConflictError(
-        `${snapshotId} exists in ${deps.primary.region} but was not created by policy ${policy.name}`,
+  held: Holdings,
+  now: Date,
+  failures: JobFailure[],
+): Promise<string[]> {
+  const slots = new Map<string, Slot>();
+  for (const s of held.dr) {
+    const own = ownSnapshot(s, held.targets);
+    if (own && own.slot.id !== slot.id && own.slot.time <= now) slots.set(own.slot.id, own.slot);
+  }
+  if (slots.size === 0) return [];
+  let recorded: Set<string>;
+  try {
+    recorded = new Set(await deps.recorder.runs(policy.name, 'snapshot-rds'));
+  } catch (error) {
+    failures.push({ subject: 'the records of earlier runs', error: errorSummary(error) });
+    return [];
+  }
+  const amended: string[] = [];
+  for (const earlier of [...slots.values()].sort((a, b) => a.id.localeCompare(b.id))) {
+    const runId = runIdOf('snapshot-rds', earlier);
+    if (!recorded.has(runId)) continue;
+    const { drCopies } = artifactsOf(policy, deps.recorder.account, earlier, held);
+    try {
+      const result = await deps.recorder.record(
+        newManifest('snapshot-rds', earlier, policy, deps.recorder.account, { drCopies }, [], now),
       );
-      outcomes.push({
-        kind: target.kind,
-        target: target.identifier,
-        snapshotId,
-        outcome: 'failed',
-        error: errorSummary(error),
-      });
+      if (result.outcome === 'amended') amended.push(runId);
+    } catch (error) {
+      failures.push({ subject: `manifest of ${runId}`, error: errorSummary(error) });
     }
   }
+  return amended;
+}
 
-  const refusals = new Map(
-    KINDS.map((kind) => {
-      const adding = toCreate.filter((c) => c.target.kind === kind).length;
-      return [kind, quotaRefusal(deps.primary.region, kind, existing, adding, policy)] as const;
-    }),
-  );
-  const allowed = toCreate.filter(({ target, snapshotId }) => {
-    const refusal = refusals.get(target.kind);
-    if (!refusal) return true;
-    outcomes.push({
-      kind: target.kind,
-      target: target.identifier,
-      snapshotId,
-      outcome: 'refused',
-      error: errorSummary(refusal),
-    });
-    return false;
-  });
+/** The run's target failures, each resolved by the snapshot a later delivery may still take. */
+function runFailures(
+  policy: Policy,
+  account: string,
+  outcomes: readonly TargetOutcome[],
+): RunFailure[] {
+  return outcomes
+    .filter((o) => o.outcome === 'failed' || o.outcome === 'refused')
+    .map((o) => ({
+      subject: `${o.kind} ${o.target}`,
+      error: o.error ?? o.outcome,
+      resolvedBy: o.snapshotId
+        ? snapshotArn(policy.regions.primary, account, o.kind, o.snapshotId)
+        : null,
+    }));
+}
 
-  const created: SnapshotRecord[] = [];
-  await Promise.all(
-    allowed.map(async ({ target, snapshotId }) => {
+async function createSnapshots(
+  deps: SnapshotJobDeps,
+  policy: Policy,
+  slot: Slot,
+  creates: readonly { target: Target; snapshotId: string }[],
+): Promise<{ outcome: TargetOutcome; snapshot?: SnapshotRecord }[]> {
+  return Promise.all(
+    creates.map(async ({ target, snapshotId }) => {
+      const base = { kind: target.kind, target: target.identifier, snapshotId };
       try {
         const result = await deps.limiter.run(() =>
           createSnapshot(deps.primary, target.kind, target.identifier, snapshotId, [
@@ -236,151 +276,45 @@ async function snapshotTargets(
             { Key: TAG.source, Value: target.arn },
           ]),
         );
-        if (result.outcome === 'created') created.push(result.snapshot);
-        outcomes.push({
-          kind: target.kind,
-          target: target.identifier,
-          snapshotId,
-          outcome: result.outcome,
-        });
-        deps.log.info('snapshot', {
-          target: target.identifier,
-          snapshotId,
-          outcome: result.outcome,
-        });
+        deps.log.info('snapshot', { ...base, outcome: result.outcome });
+        return {
+          outcome: { ...base, outcome: result.outcome },
+          ...(result.outcome === 'created' ? { snapshot: result.snapshot } : {}),
+        };
       } catch (error) {
-        outcomes.push({
-          kind: target.kind,
-          target: target.identifier,
-          snapshotId,
-          outcome: 'failed',
-          error: errorSummary(error),
-        });
-        deps.log.error('snapshot failed', {
-          target: target.identifier,
-          snapshotId,
-          error: errorSummary(error),
-        });
+        deps.log.error('snapshot failed', { ...base, error: errorSummary(error) });
+        return { outcome: { ...base, outcome: 'failed' as const, error: errorSummary(error) } };
       }
     }),
   );
-  outcomes.sort((a, b) => `${a.kind}/${a.target}`.localeCompare(`${b.kind}/${b.target}`));
-  return { created, inSlot: [...inSlot, ...created] };
 }
 
 async function startCopies(
   deps: SnapshotJobDeps,
   policy: Policy,
-  primary: readonly SnapshotRecord[],
-  dr: readonly SnapshotRecord[],
-): Promise<{
-  outcomes: CopyOutcome[];
-  started: { copy: SnapshotRecord; source: SnapshotRecord }[];
-}> {
-  const ours = dr.filter((s) => s.managedBy === policy.name);
-  const copiedSources = new Set(ours.map((s) => s.source));
-  const drIds = new Map(dr.map((s) => [`${s.kind}/${s.id}`, s]));
-  const newestCopy = new Map<string, number>();
-  for (const s of ours) {
-    if (s.status === 'failed' || !s.time) continue;
-    const key = `${s.kind}/${s.target}`;
-    newestCopy.set(key, Math.max(newestCopy.get(key) ?? 0, s.time.getTime()));
-  }
-  // A copy for every snapshot newer than the target's newest copy, oldest first: DR gets every
-  // restore point in order, and retention deleting an old copy never causes a second copy.
-  const candidates = primary
-    .filter(
-      (s) =>
-        s.managedBy === policy.name &&
-        s.status === 'available' &&
-        s.time !== undefined &&
-        !copiedSources.has(s.arn) &&
-        s.time.getTime() > (newestCopy.get(`${s.kind}/${s.target}`) ?? 0),
-    )
-    .sort(
-      (a, b) => (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0) || a.id.localeCompare(b.id),
-    );
-
-  const outcomes: CopyOutcome[] = [];
-  const started: { copy: SnapshotRecord; source: SnapshotRecord }[] = [];
-  const toStart: SnapshotRecord[] = [];
-  for (const kind of KINDS) {
-    const ofKind = candidates.filter((s) => s.kind === kind);
-    if (ofKind.length === 0) continue;
-    const cap = policy.snapshots.copyCaps[kind];
-    const inFlight = dr.filter((s) => s.kind === kind && isInProgress(s)).length;
-    const room = Math.max(0, cap - inFlight);
-    const now = ofKind.slice(0, room);
-    for (const s of ofKind.slice(room)) {
-      outcomes.push({
-        kind,
-        target: s.target,
-        snapshotId: s.id,
-        outcome: 'pending',
-        detail: `${inFlight + now.length} ${kind} copies in flight to ${deps.dr.region} (cap ${cap}); a later run starts it`,
-      });
-    }
-    const refusal = quotaRefusal(deps.dr.region, kind, dr, now.length, policy);
-    for (const s of now) {
-      const clash = drIds.get(`${s.kind}/${s.id}`);
-      if (refusal) {
-        outcomes.push({
-          kind,
-          target: s.target,
-          snapshotId: s.id,
-          outcome: 'refused',
-          error: errorSummary(refusal),
-        });
-      } else if (clash) {
-        const error = new SnapshotConflictError(
-          `${s.id} exists in ${deps.dr.region} but is not a copy made by policy ${policy.name}`,
-        );
-        outcomes.push({
-          kind,
-          target: s.target,
-          snapshotId: s.id,
-          outcome: 'failed',
-          error: errorSummary(error),
-        });
-      } else toStart.push(s);
-    }
-  }
-
-  await Promise.all(
-    toStart.map(async (s) => {
+  sources: readonly SnapshotRecord[],
+  targets: readonly Target[],
+): Promise<CopyOutcome[]> {
+  return Promise.all(
+    sources.map(async (s): Promise<CopyOutcome> => {
+      const own = ownSnapshot(s, targets);
+      const target = own?.target ?? s.database;
+      const base = { kind: s.kind, target, snapshotId: s.id };
       try {
         const result = await deps.limiter.run(() =>
           copySnapshot(deps.dr, s.kind, s, policy.snapshots.drKmsKeyArn, [
-            ...lifeboatTags(policy, s.slot ?? '', s.target),
+            ...lifeboatTags(policy, own?.slot.id ?? '', target),
             { Key: TAG.source, Value: s.arn },
           ]),
         );
-        if (result.outcome === 'created') started.push({ copy: result.copy, source: s });
-        outcomes.push({
-          kind: s.kind,
-          target: s.target,
-          snapshotId: s.id,
-          outcome: result.outcome === 'created' ? 'started' : result.outcome,
-        });
-        deps.log.info('copy', { target: s.target, snapshotId: s.id, outcome: result.outcome });
+        deps.log.info('copy', { ...base, outcome: result.outcome });
+        return { ...base, outcome: result.outcome === 'created' ? 'started' : result.outcome };
       } catch (error) {
-        outcomes.push({
-          kind: s.kind,
-          target: s.target,
-          snapshotId: s.id,
-          outcome: 'failed',
-          error: errorSummary(error),
-        });
-        deps.log.error('copy failed', {
-          target: s.target,
-          snapshotId: s.id,
-          error: errorSummary(error),
-        });
+        deps.log.error('copy failed', { ...base, error: errorSummary(error) });
+        return { ...base, outcome: 'failed', error: errorSummary(error) };
       }
     }),
   );
-  outcomes.sort((a, b) => `${a.kind}/${a.snapshotId}`.localeCompare(`${b.kind}/${b.snapshotId}`));
-  return { outcomes, started };
 }
 
 function lifeboatTags(policy: Policy, slotId: string, target: string): Tag[] {
@@ -390,27 +324,6 @@ function lifeboatTags(policy: Policy, slotId: string, target: string): Tag[] {
     { Key: TAG.slot, Value: slotId },
     { Key: TAG.target, Value: target },
   ];
-}
-
-function quotaRefusal(
-  region: string,
-  kind: SnapshotKind,
-  existing: readonly { kind: SnapshotKind }[],
-  adding: number,
-  policy: Policy,
-): SnapshotQuotaError | undefined {
-  const quota = quotaOf(kind, policy);
-  const used = existing.filter((s) => s.kind === kind).length;
-  if (adding === 0 || used + adding <= quota) return undefined;
-  return new SnapshotQuotaError(
-    `refused before creating anything: ${adding} more manual ${kind} snapshots would take ${region} to ${used + adding}, past its quota of ${quota} (snapshots.quotas.${kind}Snapshots); delete old snapshots or raise the quota`,
-  );
-}
-
-function quotaOf(kind: SnapshotKind, policy: Policy): number {
-  return kind === 'instance'
-    ? policy.snapshots.quotas.instanceSnapshots
-    : policy.snapshots.quotas.clusterSnapshots;
 }
 
 function usage(

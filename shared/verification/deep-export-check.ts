@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ExportArtifact, SignedManifest } from '../manifest/manifest.js';
+import type { ExportArtifact } from '../manifest/manifest.js';
+import type { RunRecord } from '../manifest/manifest-ledger.js';
 import { errorSummary } from '../observability/job-log.js';
 import { openExport } from '../secrets/open-export.js';
 import type { ArtifactCheck, DeepExportCheck } from './verify-run.js';
@@ -10,7 +11,10 @@ import type { ArtifactCheck, DeepExportCheck } from './verify-run.js';
  * secrets inside with the manifest's inventory. Values are never part of a result.
  */
 export function deepExportCheck(s3: S3Client, dataKeyArn: string): DeepExportCheck {
-  return async (signed: SignedManifest, artifact: ExportArtifact): Promise<ArtifactCheck[]> => {
+  return async (
+    record: Pick<RunRecord, 'runId' | 'artifacts'>,
+    artifact: ExportArtifact,
+  ): Promise<ArtifactCheck[]> => {
     const name = `s3://${artifact.bucket}/${artifact.key}`;
     let payload: Awaited<ReturnType<typeof openExport>>;
     try {
@@ -28,16 +32,16 @@ export function deepExportCheck(s3: S3Client, dataKeyArn: string): DeepExportChe
     const entry = (s: { name: string; arn: string; versionId: string }) =>
       `${s.name} ${s.arn} ${s.versionId}`;
     const inside = new Set(payload.secrets.map(entry));
-    const listed = new Set(signed.manifest.artifacts.secrets.map(entry));
+    const listed = new Set(record.artifacts.secrets.map(entry));
     const missing = [...listed].filter((e) => !inside.has(e)).map((e) => e.split(' ')[0]);
     const extra = [...inside].filter((e) => !listed.has(e)).map((e) => e.split(' ')[0]);
-    if (payload.runId !== signed.manifest.runId) {
+    if (payload.runId !== record.runId) {
       return [
         {
           kind: 'secrets',
           artifact: name,
           status: 'failed',
-          reason: `holds run ${payload.runId}, not ${signed.manifest.runId}`,
+          reason: `holds run ${payload.runId}, not ${record.runId}`,
         },
       ];
     }

@@ -3,15 +3,16 @@ import { AddTagsToResourceCommand } from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
-import { parseRunId, type SignedManifest, verificationKey } from '../manifest/manifest.js';
-import { checkSignature } from '../manifest/manifest-signing.js';
+import { parseRunId, verificationKey } from '../manifest/manifest.js';
 import {
-  listRunIds,
-  ManifestFormatError,
-  ManifestNotFoundError,
-  readManifest,
-  storeObject,
-} from '../manifest/manifest-store.js';
+  type Ledger,
+  type LedgerAccess,
+  type RunRecord,
+  readLedger,
+  readRuns,
+  runIdsOf,
+} from '../manifest/manifest-ledger.js';
+import { storeObject } from '../manifest/manifest-store.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import { parseDuration, subtractDuration } from '../policy/duration.js';
 import type { Policy } from '../policy/schema.js';
@@ -21,10 +22,25 @@ import {
   type SnapshotKind,
   type SnapshotRecord,
 } from '../rds/snapshots.js';
-import { parseSlotId } from '../snapshots/slot.js';
+import { readHolds } from '../retention/holds.js';
+import {
+  parseSlotId,
+  partitionOf,
+  slotOfIdentifier,
+  snapshotIdentifier,
+} from '../snapshots/slot.js';
 import { TAG } from '../snapshots/tags.js';
 import type { Site, Vault } from '../vault/vault.js';
-import { type DeepExportCheck, type RunVerification, verifyRun } from './verify-run.js';
+import { chainAnchors, chainChecks, scheduleChecks } from './run-chain.js';
+import {
+  type ArtifactCheck,
+  type DeepExportCheck,
+  deadlineAfter,
+  overall,
+  type RunVerification,
+  recordChecks,
+  verifyArtifacts,
+} from './verify-run.js';
 
 export interface VerificationJobDeps {
   readonly s3: S3Client;
@@ -51,6 +67,8 @@ export interface RestorePointAge {
 
 export interface VerificationJobResult {
   readonly runs: readonly RunVerification[];
+  /** Checks of the vault as a whole: stray objects, hold records, schedules kept by a rate. */
+  readonly ledger: readonly ArtifactCheck[];
   /** Snapshots and copies tagged lifeboat:verified-at by this run. */
   readonly tagged: number;
   readonly restorePoints: readonly RestorePointAge[];
@@ -59,9 +77,11 @@ export interface VerificationJobResult {
 }
 
 /**
- * Verifies every run of the policy within its lookback (or the runs named), writes a verification
- * record beside each manifest, tags the snapshots and copies that passed as verified, and reports
- * the age of each target's newest verified restore point.
+ * Verifies the policy's runs within its lookback (or the runs named): every record genuine and
+ * stored as first written; each job's chain unbroken; every run its schedule required present;
+ * what each run lists intact; nothing in either region carrying Lifeboat's name for a slot that
+ * no record lists; Lifeboat's labels as it set them. Writes a verification record per run, tags
+ * what passed as verified, and reports the age of each target's newest verified restore point.
  */
 export async function runVerificationJob(
   deps: VerificationJobDeps,
@@ -69,162 +89,305 @@ export async function runVerificationJob(
   now: Date,
   options: { readonly runIds?: readonly string[] } = {},
 ): Promise<VerificationJobResult> {
+  const access: LedgerAccess = {
+    s3: deps.s3,
+    bucket: deps.vault.bucket,
+    kms: deps.kms,
+    manifestKeyArn: deps.vault.manifestKeys[deps.site],
+  };
   const since = subtractDuration(
     now,
     parseDuration(policy.verification.lookback) ?? { years: 0, months: 0, days: 7, hours: 0 },
   );
-  const allRuns = await listRunIds(deps.s3, deps.vault.bucket, policy.name);
-  const runIds = options.runIds ?? allRuns.filter((id) => (slotTimeOf(id) ?? 0) >= since.getTime());
-  // Retention since the oldest run checked may have deleted what that run produced.
-  const from = Math.min(since.getTime(), ...runIds.map((id) => slotTimeOf(id) ?? since.getTime()));
-  const retired = await retiredByRetention(
-    deps,
-    policy.name,
-    allRuns.filter((id) => id.startsWith('retention-') && (slotTimeOf(id) ?? 0) >= from),
+  const ledger = await readLedger(deps.s3, deps.vault.bucket, policy.name);
+  const named = options.runIds !== undefined;
+  const window = named
+    ? [...(options.runIds ?? [])]
+    : runIdsOf(ledger).filter((id) => (slotTimeOf(id) ?? 0) >= since.getTime());
+  const records = await readRuns(access, ledger, window);
+  for (const [id, r] of await readRuns(access, ledger, chainAnchors(ledger, window, records)))
+    records.set(id, r);
+  const chains = chainChecks(ledger, window, records);
+  const schedule = named
+    ? { missing: new Map<string, ArtifactCheck>(), ledger: [] }
+    : scheduleChecks(policy, ledger, since, now);
+
+  const inventory = await inventoryOf(deps);
+  const retired = retiredBy(records);
+  const recordedArns = new Set(
+    [...records.values()].flatMap((r) => [
+      ...r.artifacts.snapshots.map((s) => s.arn),
+      ...r.artifacts.drCopies.map((c) => c.arn),
+    ]),
   );
-  const read = new Map(
-    await Promise.all(
-      runIds.map(async (id) => [id, await readRun(deps, policy.name, id)] as const),
-    ),
-  );
-  const inventory = await snapshotsByArn(deps, [...read.values()]);
   const runs: RunVerification[] = [];
+  for (const runId of window) {
+    const record = records.get(runId);
+    const checks = record
+      ? [
+          ...recordChecks(record),
+          ...(chains.get(runId) ?? []),
+          ...(await artifactChecks(deps, policy, record, inventory, retired, recordedArns, now)),
+        ]
+      : [
+          {
+            kind: 'manifest' as const,
+            artifact: runId,
+            status: 'failed' as const,
+            reason: 'missing: there is no record of this run',
+          },
+        ];
+    runs.push(verification(runId, deps, checks, now));
+  }
+  for (const [runId, check] of schedule.missing) runs.push(verification(runId, deps, [check], now));
+  runs.sort((a, b) => bySlot(a.runId, b.runId));
+
+  const ledgerChecks = named
+    ? []
+    : [...schedule.ledger, ...strays(ledger), ...(await holdChecks(access, policy))];
   const failures: JobFailure[] = [];
-  for (const runId of runIds) {
-    const verification = await verifyOne(
-      deps,
-      policy,
-      runId,
-      read.get(runId) as ReadRun,
-      inventory,
-      retired,
-      now,
-    );
-    runs.push(verification);
-    try {
-      await writeRecord(deps, policy.name, verification);
-    } catch (error) {
-      failures.push({ subject: `verification record of ${runId}`, error: errorSummary(error) });
-    }
-    for (const check of verification.checks) {
-      if (check.status === 'failed') {
-        failures.push({ subject: `${runId} ${check.kind} ${check.artifact}`, error: check.reason });
+  for (const run of runs) {
+    if (ledger.runs.has(run.runId)) {
+      try {
+        await writeRecord(deps, policy.name, run);
+      } catch (error) {
+        failures.push({
+          subject: `verification record of ${run.runId}`,
+          error: errorSummary(error),
+        });
       }
+    }
+    for (const check of run.checks) {
+      if (check.status === 'failed') {
+        failures.push({
+          subject: `${run.runId} ${check.kind} ${check.artifact}`,
+          error: check.reason,
+        });
+      }
+    }
+  }
+  for (const check of ledgerChecks) {
+    if (check.status === 'failed') {
+      failures.push({ subject: `${check.kind} ${check.artifact}`, error: check.reason });
     }
   }
   const tagged = await tagVerified(deps, runs, inventory, now, failures);
   deps.log.info('verified', { runs: runs.length, tagged, failed: failures.length });
   return {
     runs,
+    ledger: ledgerChecks,
     tagged,
-    restorePoints: restorePointAges([...inventory.values()], policy.name, now),
+    restorePoints: restorePointAges(records, runs, inventory, now),
     failures,
   };
 }
 
-/** A run's manifest, or why it could not be read. */
-type ReadRun = { readonly signed: SignedManifest } | { readonly unreadable: string };
-
-async function readRun(
-  deps: VerificationJobDeps,
-  policyName: string,
+function verification(
   runId: string,
-): Promise<ReadRun> {
-  try {
-    return { signed: await readManifest(deps.s3, deps.vault.bucket, policyName, runId) };
-  } catch (error) {
-    if (error instanceof ManifestNotFoundError)
-      return { unreadable: 'missing: there is no manifest for this run' };
-    if (error instanceof ManifestFormatError) return { unreadable: `altered: ${error.message}` };
-    return { unreadable: `could not be checked: ${errorSummary(error)}` };
-  }
-}
-
-/**
- * Every manual snapshot the runs could refer to, by ARN: only the regions and kinds their
- * manifests name, one describe call per 100 snapshots.
- */
-async function snapshotsByArn(
-  deps: VerificationJobDeps,
-  runs: readonly ReadRun[],
-): Promise<Map<string, SnapshotRecord>> {
-  const wanted = new Map<string, Set<SnapshotKind>>();
-  for (const run of runs) {
-    if (!('signed' in run)) continue;
-    const { snapshots, drCopies } = run.signed.manifest.artifacts;
-    for (const a of [...snapshots, ...drCopies]) {
-      wanted.set(a.region, (wanted.get(a.region) ?? new Set()).add(a.kind));
-    }
-  }
-  const lists = await Promise.all(
-    [deps.primary, deps.dr]
-      .filter((rds) => wanted.has(rds.region))
-      .map((rds) => listManualSnapshots(rds, [...(wanted.get(rds.region) ?? [])])),
-  );
-  return new Map(lists.flat().map((s) => [s.arn, s]));
+  deps: Pick<VerificationJobDeps, 'deep'>,
+  checks: readonly ArtifactCheck[],
+  now: Date,
+): RunVerification {
+  return {
+    runId,
+    mode: deps.deep ? 'deep' : 'default',
+    verifiedAt: now.toISOString(),
+    status: overall(checks),
+    checks,
+  };
 }
 
 function slotTimeOf(runId: string): number | undefined {
   return parseSlotId(parseRunId(runId)?.slotId ?? '')?.time.getTime();
 }
 
-/** ARNs that retention runs deleted, from their manifests (only those whose MAC verifies). */
-async function retiredByRetention(
-  deps: VerificationJobDeps,
-  policyName: string,
-  retentionRuns: readonly string[],
-): Promise<Map<string, string>> {
+function bySlot(a: string, b: string): number {
+  return (
+    (parseRunId(a)?.slotId ?? '').localeCompare(parseRunId(b)?.slotId ?? '') || a.localeCompare(b)
+  );
+}
+
+/** Every manual snapshot of both regions, by ARN: one paged listing each. */
+async function inventoryOf(deps: VerificationJobDeps): Promise<Map<string, SnapshotRecord>> {
+  const lists = await Promise.all([
+    listManualSnapshots(deps.primary),
+    listManualSnapshots(deps.dr),
+  ]);
+  return new Map(lists.flat().map((s) => [s.arn, s]));
+}
+
+/** ARNs that the trustworthy records of retention runs say they deleted. */
+function retiredBy(records: ReadonlyMap<string, RunRecord>): Map<string, string> {
   const retired = new Map<string, string>();
-  for (const runId of retentionRuns) {
-    try {
-      const signed = await readManifest(deps.s3, deps.vault.bucket, policyName, runId);
-      const signature = await checkSignature(deps.kms, deps.vault.manifestKeys[deps.site], signed);
-      if (!signature.valid) continue;
-      for (const d of signed.manifest.artifacts.deletions) retired.set(d.arn, runId);
-    } catch (error) {
-      deps.log.warn('retention record unreadable', { runId, error: errorSummary(error) });
-    }
+  for (const r of records.values()) {
+    if (r.job !== 'enforce-retention') continue;
+    for (const d of r.artifacts.deletions) retired.set(d.arn, r.runId);
   }
   return retired;
 }
 
-async function verifyOne(
+/** The checks of what a run lists, of what carries its slot's names, and of their labels. */
+async function artifactChecks(
   deps: VerificationJobDeps,
   policy: Policy,
-  runId: string,
-  read: ReadRun,
-  snapshots: ReadonlyMap<string, SnapshotRecord>,
+  record: RunRecord,
+  inventory: ReadonlyMap<string, SnapshotRecord>,
   retired: ReadonlyMap<string, string>,
+  recordedArns: ReadonlySet<string>,
   now: Date,
-): Promise<RunVerification> {
-  const failed = (reason: string): RunVerification => ({
-    runId,
-    mode: deps.deep ? 'deep' : 'default',
-    verifiedAt: now.toISOString(),
-    status: 'failed',
-    checks: [{ kind: 'manifest', artifact: runId, status: 'failed', reason }],
-  });
-  if ('unreadable' in read) return failed(read.unreadable);
-  try {
-    return await verifyRun(
-      {
-        s3: deps.s3,
-        kms: deps.kms,
-        manifestKeyArn: deps.vault.manifestKeys[deps.site],
-        snapshots,
-        retired,
-        ...(deps.deep ? { deep: deps.deep } : {}),
-      },
-      read.signed,
-      policy.verification.copyDeadline,
-      now,
-    );
-  } catch (error) {
-    return failed(`could not be checked: ${errorSummary(error)}`);
-  }
+): Promise<ArtifactCheck[]> {
+  const first = record.revisions.find((r) => r.signed && r.problems.length === 0);
+  // A record none of whose revisions can be trusted cannot say what to check.
+  if (!first?.signed) return [];
+  const checks = await verifyArtifacts(
+    {
+      s3: deps.s3,
+      policyName: policy.name,
+      snapshots: inventory,
+      retired,
+      ...(deps.deep ? { deep: deps.deep } : {}),
+    },
+    record,
+    first.signed.manifest.createdAt,
+    policy.verification.copyDeadline,
+    now,
+  );
+  if (record.job !== 'snapshot-rds') return checks;
+  return [
+    ...checks,
+    ...unrecorded(policy, record, inventory, recordedArns),
+    ...copyCoverage(policy, record, retired, now),
+    ...labelChecks(policy, record, inventory),
+  ];
 }
 
-/** Writes (or replaces) the verification record beside the run's manifest. */
+/**
+ * Snapshots and copies that carry Lifeboat's name for a database in this run's slot (found by
+ * the deterministic identifiers) but that no record lists: taken by a delivery whose record was
+ * lost, or made by someone else to pass as Lifeboat's.
+ */
+function unrecorded(
+  policy: Policy,
+  record: RunRecord,
+  inventory: ReadonlyMap<string, SnapshotRecord>,
+  recordedArns: ReadonlySet<string>,
+): ArtifactCheck[] {
+  const checks: ArtifactCheck[] = [];
+  for (const s of inventory.values()) {
+    const slot = slotOfIdentifier(s.id);
+    if (slot?.id !== record.slotId || recordedArns.has(s.arn)) continue;
+    if (!s.database || snapshotIdentifier(s.database, slot) !== s.id) continue;
+    checks.push({
+      kind: s.region === policy.regions.dr ? 'dr-copy' : 'snapshot',
+      artifact: s.arn,
+      status: 'failed',
+      reason: `unrecorded: it carries Lifeboat's name for ${s.database} in this slot, but no record lists it (lifeboat backup run --slot ${slot.time.toISOString()} records what a lost delivery made)`,
+    });
+  }
+  return checks;
+}
+
+/** Each of the run's snapshots must have a DR copy recorded by its copy deadline. */
+function copyCoverage(
+  policy: Policy,
+  record: RunRecord,
+  retired: ReadonlyMap<string, string>,
+  now: Date,
+): ArtifactCheck[] {
+  const copied = new Set(record.artifacts.drCopies.map((c) => c.sourceArn));
+  const slot = parseSlotId(record.slotId);
+  if (!slot) return [];
+  const deadline = deadlineAfter(slot.time.toISOString(), policy.verification.copyDeadline);
+  return record.artifacts.snapshots
+    .filter((s) => !copied.has(s.arn) && !retired.has(s.arn))
+    .map((s) =>
+      now <= deadline
+        ? {
+            kind: 'dr-copy' as const,
+            artifact: s.arn,
+            status: 'pending' as const,
+            reason: `no copy in ${policy.regions.dr} yet; due by ${deadline.toISOString()}`,
+          }
+        : {
+            kind: 'dr-copy' as const,
+            artifact: s.arn,
+            status: 'failed' as const,
+            reason: `not copied to ${policy.regions.dr} within ${policy.verification.copyDeadline} of its slot`,
+          },
+    );
+}
+
+/** Lifeboat's labels on what the run recorded, as it set them; a change is reported, not trusted. */
+function labelChecks(
+  policy: Policy,
+  record: RunRecord,
+  inventory: ReadonlyMap<string, SnapshotRecord>,
+): ArtifactCheck[] {
+  const checks: ArtifactCheck[] = [];
+  const expected = (target: string, source: string): [string, string][] => [
+    [TAG.managed, 'true'],
+    [TAG.policy, policy.name],
+    [TAG.slot, record.slotId],
+    [TAG.target, target],
+    [TAG.source, source],
+  ];
+  const compare = (arn: string, labels: [string, string][]) => {
+    const found = inventory.get(arn);
+    if (!found) return;
+    const changed = labels
+      .filter(([key, value]) => found.tags.get(key) !== value)
+      .map(([key, value]) => {
+        const now = found.tags.get(key);
+        return now === undefined
+          ? `${key} removed (was ${value})`
+          : `${key} is ${now}, was ${value}`;
+      });
+    if (changed.length > 0) {
+      checks.push({
+        kind: 'labels',
+        artifact: arn,
+        status: 'failed',
+        reason: `labels changed behind Lifeboat's back: ${changed.join('; ')} (the signed record is what counts)`,
+      });
+    }
+  };
+  for (const s of record.artifacts.snapshots) {
+    const account = s.arn.split(':')[4] ?? '';
+    const type = s.kind === 'instance' ? 'db' : 'cluster';
+    compare(
+      s.arn,
+      expected(
+        s.target,
+        `arn:${partitionOf(s.region)}:rds:${s.region}:${account}:${type}:${s.target}`,
+      ),
+    );
+  }
+  for (const c of record.artifacts.drCopies) compare(c.arn, expected(c.target, c.sourceArn));
+  return checks;
+}
+
+/** Objects under the manifest prefix that are no run's record. */
+function strays(ledger: Ledger): ArtifactCheck[] {
+  return ledger.strays.map(({ key }) => ({
+    kind: 'stray' as const,
+    artifact: key,
+    status: 'failed' as const,
+    reason: 'extra: an object among the manifests that is no run’s record',
+  }));
+}
+
+/** Hold records that are not genuine: nothing trusts them, and someone wrote them. */
+async function holdChecks(access: LedgerAccess, policy: Policy): Promise<ArtifactCheck[]> {
+  const holds = await readHolds(access, policy.name);
+  return holds.problems.map((p) => ({
+    kind: 'hold' as const,
+    artifact: p.key,
+    status: 'failed' as const,
+    reason: `${p.reason}; no hold or release is taken from it`,
+  }));
+}
+
+/** Writes (or replaces) the run's verification record. */
 async function writeRecord(
   deps: VerificationJobDeps,
   policyName: string,
@@ -240,32 +403,24 @@ async function writeRecord(
       once: false,
       contentType: 'application/json',
       kmsKeyId: deps.vault.dataKeys.primary,
+      ownKmsContext: true,
     },
   );
 }
 
 /**
  * Tags each snapshot and copy that passed, and was not verified before, with
- * lifeboat:verified-at, which retention reads.
+ * lifeboat:verified-at: a label for people and drills; retention does not read it.
  */
 async function tagVerified(
   deps: VerificationJobDeps,
   runs: readonly RunVerification[],
-  inventory: Map<string, SnapshotRecord>,
+  inventory: ReadonlyMap<string, SnapshotRecord>,
   now: Date,
   failures: JobFailure[],
 ): Promise<number> {
-  const passed = new Set(
-    runs
-      .flatMap((r) =>
-        r.checks.filter(
-          (c) => c.status === 'passed' && (c.kind === 'snapshot' || c.kind === 'dr-copy'),
-        ),
-      )
-      .map((c) => c.artifact),
-  );
   let tagged = 0;
-  for (const arn of passed) {
+  for (const arn of passedArns(runs)) {
     const snapshot = inventory.get(arn);
     // Once verified, a restore point stays verified: its age counts from when it was taken.
     if (!snapshot || snapshot.verifiedAt) continue;
@@ -279,7 +434,6 @@ async function tagVerified(
           }),
         ),
       );
-      inventory.set(arn, { ...snapshot, verifiedAt: now });
       tagged += 1;
     } catch (error) {
       failures.push({ subject: `tagging ${arn} as verified`, error: errorSummary(error) });
@@ -288,26 +442,52 @@ async function tagVerified(
   return tagged;
 }
 
-/** Per target and region, the age of the newest snapshot of this policy that passed verification. */
-export function restorePointAges(
-  snapshots: readonly SnapshotRecord[],
-  policyName: string,
+/** Snapshots and copies that passed, in runs whose records are genuine and unbroken. */
+function passedArns(runs: readonly RunVerification[]): Set<string> {
+  const genuine = (r: RunVerification) =>
+    r.checks.every((c) => (c.kind !== 'manifest' && c.kind !== 'chain') || c.status === 'passed');
+  return new Set(
+    runs
+      .filter(genuine)
+      .flatMap((r) =>
+        r.checks.filter(
+          (c) => c.status === 'passed' && (c.kind === 'snapshot' || c.kind === 'dr-copy'),
+        ),
+      )
+      .map((c) => c.artifact),
+  );
+}
+
+/**
+ * Per target and region, the age of the newest restore point that passed this verification:
+ * from the records and the checks, not from tags.
+ */
+function restorePointAges(
+  records: ReadonlyMap<string, RunRecord>,
+  runs: readonly RunVerification[],
+  inventory: ReadonlyMap<string, SnapshotRecord>,
   now: Date,
 ): RestorePointAge[] {
-  const newest = new Map<string, SnapshotRecord>();
-  for (const s of snapshots) {
-    if (s.managedBy !== policyName || !s.verifiedAt || !s.time) continue;
-    const key = `${s.region}/${s.kind}/${s.target}`;
-    const seen = newest.get(key);
-    if (!seen || (seen.time?.getTime() ?? 0) < s.time.getTime()) newest.set(key, s);
+  const passed = passedArns(runs);
+  const newest = new Map<string, RestorePointAge & { time: number }>();
+  for (const record of records.values()) {
+    for (const a of [...record.artifacts.snapshots, ...record.artifacts.drCopies]) {
+      const slot = parseSlotId(a.slot);
+      if (!slot || !passed.has(a.arn) || !inventory.has(a.arn)) continue;
+      const key = `${a.region}/${a.kind}/${a.target}`;
+      const seen = newest.get(key);
+      if (seen && seen.time >= slot.time.getTime()) continue;
+      newest.set(key, {
+        region: a.region,
+        kind: a.kind,
+        target: a.target,
+        snapshotId: a.arn.split(':').pop() ?? '',
+        ageSeconds: Math.max(0, Math.round((now.getTime() - slot.time.getTime()) / 1000)),
+        time: slot.time.getTime(),
+      });
+    }
   }
   return [...newest.values()]
-    .map((s) => ({
-      region: s.region,
-      kind: s.kind,
-      target: s.target,
-      snapshotId: s.id,
-      ageSeconds: Math.max(0, Math.round((now.getTime() - (s.time?.getTime() ?? 0)) / 1000)),
-    }))
+    .map(({ time: _time, ...age }) => age)
     .sort((a, b) => `${a.region}/${a.target}`.localeCompare(`${b.region}/${b.target}`));
 }

@@ -1,14 +1,11 @@
-import type { KMSClient } from '@aws-sdk/client-kms';
 import { HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
 import {
   type DrCopyArtifact,
   type ExportArtifact,
   exportPrefix,
-  parseRunId,
-  type SignedManifest,
   type SnapshotArtifact,
 } from '../manifest/manifest.js';
-import { checkSignature } from '../manifest/manifest-signing.js';
+import type { RunRecord } from '../manifest/manifest-ledger.js';
 import { listKeys } from '../manifest/manifest-store.js';
 import { errorSummary } from '../observability/job-log.js';
 import { addDuration, parseDuration } from '../policy/duration.js';
@@ -17,10 +14,21 @@ import { parseSlotId } from '../snapshots/slot.js';
 
 export type CheckStatus = 'passed' | 'pending' | 'failed';
 
-/** The verdict on one thing a manifest lists (or on the manifest itself). */
+/** The verdict on one thing a record lists, or on the record itself. */
 export interface ArtifactCheck {
-  readonly kind: 'manifest' | 'snapshot' | 'dr-copy' | 'export' | 'secrets';
-  /** What was checked: an ARN, s3://bucket/key, or the manifest. */
+  readonly kind:
+    | 'manifest'
+    | 'chain'
+    | 'schedule'
+    | 'snapshot'
+    | 'dr-copy'
+    | 'export'
+    | 'secrets'
+    | 'labels'
+    | 'failure'
+    | 'stray'
+    | 'hold';
+  /** What was checked: an ARN, s3://bucket/key, or the run. */
   readonly artifact: string;
   readonly status: CheckStatus;
   readonly reason: string;
@@ -37,71 +45,89 @@ export interface RunVerification {
 
 /** Downloads and opens an export; only `lifeboat verify --deep` provides one. */
 export type DeepExportCheck = (
-  signed: SignedManifest,
+  record: Pick<RunRecord, 'runId' | 'artifacts'>,
   artifact: ExportArtifact,
 ) => Promise<readonly ArtifactCheck[]>;
 
 export interface VerifyRunDeps {
   readonly s3: S3Client;
-  /** KMS of the region verifying, and its manifest key (the replica verifies in the DR region). */
-  readonly kms: KMSClient;
-  readonly manifestKeyArn: string;
+  readonly policyName: string;
   /** Every manual snapshot of both regions, by ARN: one listing serves every run. */
   readonly snapshots: ReadonlyMap<string, SnapshotRecord>;
-  /** Snapshots retention deleted, by ARN, with the retention run that did (from its manifest). */
+  /** Snapshots retention deleted, by ARN, with the retention run that did (from its record). */
   readonly retired: ReadonlyMap<string, string>;
   readonly deep?: DeepExportCheck;
 }
 
 /**
- * Verifies one run without downloading anything: the manifest's MAC, each export against the
- * SHA-256 S3 stored for it (HEAD), each snapshot and DR copy against RDS. A copy still in flight
- * is pending until `copyDeadline` after the run, then failed.
+ * The checks of a run's stored record: each revision genuine (its MAC verifies, its content is the
+ * record its key names), none overwritten or hidden, none missing.
  */
-export async function verifyRun(
-  deps: VerifyRunDeps,
-  signed: SignedManifest,
-  copyDeadline: string,
-  now: Date,
-): Promise<RunVerification> {
-  const { manifest } = signed;
-  const mode = deps.deep ? 'deep' : 'default';
-  const signature = await checkSignature(deps.kms, deps.manifestKeyArn, signed);
-  const checks: ArtifactCheck[] = [
-    signature.valid
-      ? { kind: 'manifest', artifact: manifest.runId, status: 'passed', reason: 'MAC verifies' }
-      : { kind: 'manifest', artifact: manifest.runId, status: 'failed', reason: signature.reason },
-  ];
-  // A manifest that does not verify cannot say what to check.
-  if (signature.valid) {
-    const deadlineOf = (since: string) => deadlineAfter(since, copyDeadline);
-    for (const artifact of manifest.artifacts.exports)
-      checks.push(await checkExport(deps, artifact));
-    if (deps.deep) {
-      for (const artifact of manifest.artifacts.exports)
-        checks.push(...(await deps.deep(signed, artifact)));
+export function recordChecks(record: RunRecord): ArtifactCheck[] {
+  const checks: ArtifactCheck[] = [];
+  for (const r of record.revisions) {
+    const name =
+      r.entry.revision === 1 ? record.runId : `${record.runId} revision ${r.entry.revision}`;
+    for (const reason of [...r.problems, ...r.tampering]) {
+      checks.push({ kind: 'manifest', artifact: name, status: 'failed', reason });
     }
-    checks.push(...(await extraExports(deps, signed)));
-    for (const s of manifest.artifacts.snapshots) {
-      checks.push(
-        retiredCheck(deps, 'snapshot', s.arn) ??
-          checkSnapshot(deps.snapshots.get(s.arn), s, deadlineOf(manifest.createdAt), now),
-      );
-    }
-    for (const c of manifest.artifacts.drCopies) {
-      checks.push(
-        retiredCheck(deps, 'dr-copy', c.arn) ??
-          checkCopy(deps.snapshots.get(c.arn), c, deadlineOf(manifest.createdAt), now),
-      );
+    if (r.problems.length === 0 && r.tampering.length === 0) {
+      checks.push({ kind: 'manifest', artifact: name, status: 'passed', reason: 'MAC verifies' });
     }
   }
-  return {
-    runId: manifest.runId,
-    mode,
-    verifiedAt: now.toISOString(),
-    status: overall(checks),
-    checks,
-  };
+  for (const n of record.gaps) {
+    checks.push({
+      kind: 'manifest',
+      artifact: `${record.runId} revision ${n}`,
+      status: 'failed',
+      reason: `missing: revision ${n} is gone while later ones remain`,
+    });
+  }
+  return checks;
+}
+
+/**
+ * Verifies what a run's record lists without downloading anything: each export against the
+ * SHA-256 S3 stored for it (HEAD), each snapshot and DR copy against RDS, and what the run
+ * recorded it could not do. A snapshot or copy still in progress is pending until
+ * `copyDeadline` after the run was recorded, then failed.
+ */
+export async function verifyArtifacts(
+  deps: VerifyRunDeps,
+  record: RunRecord,
+  recordedAt: string,
+  copyDeadline: string,
+  now: Date,
+): Promise<ArtifactCheck[]> {
+  const { artifacts } = record;
+  const deadline = deadlineAfter(recordedAt, copyDeadline);
+  const checks: ArtifactCheck[] = [];
+  for (const artifact of artifacts.exports) checks.push(await checkExport(deps, artifact));
+  if (deps.deep) {
+    for (const artifact of artifacts.exports) checks.push(...(await deps.deep(record, artifact)));
+  }
+  checks.push(...(await extraExports(deps, record)));
+  for (const s of artifacts.snapshots) {
+    checks.push(
+      retiredCheck(deps, 'snapshot', s.arn) ??
+        checkSnapshot(deps.snapshots.get(s.arn), s, deadline, now),
+    );
+  }
+  for (const c of artifacts.drCopies) {
+    checks.push(
+      retiredCheck(deps, 'dr-copy', c.arn) ??
+        checkCopy(deps.snapshots.get(c.arn), c, deadline, now),
+    );
+  }
+  for (const f of record.failures) {
+    checks.push({
+      kind: 'failure',
+      artifact: f.subject,
+      status: 'failed',
+      reason: `the run recorded that it failed: ${f.error}`,
+    });
+  }
+  return checks;
 }
 
 export function overall(checks: readonly ArtifactCheck[]): CheckStatus {
@@ -109,7 +135,7 @@ export function overall(checks: readonly ArtifactCheck[]): CheckStatus {
   return checks.some((c) => c.status === 'pending') ? 'pending' : 'passed';
 }
 
-function deadlineAfter(since: string, duration: string): Date {
+export function deadlineAfter(since: string, duration: string): Date {
   return addDuration(
     new Date(since),
     parseDuration(duration) ?? { years: 0, months: 0, days: 0, hours: 0 },
@@ -153,25 +179,24 @@ async function checkExport(deps: VerifyRunDeps, artifact: ExportArtifact): Promi
   }
 }
 
-/** Objects under a run's export prefix that its manifest does not list. */
-async function extraExports(deps: VerifyRunDeps, signed: SignedManifest): Promise<ArtifactCheck[]> {
-  const { manifest } = signed;
-  const slot = parseSlotId(parseRunId(manifest.runId)?.slotId ?? '');
-  const bucket = manifest.artifacts.exports[0]?.bucket;
-  if (manifest.job !== 'export-secrets' || !slot || !bucket) return [];
-  const listed = new Set(manifest.artifacts.exports.map((e) => e.key));
-  const keys = await listKeys(deps.s3, bucket, exportPrefix(manifest.policy.name, slot));
+/** Objects under a run's export prefix that its record does not list. */
+async function extraExports(deps: VerifyRunDeps, record: RunRecord): Promise<ArtifactCheck[]> {
+  const slot = parseSlotId(record.slotId);
+  const first = record.artifacts.exports[0];
+  if (record.job !== 'export-secrets' || !slot || !first) return [];
+  const listed = new Set(record.artifacts.exports.map((e) => e.key));
+  const keys = await listKeys(deps.s3, first.bucket, exportPrefix(deps.policyName, slot));
   return keys
     .filter((k) => !listed.has(k))
     .map((k) => ({
       kind: 'export' as const,
-      artifact: `s3://${bucket}/${k}`,
+      artifact: `s3://${first.bucket}/${k}`,
       status: 'failed' as const,
       reason: 'extra: an object in the run’s exports that the manifest does not list',
     }));
 }
 
-/** A snapshot that is gone because retention deleted it, as a signed retention manifest says. */
+/** A snapshot that is gone because retention deleted it, as a signed retention record says. */
 function retiredCheck(
   deps: VerifyRunDeps,
   kind: 'snapshot' | 'dr-copy',

@@ -47,7 +47,7 @@ beforeAll(async () => {
   policy = {
     ...base,
     snapshots: { ...base.snapshots, drKmsKeyArn: drKey },
-    secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'] },
+    secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'], allowEmpty: false },
   };
   vault = await seedVault(policy, ACCOUNT);
   recorder = runRecorder({ s3: s3(), kms: clientIn(KMSClient, PRIMARY), vault, account: ACCOUNT });
@@ -197,7 +197,7 @@ describe('secrets export, verification and restore against the local AWS', () =>
     expect(first.outcome).toBe('written');
     expect(second).toMatchObject({
       outcome: 'already-exists',
-      manifest: 'already-exists',
+      manifest: 'already-recorded',
       failures: [],
     });
   });
@@ -207,7 +207,7 @@ describe('tampering is caught and named', () => {
   const checksOf = async (runId: string, options: { deep?: boolean } = {}) =>
     (await verify([runId], options)).runs[0]?.checks.filter((c) => c.status !== 'passed') ?? [];
 
-  it('an altered manifest', async () => {
+  it('an altered manifest: the version first written is what counts', async () => {
     // Prepare
     const { runId } = await exportRun(10);
     const key = manifestKey(policy.name, runId);
@@ -228,7 +228,8 @@ describe('tampering is caught and named', () => {
     expect(failed).toEqual([
       expect.objectContaining({
         kind: 'manifest',
-        reason: expect.stringMatching(/^manifest altered/),
+        reason:
+          'overwritten: 1 later version replace the one first written (the first is what is checked)',
       }),
     ]);
     await expect(restoreInto('dr', runId)).rejects.toThrow('refusing to restore from it');

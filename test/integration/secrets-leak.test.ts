@@ -63,7 +63,7 @@ beforeAll(async () => {
     ...base,
     targets: [{ kind: 'rds-instance', tags: { none: 'none' } }],
     snapshots: { ...base.snapshots, drKmsKeyArn: drKey },
-    secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'] },
+    secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'], allowEmpty: false },
   };
   vault = await seedVault(policy, ACCOUNT);
   await seedSecret(PRIMARY, 'prod/a', STRINGS[0] as string);

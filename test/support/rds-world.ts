@@ -107,6 +107,12 @@ function page<T>(items: T[], input: { MaxRecords?: number; Marker?: string }) {
   };
 }
 
+/** The database of a Lifeboat snapshot, from its ARN or identifier (`lifeboat-<db>-<slot>`). */
+function databaseOf(source: string | undefined): string {
+  const id = (source ?? '').split(':').pop() ?? '';
+  return id.replace(/^lifeboat-/, '').replace(/-\d{12}$/, '');
+}
+
 /**
  * Backs an RDS client with an in-memory region: describes page through the state (MaxRecords,
  * Marker), creates, copies and deletes change it, duplicates raise AlreadyExists. Returns the
@@ -143,6 +149,7 @@ export function simulateRegion(
     }
     const s = instanceSnapshot(input.DBSnapshotIdentifier, region, input.DBInstanceIdentifier, {
       Status: created,
+      SnapshotCreateTime: new Date(),
       TagList: input.Tags,
     });
     state.snapshots.push(s);
@@ -162,6 +169,7 @@ export function simulateRegion(
       input.DBClusterIdentifier,
       {
         Status: created,
+        SnapshotCreateTime: new Date(),
         TagList: input.Tags,
       },
     );
@@ -172,11 +180,19 @@ export function simulateRegion(
     if (state.snapshots.some((s) => s.DBSnapshotIdentifier === input.TargetDBSnapshotIdentifier)) {
       throw new DBSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
     }
-    const s = instanceSnapshot(input.TargetDBSnapshotIdentifier, region, 'copied', {
-      Status: 'copying',
-      KmsKeyId: input.KmsKeyId,
-      TagList: input.Tags,
-    });
+    // A copy keeps its source's database and names its source, as RDS does.
+    const s = instanceSnapshot(
+      input.TargetDBSnapshotIdentifier,
+      region,
+      databaseOf(input.SourceDBSnapshotIdentifier),
+      {
+        Status: 'copying',
+        SnapshotCreateTime: new Date(),
+        KmsKeyId: input.KmsKeyId,
+        SourceDBSnapshotIdentifier: input.SourceDBSnapshotIdentifier,
+        TagList: input.Tags,
+      },
+    );
     state.snapshots.push(s);
     return { DBSnapshot: s };
   });
@@ -188,11 +204,18 @@ export function simulateRegion(
     ) {
       throw new DBClusterSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
     }
-    const s = clusterSnapshot(input.TargetDBClusterSnapshotIdentifier, region, 'copied', {
-      Status: 'copying',
-      KmsKeyId: input.KmsKeyId,
-      TagList: input.Tags,
-    });
+    const s = clusterSnapshot(
+      input.TargetDBClusterSnapshotIdentifier,
+      region,
+      databaseOf(input.SourceDBClusterSnapshotIdentifier),
+      {
+        Status: 'copying',
+        SnapshotCreateTime: new Date(),
+        KmsKeyId: input.KmsKeyId,
+        SourceDBClusterSnapshotArn: input.SourceDBClusterSnapshotIdentifier,
+        TagList: input.Tags,
+      },
+    );
     state.clusterSnapshots.push(s);
     return { DBClusterSnapshot: s };
   });

@@ -10,9 +10,11 @@ import {
   VerifyMacCommand,
 } from '@aws-sdk/client-kms';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
@@ -50,8 +52,45 @@ export interface StoredObject {
   sha256: string | undefined;
 }
 
-/** Objects by key, in one bucket. */
-export type Bucket = Map<string, StoredObject>;
+interface Version extends StoredObject {
+  versionId: string;
+}
+
+/**
+ * Objects by key in one versioned bucket: the Map holds each key's current object, as tests read
+ * and tamper with it; every set() adds a version and every delete() a delete marker, as S3 with
+ * versioning does.
+ */
+export class Bucket extends Map<string, StoredObject> {
+  readonly history = new Map<string, (Version | { versionId: string; deleteMarker: true })[]>();
+  private counter = 0;
+
+  override set(key: string, object: StoredObject): this {
+    super.set(key, object);
+    this.counter += 1;
+    // Map's constructor calls set() before this class's fields exist.
+    const history = this.history ?? new Map();
+    const list = history.get(key) ?? [];
+    list.push({ ...object, versionId: `v${this.counter}` });
+    history.set(key, list);
+    return this;
+  }
+
+  override delete(key: string): boolean {
+    const had = super.delete(key);
+    this.counter += 1;
+    const list = this.history.get(key) ?? [];
+    list.push({ versionId: `v${this.counter}`, deleteMarker: true });
+    this.history.set(key, list);
+    return had;
+  }
+
+  /** One version of a key, or undefined when there is none of that id. */
+  version(key: string, versionId: string): StoredObject | undefined {
+    const found = this.history.get(key)?.find((v) => v.versionId === versionId);
+    return found && !('deleteMarker' in found) ? found : undefined;
+  }
+}
 
 function body(bytes: Buffer) {
   return {
@@ -61,11 +100,13 @@ function body(bytes: Buffer) {
 }
 
 /**
- * Backs every S3Client with an in-memory bucket: PutObject (If-None-Match, stored SHA-256),
- * HeadObject (ChecksumMode), GetObject, ListObjectsV2.
+ * Backs every S3Client with an in-memory versioned bucket: PutObject (If-None-Match, stored
+ * SHA-256), HeadObject (ChecksumMode), GetObject (VersionId), DeleteObject (a delete marker),
+ * ListObjectsV2 and ListObjectVersions.
  */
-export function simulateS3(bucket: Bucket = new Map()) {
+export function simulateS3(bucket: Bucket = new Bucket()) {
   const stub = mockClient(S3Client);
+  const notFound = () => new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
   stub.on(PutObjectCommand).callsFake((input) => {
     if (input.IfNoneMatch === '*' && bucket.has(input.Key)) {
       throw new S3ServiceException({
@@ -80,7 +121,7 @@ export function simulateS3(bucket: Bucket = new Map()) {
   });
   stub.on(HeadObjectCommand).callsFake((input) => {
     const object = bucket.get(input.Key);
-    if (!object) throw new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
+    if (!object) throw notFound();
     return {
       ContentLength: object.body.byteLength,
       ...(input.ChecksumMode === 'ENABLED' && object.sha256
@@ -89,10 +130,16 @@ export function simulateS3(bucket: Bucket = new Map()) {
     };
   });
   stub.on(GetObjectCommand).callsFake((input) => {
-    const object = bucket.get(input.Key);
+    const object = input.VersionId
+      ? bucket.version(input.Key, input.VersionId)
+      : bucket.get(input.Key);
     if (!object)
       throw new NoSuchKey({ message: 'no such key', $metadata: { httpStatusCode: 404 } });
     return { Body: body(object.body), ContentLength: object.body.byteLength };
+  });
+  stub.on(DeleteObjectCommand).callsFake((input) => {
+    bucket.delete(input.Key);
+    return { DeleteMarker: true };
   });
   stub.on(ListObjectsV2Command).callsFake((input) => ({
     Contents: [...bucket.keys()]
@@ -101,6 +148,21 @@ export function simulateS3(bucket: Bucket = new Map()) {
       .map((Key) => ({ Key })),
     IsTruncated: false,
   }));
+  stub.on(ListObjectVersionsCommand).callsFake((input) => {
+    const keys = [...bucket.history.keys()].filter((k) => k.startsWith(input.Prefix ?? '')).sort();
+    const versions = [];
+    const markers = [];
+    for (const key of keys) {
+      const list = bucket.history.get(key) ?? [];
+      // Newest first, as S3 lists them.
+      for (const [i, v] of [...list.entries()].reverse()) {
+        const entry = { Key: key, VersionId: v.versionId, IsLatest: i === list.length - 1 };
+        if ('deleteMarker' in v) markers.push(entry);
+        else versions.push(entry);
+      }
+    }
+    return { Versions: versions, DeleteMarkers: markers, IsTruncated: false };
+  });
   return { stub, bucket };
 }
 

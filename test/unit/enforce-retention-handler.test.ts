@@ -1,3 +1,4 @@
+import { GenerateMacCommand, KMSServiceException } from '@aws-sdk/client-kms';
 import {
   DBSnapshotNotFoundFault,
   DeleteDBClusterSnapshotCommand,
@@ -26,6 +27,7 @@ import {
   type RegionState,
   simulateRegion,
 } from '../support/rds-world.js';
+import { recordSnapshotRuns } from '../support/records.js';
 import { nov, snapshot } from '../support/snapshots.js';
 import { type Bucket, simulateKms, simulateS3, TEST_VAULT_ENV } from '../support/vault-world.js';
 
@@ -61,6 +63,7 @@ function twoWeeks(state: RegionState, region: string) {
     const source = region === DR ? `arn:aws:rds:${PRIMARY}:123456789012:snapshot:${id}` : undefined;
     state.snapshots.push(
       instanceSnapshot(id, region, 'orders-db', {
+        SnapshotCreateTime: new Date(Date.UTC(2026, 10, day, 2)),
         TagList: lifeboatTags('orders-db', slot, 'test-policy', source),
       }),
     );
@@ -68,16 +71,32 @@ function twoWeeks(state: RegionState, region: string) {
 }
 
 let bucket: Bucket;
+let kms: ReturnType<typeof simulateKms>;
 
-beforeEach(() => {
+/** Sets (or, with undefined, removes) a tag on a snapshot, as anyone with rds:AddTagsToResource can. */
+function retag(state: RegionState, id: string, key: string, value: string | undefined) {
+  const s = state.snapshots.find((x) => x.DBSnapshotIdentifier === id);
+  if (!s) throw new Error(`no ${id}`);
+  s.TagList = [
+    ...(s.TagList ?? []).filter((t) => t.Key !== key),
+    ...(value === undefined ? [] : [{ Key: key, Value: value }]),
+  ];
+}
+
+const ids = (state: RegionState) =>
+  state.snapshots.map((s) => s.DBSnapshotIdentifier?.slice(-6, -4) ?? s.DBSnapshotIdentifier);
+
+beforeEach(async () => {
   bucket = simulateS3().bucket;
-  simulateKms();
+  kms = simulateKms();
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date('2026-11-14T03:30:00Z'));
   primary = emptyRegion();
   dr = emptyRegion();
   twoWeeks(primary, PRIMARY);
   twoWeeks(dr, DR);
+  // Each day's snapshot run recorded its snapshot and copy, signed.
+  await recordSnapshotRuns(primary, dr);
   primaryRds = simulateRegion(rdsIn(PRIMARY).client, PRIMARY, primary);
   drRds = simulateRegion(rdsIn(DR).client, DR, dr);
   sns.reset();
@@ -232,6 +251,118 @@ describe('enforce-retention handler', () => {
 
     // Assess
     await expect(act).rejects.toMatchObject({ name: 'JobFailedError' });
+  });
+
+  it('deletes nothing, fails and says why when it cannot record its deletions first', async () => {
+    // Prepare: the role may not sign (kms:GenerateMac denied)
+    kms.on(GenerateMacCommand).rejects(
+      new KMSServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'not authorized to perform kms:GenerateMac',
+      }),
+    );
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow('manifest of retention-202611140330');
+    expect(primaryRds).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
+    expect(drRds).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain(
+      'nothing was deleted, since the deletions could not be recorded first',
+    );
+  });
+
+  it('records its deletions before it deletes: a deletion that fails is still listed', async () => {
+    // Prepare
+    drRds.on(DeleteDBSnapshotCommand).rejects(
+      new RDSServiceException({
+        name: 'Throttling',
+        $fault: 'client',
+        $metadata: {},
+        message: 'Rate exceeded',
+      }),
+    );
+
+    // Act
+    await expect(run()).rejects.toThrow('enforce-retention');
+
+    // Assess
+    const stored = bucket.get('manifests/test-policy/retention-202611140330.json');
+    const { manifest } = SignedManifestSchema.parse(
+      JSON.parse(stored?.body.toString('utf8') ?? '{}'),
+    );
+    expect(manifest.artifacts.deletions.filter((d) => d.region === DR)).toHaveLength(11);
+    expect(dr.snapshots).toHaveLength(14);
+  });
+
+  it('deletes the same whatever Lifeboat’s tags on its snapshots say', async () => {
+    // Prepare: slot tags rewritten to make old snapshots look new, and the reverse; the target
+    // and policy of others changed or removed
+    retag(primary, 'lifeboat-orders-db-202611020200', 'lifeboat:slot', '202611140200');
+    retag(primary, 'lifeboat-orders-db-202611030200', 'lifeboat:slot', '202611150200');
+    retag(primary, 'lifeboat-orders-db-202611130200', 'lifeboat:slot', '202611020200');
+    retag(primary, 'lifeboat-orders-db-202611120200', 'lifeboat:target', 'another-db');
+    retag(primary, 'lifeboat-orders-db-202611110200', 'lifeboat:managed', undefined);
+    retag(dr, 'lifeboat-orders-db-202611130200', 'lifeboat:policy', 'another-policy');
+
+    // Act
+    const result = await run();
+
+    // Assess: exactly what the untouched test above keeps
+    expect(result.failures).toEqual([]);
+    expect(ids(primary)).toEqual(['01', '08', '09', '10', '11', '12', '13', '14']);
+    expect(ids(dr)).toEqual(['12', '13', '14']);
+  });
+
+  it('keeps a hold once a tag placed it, though the tag is then set to false or removed', async () => {
+    // Prepare: a hold by tag on 2 November, recorded by a retention run that keeps it
+    retag(primary, 'lifeboat-orders-db-202611020200', 'lifeboat:legal-hold', 'case-4711');
+    const placing = await run();
+    retag(primary, 'lifeboat-orders-db-202611020200', 'lifeboat:legal-hold', 'false');
+    vi.setSystemTime(new Date('2026-11-15T03:30:00Z'));
+
+    // Act
+    const after = await run({ scheduledTime: '2026-11-15T03:30:00Z' });
+    retag(primary, 'lifeboat-orders-db-202611020200', 'lifeboat:legal-hold', undefined);
+    vi.setSystemTime(new Date('2026-11-16T03:30:00Z'));
+    const later = await run({ scheduledTime: '2026-11-16T03:30:00Z' });
+
+    // Assess
+    expect(placing.holdsRecorded).toBe(1);
+    expect(after.holdsRecorded).toBe(0);
+    expect(later.failures).toEqual([]);
+    expect(ids(primary)).toContain('02');
+    expect([...bucket.keys()].filter((k) => k.startsWith('holds/test-policy/'))).toHaveLength(1);
+  });
+
+  it('never deletes a copy someone made with Lifeboat’s tags, nor a snapshot no record lists', async () => {
+    // Prepare: a copy made by hand with --copy-tags, and a snapshot whose record is gone
+    primary.snapshots.push(
+      instanceSnapshot('orders-db-manual-copy', PRIMARY, 'orders-db', {
+        TagList: lifeboatTags('orders-db', '202611010200'),
+      }),
+      instanceSnapshot('lifeboat-orders-db-202610010200', PRIMARY, 'orders-db', {
+        SnapshotCreateTime: new Date('2026-10-01T02:00:00Z'),
+        TagList: lifeboatTags('orders-db', '202610010200'),
+      }),
+    );
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.failures).toEqual([]);
+    expect(primaryRds).not.toHaveReceivedCommandWith(DeleteDBSnapshotCommand, {
+      DBSnapshotIdentifier: 'orders-db-manual-copy',
+    });
+    expect(primaryRds).not.toHaveReceivedCommandWith(DeleteDBSnapshotCommand, {
+      DBSnapshotIdentifier: 'lifeboat-orders-db-202610010200',
+    });
   });
 
   it.each([

@@ -46,7 +46,7 @@ let kms: ReturnType<typeof simulateKms>;
 beforeAll(async () => {
   const policy = {
     ...fixturePolicy(),
-    secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'] },
+    secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'], allowEmpty: false },
   };
   vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile(policy));
   for (const [key, value] of Object.entries(TEST_VAULT_ENV)) vi.stubEnv(key, value);
@@ -224,7 +224,26 @@ describe('export-secrets handler', () => {
     // Assess
     expect(again).toMatchObject({ outcome: 'already-exists', exported: 0, failures: [] });
     expect(sm).not.toHaveReceivedCommand(BatchGetSecretValueCommand);
-    expect(bucket).toEqual(before);
+    expect(new Map(bucket)).toEqual(before);
+  });
+
+  it('fails the run, naming why, when the policy selects no secret', async () => {
+    // Prepare
+    secretsManager([{ name: 'dev/scratch', string: 'unit-dev-value' }]);
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow('export-secrets: 1 failed: the selection');
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain(
+      'no secret matches secrets.namePrefixes / secrets.tags in eu-central-1; set secrets.allowEmpty: true if that is expected',
+    );
+    const { manifest } = await decryptedExport();
+    expect(manifest.failures).toEqual([
+      expect.objectContaining({ subject: 'the selection', resolvedBy: null }),
+    ]);
   });
 
   it('reports each secret that cannot be read, exports the rest, and fails the run', async () => {

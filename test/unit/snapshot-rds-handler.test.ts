@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CopyDBClusterSnapshotCommand,
@@ -9,16 +10,19 @@ import {
   RDSServiceException,
   SnapshotQuotaExceededFault,
 } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { rdsIn } from '../../shared/aws/clients.js';
-import { SignedManifestSchema } from '../../shared/manifest/manifest.js';
+import { newManifest, SignedManifestSchema } from '../../shared/manifest/manifest.js';
 import { checkSignature } from '../../shared/manifest/manifest-signing.js';
+import { runRecorder } from '../../shared/manifest/run-recorder.js';
+import { slotOf } from '../../shared/snapshots/slot.js';
 import type { SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
 import scheduled from '../events/scheduled.json' with { type: 'json' };
 import { lambdaContext } from '../support/lambda-context.js';
-import { packagedPolicyFile } from '../support/policy.js';
+import { fixturePolicy, packagedPolicyFile } from '../support/policy.js';
 import {
   cluster,
   clusterSnapshot,
@@ -86,10 +90,63 @@ beforeEach(() => {
 
 const run = (event: unknown = structuredClone(scheduled)) => handler(event, lambdaContext());
 
+/** The instant a slot id names. */
+function timeOf(slot: string): Date {
+  return new Date(
+    `${slot.slice(0, 4)}-${slot.slice(4, 6)}-${slot.slice(6, 8)}T${slot.slice(8, 10)}:${slot.slice(10)}:00Z`,
+  );
+}
+
 /** A Lifeboat snapshot of the given target, taken in an earlier slot, ready to be copied. */
 function earlierSnapshot(target: string, slot: string) {
   const id = `lifeboat-${target}-${slot}`;
-  return instanceSnapshot(id, PRIMARY, target, { TagList: lifeboatTags(target, slot) });
+  return instanceSnapshot(id, PRIMARY, target, {
+    SnapshotCreateTime: timeOf(slot),
+    TagList: lifeboatTags(target, slot),
+  });
+}
+
+/** The signed record of a run, as stored at its key (revision 1 unless told). */
+function storedRecord(runId: string, revision = 1) {
+  const key = `manifests/test-policy/${runId}${revision === 1 ? '' : `.${revision}`}.json`;
+  const stored = bucket.get(key);
+  return stored ? SignedManifestSchema.parse(JSON.parse(stored.body.toString('utf8'))) : undefined;
+}
+
+/** Records an earlier run of the slot as its delivery would have: the snapshots it holds. */
+async function recordEarlierRun(slot: string) {
+  const recorder = runRecorder({
+    s3: new S3Client({ region: PRIMARY }),
+    kms: new KMSClient({ region: PRIMARY }),
+    vault: TEST_VAULT,
+    account: '123456789012',
+  });
+  const snapshots = primary.snapshots
+    .filter((s) => s.DBSnapshotIdentifier?.endsWith(slot))
+    .map((s) => ({
+      arn: s.DBSnapshotArn ?? '',
+      region: PRIMARY,
+      kind: 'instance' as const,
+      target: s.DBInstanceIdentifier ?? '',
+      slot,
+      engine: 'postgres',
+      encrypted: true,
+      kmsKeyId: null,
+      createdAt: timeOf(slot).toISOString(),
+    }));
+  await recorder.record(
+    newManifest(
+      'snapshot-rds',
+      slotOf(timeOf(slot)),
+      fixturePolicy(),
+      '123456789012',
+      {
+        snapshots,
+      },
+      [],
+      timeOf(slot),
+    ),
+  );
 }
 
 describe('snapshot-rds handler', () => {
@@ -147,37 +204,99 @@ describe('snapshot-rds handler', () => {
     expect(second.copies).toEqual([]);
   });
 
-  it("records the run in a signed manifest: the slot's snapshots and the copies it started", async () => {
+  it("records the slot's snapshots in a signed manifest that follows the previous run", async () => {
     // Prepare
     primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
+    await recordEarlierRun('202611200200');
+    const previous = bucket.get('manifests/test-policy/snapshots-202611200200.json');
 
     // Act
     const result = await run();
 
     // Assess
     expect(result.manifest).toBe('written');
-    const stored = bucket.get(`manifests/test-policy/snapshots-${SLOT}.json`);
-    const signed = SignedManifestSchema.parse(JSON.parse(stored?.body.toString('utf8') ?? '{}'));
-    expect(signed.manifest).toMatchObject({
+    const signed = storedRecord(`snapshots-${SLOT}`);
+    expect(signed?.manifest).toMatchObject({
       job: 'snapshot-rds',
       runId: `snapshots-${SLOT}`,
+      revision: 1,
       account: '123456789012',
+      previous: {
+        runId: 'snapshots-202611200200',
+        revision: 1,
+        sha256: createHash('sha256')
+          .update(previous?.body ?? '')
+          .digest('hex'),
+      },
+      failures: [],
     });
-    expect(signed.manifest.artifacts.snapshots.map((a) => a.arn).sort()).toEqual([
-      `arn:aws:rds:eu-central-1:123456789012:cluster-snapshot:lifeboat-billing-${SLOT}`,
-      `arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-${SLOT}`,
-      `arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-tagged-db-${SLOT}`,
+    expect(signed?.manifest.artifacts.snapshots.map((a) => [a.arn, a.slot]).sort()).toEqual([
+      [`arn:aws:rds:eu-central-1:123456789012:cluster-snapshot:lifeboat-billing-${SLOT}`, SLOT],
+      [`arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-${SLOT}`, SLOT],
+      [`arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-tagged-db-${SLOT}`, SLOT],
     ]);
-    expect(signed.manifest.artifacts.drCopies).toEqual([
-      expect.objectContaining({
+    const check = await checkSignature(
+      new KMSClient({}),
+      TEST_VAULT.manifestKeys.dr,
+      signed as never,
+    );
+    expect(check).toEqual({ valid: true });
+  });
+
+  it("adds a copy it starts to its snapshot's slot record, as that record's next revision", async () => {
+    // Prepare
+    primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
+    await recordEarlierRun('202611200200');
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.amended).toEqual(['snapshots-202611200200']);
+    const amendment = storedRecord('snapshots-202611200200', 2);
+    expect(amendment?.manifest).toMatchObject({
+      revision: 2,
+      previous: { runId: 'snapshots-202611200200', revision: 1 },
+      artifacts: { snapshots: [] },
+    });
+    expect(amendment?.manifest.artifacts.drCopies).toEqual([
+      {
         arn: 'arn:aws:rds:eu-west-1:123456789012:snapshot:lifeboat-orders-db-202611200200',
         sourceArn: 'arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-202611200200',
+        region: DR,
+        kind: 'instance',
+        target: 'orders-db',
+        slot: '202611200200',
         kmsKeyId: DR_KEY,
         status: 'copying',
+      },
+    ]);
+  });
+
+  it('records a failed target in the manifest, resolved by the snapshot a later delivery takes', async () => {
+    // Prepare: the first delivery does not find orders-db (it is being renamed back, say)
+    const orders = primary.instances.splice(0, 1);
+    await expect(run()).rejects.toThrow('instance orders-db');
+    primary.instances.unshift(...orders);
+    const first = storedRecord(`snapshots-${SLOT}`);
+
+    // Act
+    const second = await run();
+
+    // Assess
+    expect(first?.manifest.failures).toEqual([
+      {
+        subject: 'instance orders-db',
+        error: 'TargetNotFoundError: no rds-instance orders-db in eu-central-1',
+        resolvedBy: `arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-${SLOT}`,
+      },
+    ]);
+    expect(second.manifest).toBe('amended');
+    expect(storedRecord(`snapshots-${SLOT}`, 2)?.manifest.artifacts.snapshots).toEqual([
+      expect.objectContaining({
+        arn: `arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-${SLOT}`,
       }),
     ]);
-    const check = await checkSignature(new KMSClient({}), TEST_VAULT.manifestKeys.dr, signed);
-    expect(check).toEqual({ valid: true });
   });
 
   it('fails the run and alerts when the manifest cannot be written', async () => {
@@ -359,6 +478,7 @@ describe('snapshot-rds handler', () => {
     const slot = '202611200200';
     primary.clusterSnapshots.push(
       clusterSnapshot(`lifeboat-billing-${slot}`, PRIMARY, 'billing', {
+        SnapshotCreateTime: timeOf(slot),
         TagList: lifeboatTags('billing', slot),
       }),
     );

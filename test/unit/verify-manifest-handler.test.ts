@@ -1,21 +1,16 @@
-import { KMSClient } from '@aws-sdk/client-kms';
 import {
   AddTagsToResourceCommand,
   DescribeDBClusterSnapshotsCommand,
   DescribeDBSnapshotsCommand,
 } from '@aws-sdk/client-rds';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { rdsIn } from '../../shared/aws/clients.js';
-import { newManifest } from '../../shared/manifest/manifest.js';
-import { signManifest } from '../../shared/manifest/manifest-signing.js';
-import { putManifest } from '../../shared/manifest/manifest-store.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
 import type { VerificationJobResult } from '../../shared/verification/verification-job.js';
 import { lambdaContext } from '../support/lambda-context.js';
-import { fixturePolicy, packagedPolicyFile } from '../support/policy.js';
+import { packagedPolicyFile } from '../support/policy.js';
 import {
   emptyRegion,
   instanceSnapshot,
@@ -23,19 +18,15 @@ import {
   type RegionState,
   simulateRegion,
 } from '../support/rds-world.js';
-import {
-  type Bucket,
-  simulateKms,
-  simulateS3,
-  TEST_VAULT,
-  TEST_VAULT_ENV,
-} from '../support/vault-world.js';
+import { recordSnapshotRuns } from '../support/records.js';
+import { type Bucket, simulateKms, simulateS3, TEST_VAULT_ENV } from '../support/vault-world.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<VerificationJobResult>;
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
-const policy = fixturePolicy();
+const ACCOUNT = '123456789012';
+const DR_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
 const sns = mockClient(SNSClient);
 let handler: Handler;
 let bucket: Bucket;
@@ -57,36 +48,40 @@ afterAll(() => {
   vi.unstubAllEnvs();
 });
 
-/** A snapshot run on `day` (of November) that took orders-db's snapshot. */
-async function recordSnapshotRun(day: number) {
-  const slot = slotOf(new Date(Date.UTC(2026, 10, day, 2)));
-  const id = `lifeboat-orders-db-${slot.id}`;
-  primary.snapshots.push(
-    instanceSnapshot(id, PRIMARY, 'orders-db', { TagList: lifeboatTags('orders-db', slot.id) }),
-  );
-  const manifest = newManifest('snapshot-rds', slot, policy, '123456789012', {
-    snapshots: [
-      {
-        arn: `arn:aws:rds:${PRIMARY}:123456789012:snapshot:${id}`,
-        region: PRIMARY,
-        kind: 'instance',
-        target: 'orders-db',
-        engine: 'postgres',
-        encrypted: true,
-        kmsKeyId: null,
-        createdAt: slot.time.toISOString(),
-      },
-    ],
-  });
-  const kms = new KMSClient({ region: PRIMARY });
-  await putManifest(
-    new S3Client({}),
-    TEST_VAULT.bucket,
-    await signManifest(kms, TEST_VAULT.manifestKeys.primary, manifest),
-    TEST_VAULT.dataKeys.primary,
-  );
-  return { slot, id };
+const slotOfDay = (day: number) => `202611${String(day).padStart(2, '0')}0200`;
+const idOf = (day: number) => `lifeboat-orders-db-${slotOfDay(day)}`;
+const arnOf = (region: string, day: number) =>
+  `arn:aws:rds:${region}:${ACCOUNT}:snapshot:${idOf(day)}`;
+
+/**
+ * The daily snapshot runs of November `days`, as snapshot-rds leaves them: orders-db's snapshot
+ * and its DR copy, labelled, and each run's signed record, oldest first.
+ */
+async function snapshotRuns(days: readonly number[]) {
+  for (const day of days) {
+    const slot = slotOfDay(day);
+    const time = new Date(Date.UTC(2026, 10, day, 2));
+    primary.snapshots.push(
+      instanceSnapshot(idOf(day), PRIMARY, 'orders-db', {
+        SnapshotCreateTime: time,
+        TagList: [
+          ...lifeboatTags('orders-db', slot),
+          { Key: 'lifeboat:source', Value: `arn:aws:rds:${PRIMARY}:${ACCOUNT}:db:orders-db` },
+        ],
+      }),
+    );
+    dr.snapshots.push(
+      instanceSnapshot(idOf(day), DR, 'orders-db', {
+        SnapshotCreateTime: time,
+        KmsKeyId: DR_KEY,
+        TagList: lifeboatTags('orders-db', slot, 'test-policy', arnOf(PRIMARY, day)),
+      }),
+    );
+  }
+  await recordSnapshotRuns(primary, dr);
 }
+
+const WEEK = [13, 14, 15, 16, 17, 18, 19, 20, 21];
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
@@ -103,52 +98,56 @@ beforeEach(() => {
 
 const run = () => handler({ scheduledTime: '2026-11-21T06:00:00Z' }, lambdaContext());
 
+/** Every failure the last alert named, one line each. */
+const alerted = () =>
+  (sns.commandCalls(PublishCommand).at(-1)?.args[0].input.Message ?? '').split('\n');
+
+const manifestKey = (day: number) => `manifests/test-policy/snapshots-${slotOfDay(day)}.json`;
+
 describe('verify-manifest handler', () => {
-  it('verifies the runs within the lookback, records each verification beside its manifest', async () => {
+  it('verifies the runs within the lookback and records each verification', async () => {
     // Prepare
-    await recordSnapshotRun(10);
-    await recordSnapshotRun(19);
-    await recordSnapshotRun(20);
+    await snapshotRuns([10, ...WEEK]);
 
     // Act
     const result = await run();
 
-    // Assess
-    expect(result.runs.map((r) => [r.runId, r.status])).toEqual([
-      ['snapshots-202611190200', 'passed'],
-      ['snapshots-202611200200', 'passed'],
-    ]);
+    // Assess: the lookback (7d) starts 14 Nov 06:00
+    expect(result.failures).toEqual([]);
+    expect(result.runs.map((r) => [r.runId, r.status])).toEqual(
+      [15, 16, 17, 18, 19, 20, 21].map((d) => [`snapshots-${slotOfDay(d)}`, 'passed']),
+    );
     const record = JSON.parse(
-      bucket
-        .get('manifests/test-policy/snapshots-202611200200.verification.json')
-        ?.body.toString('utf8') ?? '{}',
+      bucket.get('verifications/test-policy/snapshots-202611200200.json')?.body.toString('utf8') ??
+        '{}',
     );
-    expect(record).toMatchObject({
-      runId: 'snapshots-202611200200',
-      mode: 'default',
-      status: 'passed',
+    expect(record).toMatchObject({ runId: 'snapshots-202611200200', status: 'passed' });
+    expect(bucket.has('verifications/test-policy/snapshots-202611100200.json')).toBe(false);
+    // No retention run is recorded yet: said, not failed.
+    expect(result.ledger).toContainEqual({
+      kind: 'schedule',
+      artifact: 'enforce-retention',
+      status: 'pending',
+      reason: 'no run of enforce-retention is recorded yet (cron(30 4 * * ? *))',
     });
-    expect(bucket.has('manifests/test-policy/snapshots-202611100200.verification.json')).toBe(
-      false,
-    );
   });
 
-  it('downloads nothing but the manifests', async () => {
+  it('downloads nothing but the records', async () => {
     // Prepare
-    await recordSnapshotRun(20);
+    await snapshotRuns([20, 21]);
 
     // Act
     await run();
 
     // Assess
     const gets = s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key);
-    expect(gets).toEqual(['manifests/test-policy/snapshots-202611200200.json']);
+    expect(new Set(gets)).toEqual(new Set([manifestKey(20), manifestKey(21)]));
   });
 
-  it('describes only what the manifests name, one call per 100 snapshots', async () => {
+  it('lists each region once, one call per 100 snapshots of each kind', async () => {
     // Prepare
-    await recordSnapshotRun(20);
-    for (let i = 0; i < 249; i += 1)
+    await snapshotRuns([20, 21]);
+    for (let i = 0; i < 248; i += 1)
       primary.snapshots.push(instanceSnapshot(`other-${i}`, PRIMARY, 'x'));
 
     // Act
@@ -156,51 +155,44 @@ describe('verify-manifest handler', () => {
 
     // Assess
     expect(primaryRds).toHaveReceivedCommandTimes(DescribeDBSnapshotsCommand, 3);
-    expect(primaryRds).not.toHaveReceivedCommand(DescribeDBClusterSnapshotsCommand);
-    expect(drRds.calls()).toHaveLength(0);
+    expect(primaryRds).toHaveReceivedCommandTimes(DescribeDBClusterSnapshotsCommand, 1);
+    expect(drRds).toHaveReceivedCommandTimes(DescribeDBSnapshotsCommand, 1);
   });
 
-  it('tags what passed as verified, which retention then protects, and reports its age', async () => {
+  it('tags what passed as verified, once, and reports the age of the newest', async () => {
     // Prepare
-    const { id } = await recordSnapshotRun(20);
+    await snapshotRuns([20, 21]);
 
     // Act
     const result = await run();
+    primaryRds.resetHistory();
+    const again = await run();
 
     // Assess
-    expect(primaryRds).toHaveReceivedCommandWith(AddTagsToResourceCommand, {
-      ResourceName: `arn:aws:rds:${PRIMARY}:123456789012:snapshot:${id}`,
-      Tags: [{ Key: 'lifeboat:verified-at', Value: '2026-11-21T06:00:00.000Z' }],
-    });
+    expect(primaryRds).not.toHaveReceivedCommand(AddTagsToResourceCommand);
+    expect(again.tagged).toBe(0);
+    expect(result.tagged).toBe(4);
     expect(result.restorePoints).toEqual([
       {
         region: PRIMARY,
         kind: 'instance',
         target: 'orders-db',
-        snapshotId: id,
-        ageSeconds: 28 * 3600,
+        snapshotId: idOf(21),
+        ageSeconds: 4 * 3600,
+      },
+      {
+        region: DR,
+        kind: 'instance',
+        target: 'orders-db',
+        snapshotId: idOf(21),
+        ageSeconds: 4 * 3600,
       },
     ]);
   });
 
-  it('tags a restore point once: verifying it again writes no tag', async () => {
-    // Prepare
-    await recordSnapshotRun(20);
-    await run();
-    primaryRds.resetHistory();
-
-    // Act
-    const again = await run();
-
-    // Assess
-    expect(again.runs[0]?.status).toBe('passed');
-    expect(again.tagged).toBe(0);
-    expect(primaryRds).not.toHaveReceivedCommand(AddTagsToResourceCommand);
-  });
-
   it('alerts once, naming each failing artifact and why, and fails the invocation', async () => {
     // Prepare
-    const { id } = await recordSnapshotRun(20);
+    await snapshotRuns([20, 21]);
     primary.snapshots.splice(0, 1);
 
     // Act
@@ -209,17 +201,18 @@ describe('verify-manifest handler', () => {
     // Assess
     await expect(act).rejects.toThrow('verify-manifest: 1 failed');
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
-    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message).toContain(
-      `- snapshots-202611200200 snapshot arn:aws:rds:${PRIMARY}:123456789012:snapshot:${id}: deleted: the snapshot no longer exists`,
+    expect(alerted()).toContain(
+      `- snapshots-202611200200 snapshot ${arnOf(PRIMARY, 20)}: deleted: the snapshot no longer exists`,
     );
   });
 
-  it('fails a run whose stored manifest is not a manifest', async () => {
+  it('fails a run whose stored record is not a manifest', async () => {
     // Prepare
-    await recordSnapshotRun(20);
-    const key = 'manifests/test-policy/snapshots-202611200200.json';
+    await snapshotRuns([20]);
+    const key = manifestKey(20);
     const stored = JSON.parse(bucket.get(key)?.body.toString('utf8') ?? '{}');
     delete stored.signature;
+    bucket.history.delete(key);
     bucket.set(key, { body: Buffer.from(JSON.stringify(stored)), sha256: undefined });
 
     // Act
@@ -227,8 +220,146 @@ describe('verify-manifest handler', () => {
 
     // Assess
     await expect(act).rejects.toThrow('snapshots-202611200200 manifest snapshots-202611200200');
-    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message).toContain(
-      'altered: manifests/test-policy/snapshots-202611200200.json: not a Lifeboat manifest',
+    expect(alerted().join('\n')).toContain(
+      'altered: not a Lifeboat manifest (signature: Invalid input',
+    );
+  });
+});
+
+describe('verify-manifest handler, against an adversary', () => {
+  it('names a run the schedule ran but no record shows', async () => {
+    // Prepare: the run of 18 November left no record
+    await snapshotRuns([13, 14, 15, 16, 17, 19, 20, 21]);
+
+    // Act
+    const act = run();
+
+    // Assess
+    await expect(act).rejects.toThrow('snapshots-202611180200');
+    expect(alerted()).toContain(
+      '- snapshots-202611180200 schedule snapshots-202611180200: missing: cron(0 3 * * ? *) ran snapshot-rds at 2026-11-18T02:00:00.000Z, and there is no record of that run (deleted, or it never ran)',
+    );
+  });
+
+  it('names a record hidden behind a delete marker, and the chain that still points to it', async () => {
+    // Prepare
+    await snapshotRuns(WEEK);
+    bucket.delete(manifestKey(18));
+
+    // Act
+    await expect(run()).rejects.toThrow('verify-manifest');
+
+    // Assess
+    expect(alerted()).toContain(
+      '- snapshots-202611180200 manifest snapshots-202611180200: hidden: a delete marker hides it',
+    );
+  });
+
+  it('names the previous run’s record copied over a run’s, and the snapshot then deleted', async () => {
+    // Prepare: the 19th's record replaced by the 18th's, then the 19th's snapshot and copy deleted
+    await snapshotRuns(WEEK);
+    bucket.set(manifestKey(19), bucket.get(manifestKey(18)) as never);
+    primary.snapshots = primary.snapshots.filter((s) => s.DBSnapshotIdentifier !== idOf(19));
+    dr.snapshots = dr.snapshots.filter((s) => s.DBSnapshotIdentifier !== idOf(19));
+
+    // Act
+    await expect(run()).rejects.toThrow('verify-manifest');
+
+    // Assess: the first version of the 19th's record is what is checked
+    const lines = alerted();
+    expect(lines).toContain(
+      '- snapshots-202611190200 manifest snapshots-202611190200: overwritten: 1 later version replace the one first written (the first is what is checked)',
+    );
+    expect(lines).toContain(
+      `- snapshots-202611190200 snapshot ${arnOf(PRIMARY, 19)}: deleted: the snapshot no longer exists`,
+    );
+    expect(lines).toContain(
+      `- snapshots-202611190200 dr-copy ${arnOf(DR, 19)}: deleted: the DR copy no longer exists`,
+    );
+  });
+
+  it('names a genuine record copied to a new run key, and any stray object', async () => {
+    // Prepare
+    await snapshotRuns(WEEK);
+    bucket.set(
+      'manifests/test-policy/snapshots-202611201200.json',
+      bucket.get(manifestKey(20)) as never,
+    );
+    bucket.set('manifests/test-policy/notes.txt', { body: Buffer.from('hi'), sha256: undefined });
+
+    // Act
+    await expect(run()).rejects.toThrow('verify-manifest');
+
+    // Assess
+    const lines = alerted();
+    expect(lines).toContain(
+      '- snapshots-202611201200 manifest snapshots-202611201200: replayed: manifests/test-policy/snapshots-202611201200.json holds the signed record of snapshots-202611200200 revision 1, not of snapshots-202611201200 revision 1',
+    );
+    expect(lines).toContain(
+      '- stray manifests/test-policy/notes.txt: extra: an object among the manifests that is no run’s record',
+    );
+  });
+
+  it('names Lifeboat labels changed or removed, and trusts none of them', async () => {
+    // Prepare
+    await snapshotRuns(WEEK);
+    const snapshot = primary.snapshots.find((s) => s.DBSnapshotIdentifier === idOf(20));
+    if (!snapshot) throw new Error('no snapshot of the 20th');
+    snapshot.TagList = (snapshot.TagList ?? [])
+      .filter((t) => t.Key !== 'lifeboat:managed')
+      .map((t) => (t.Key === 'lifeboat:slot' ? { ...t, Value: '202611010200' } : t));
+
+    // Act
+    await expect(run()).rejects.toThrow('verify-manifest');
+
+    // Assess
+    expect(alerted()).toContain(
+      `- snapshots-202611200200 labels ${arnOf(PRIMARY, 20)}: labels changed behind Lifeboat's back: lifeboat:managed removed (was true); lifeboat:slot is 202611010200, was 202611200200 (the signed record is what counts)`,
+    );
+  });
+
+  it('names a snapshot that carries Lifeboat’s name for a slot but that no record lists', async () => {
+    // Prepare: someone took a snapshot of billing named as Lifeboat would have
+    await snapshotRuns(WEEK);
+    primary.snapshots.push(
+      instanceSnapshot('lifeboat-billing-db-202611200200', PRIMARY, 'billing-db', {
+        TagList: lifeboatTags('billing-db', '202611200200'),
+      }),
+    );
+
+    // Act
+    await expect(run()).rejects.toThrow('verify-manifest');
+
+    // Assess
+    expect(alerted()).toContain(
+      `- snapshots-202611200200 snapshot arn:aws:rds:${PRIMARY}:${ACCOUNT}:snapshot:lifeboat-billing-db-202611200200: unrecorded: it carries Lifeboat's name for billing-db in this slot, but no record lists it (lifeboat backup run --slot 2026-11-20T02:00:00.000Z records what a lost delivery made)`,
+    );
+  });
+
+  it('holds a snapshot without a DR copy pending until its copy deadline, then fails it', async () => {
+    // Prepare: the copy of the 21st's snapshot never started
+    await snapshotRuns(WEEK);
+    const copy = dr.snapshots.findIndex((s) => s.DBSnapshotIdentifier === idOf(21));
+    dr.snapshots.splice(copy, 1);
+    bucket.history.clear();
+    bucket.clear();
+    await recordSnapshotRuns(primary, dr);
+
+    // Act
+    const early = await run();
+    vi.setSystemTime(new Date('2026-11-21T14:30:00Z'));
+    const late = handler({ scheduledTime: '2026-11-21T14:30:00Z' }, lambdaContext());
+
+    // Assess
+    expect(early.runs.at(-1)?.checks).toContainEqual({
+      kind: 'dr-copy',
+      artifact: arnOf(PRIMARY, 21),
+      status: 'pending',
+      reason: 'no copy in eu-west-1 yet; due by 2026-11-21T14:00:00.000Z',
+    });
+    await expect(late).rejects.toThrow('verify-manifest');
+    expect(alerted()).toContain(
+      `- snapshots-202611210200 dr-copy ${arnOf(PRIMARY, 21)}: not copied to eu-west-1 within 12h of its slot`,
     );
   });
 });

@@ -2,16 +2,25 @@ import { createHash } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type Manifest, newManifest, type SignedManifest } from '../../shared/manifest/manifest.js';
+import {
+  type ManifestDraft,
+  manifestKey,
+  newManifest,
+  type SignedManifest,
+} from '../../shared/manifest/manifest.js';
+import { readLedger, readRun } from '../../shared/manifest/manifest-ledger.js';
 import { signManifest } from '../../shared/manifest/manifest-signing.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
 import { slotOf } from '../../shared/snapshots/slot.js';
 import {
   type ArtifactCheck,
+  overall,
+  recordChecks,
   type VerifyRunDeps,
-  verifyRun,
+  verifyArtifacts,
 } from '../../shared/verification/verify-run.js';
 import { fixturePolicy } from '../support/policy.js';
+import { testRecorder } from '../support/records.js';
 import { drCopyOf, snapshot } from '../support/snapshots.js';
 import { type Bucket, simulateKms, simulateS3, TEST_VAULT } from '../support/vault-world.js';
 
@@ -40,7 +49,7 @@ const primary = snapshot({
 });
 const copy = drCopyOf(primary, { kmsKeyId: policy.snapshots.drKmsKeyArn });
 
-function exportManifest(): Manifest {
+function exportManifest(): ManifestDraft {
   return newManifest(
     'export-secrets',
     slot,
@@ -58,11 +67,12 @@ function exportManifest(): Manifest {
         },
       ],
     },
+    [],
     RUN_AT,
   );
 }
 
-function snapshotManifest(): Manifest {
+function snapshotManifest(): ManifestDraft {
   return newManifest(
     'snapshot-rds',
     slot,
@@ -75,6 +85,7 @@ function snapshotManifest(): Manifest {
           region: primary.region,
           kind: 'instance',
           target: 'orders-db',
+          slot: slot.id,
           engine: 'postgres',
           encrypted: true,
           kmsKeyId: primary.kmsKeyId ?? null,
@@ -88,16 +99,28 @@ function snapshotManifest(): Manifest {
           region: copy.region,
           kind: 'instance',
           target: 'orders-db',
+          slot: slot.id,
           kmsKeyId: policy.snapshots.drKmsKeyArn,
           status: 'copying',
         },
       ],
     },
+    [],
     RUN_AT,
   );
 }
 
-const sign = (m: Manifest) => signManifest(kms(), TEST_VAULT.manifestKeys.primary, m);
+/** The first revision of a draft, signed as the recorder signs it. */
+const sign = (m: ManifestDraft): Promise<SignedManifest> =>
+  signManifest(kms(), TEST_VAULT.manifestKeys.primary, { ...m, revision: 1, previous: null });
+
+/** Stores a signed record as the first version of its run's key, whatever it holds. */
+function store(signed: SignedManifest, runId = signed.manifest.runId) {
+  bucket.set(manifestKey('test-policy', runId), {
+    body: Buffer.from(JSON.stringify(signed)),
+    sha256: undefined,
+  });
+}
 
 function deps(
   snapshots: SnapshotRecord[] = [primary, copy],
@@ -105,32 +128,46 @@ function deps(
 ): VerifyRunDeps {
   return {
     s3: new S3Client({ region: 'eu-central-1' }),
-    kms: kms(),
-    manifestKeyArn: TEST_VAULT.manifestKeys.dr,
+    policyName: 'test-policy',
     snapshots: new Map(snapshots.map((s) => [s.arn, s])),
     retired: new Map(Object.entries(retired)),
   };
 }
 
+/** Verifies a run's stored record as the verification job does, with the DR region's key. */
+async function verifyRun(verifyDeps: VerifyRunDeps, runId: string, now: Date) {
+  const s3 = new S3Client({ region: 'eu-central-1' });
+  const ledger = await readLedger(s3, TEST_VAULT.bucket, 'test-policy');
+  const access = {
+    s3,
+    bucket: TEST_VAULT.bucket,
+    kms: kms(),
+    manifestKeyArn: TEST_VAULT.manifestKeys.dr,
+  };
+  const record = await readRun(access, ledger, runId);
+  if (!record) throw new Error(`no record of ${runId}`);
+  const trusted = record.revisions.some((r) => r.problems.length === 0);
+  const checks = [
+    ...recordChecks(record),
+    ...(trusted ? await verifyArtifacts(verifyDeps, record, RUN_AT.toISOString(), '12h', now) : []),
+  ];
+  return { status: overall(checks), checks };
+}
+
+const EXPORT_RUN = 'secrets-202611210200';
+const SNAPSHOT_RUN = 'snapshots-202611210200';
+
 const at = (iso: string) => new Date(iso);
 const checkOf = (checks: readonly ArtifactCheck[], kind: ArtifactCheck['kind']) =>
   checks.find((c) => c.kind === kind);
 
-describe('verifyRun', () => {
+describe('verifying a run’s record', () => {
   it('passes a run whose MAC verifies and whose artifacts all match, with the DR replica key', async () => {
     // Act
-    const exports = await verifyRun(
-      deps(),
-      await sign(exportManifest()),
-      '12h',
-      at('2026-11-21T06:00:00Z'),
-    );
-    const snapshots = await verifyRun(
-      deps(),
-      await sign(snapshotManifest()),
-      '12h',
-      at('2026-11-21T06:00:00Z'),
-    );
+    await testRecorder().record(exportManifest());
+    await testRecorder().record(snapshotManifest());
+    const exports = await verifyRun(deps(), EXPORT_RUN, at('2026-11-21T06:00:00Z'));
+    const snapshots = await verifyRun(deps(), SNAPSHOT_RUN, at('2026-11-21T06:00:00Z'));
 
     // Assess
     expect(exports.status).toBe('passed');
@@ -151,7 +188,8 @@ describe('verifyRun', () => {
     };
 
     // Act
-    const result = await verifyRun(deps(), forged, '12h', RUN_AT);
+    store(forged);
+    const result = await verifyRun(deps(), EXPORT_RUN, RUN_AT);
 
     // Assess
     expect(result.status).toBe('failed');
@@ -159,7 +197,7 @@ describe('verifyRun', () => {
       expect.objectContaining({
         kind: 'manifest',
         status: 'failed',
-        reason: 'the MAC does not verify: the manifest or its signature was altered',
+        reason: 'the MAC does not verify: the content or its signature was altered',
       }),
     ]);
   });
@@ -173,30 +211,31 @@ describe('verifyRun', () => {
     };
 
     // Act
-    const result = await verifyRun(deps(), altered, '12h', RUN_AT);
+    store(altered);
+    const result = await verifyRun(deps(), EXPORT_RUN, RUN_AT);
 
     // Assess
     expect(checkOf(result.checks, 'manifest')?.reason).toMatch(
-      /^manifest altered: its content hashes to [0-9a-f]{16}\.\.\., not the signed/,
+      /^altered: its content hashes to [0-9a-f]{16}\.\.\., not the signed/,
     );
   });
 
   it('names a missing, a rewritten and a changed export, and an extra object', async () => {
     // Prepare
-    const signed = await sign(exportManifest());
+    await testRecorder().record(exportManifest());
 
     // Act
     bucket.delete(EXPORT_KEY);
-    const missing = await verifyRun(deps(), signed, '12h', RUN_AT);
+    const missing = await verifyRun(deps(), EXPORT_RUN, RUN_AT);
     bucket.set(EXPORT_KEY, { body: BODY, sha256: undefined });
-    const rewritten = await verifyRun(deps(), signed, '12h', RUN_AT);
+    const rewritten = await verifyRun(deps(), EXPORT_RUN, RUN_AT);
     const flipped = Buffer.from(BODY);
     flipped.writeUInt8(flipped.readUInt8(3) ^ 1, 3);
     bucket.set(EXPORT_KEY, {
       body: flipped,
       sha256: createHash('sha256').update(flipped).digest('base64'),
     });
-    const changed = await verifyRun(deps(), signed, '12h', RUN_AT);
+    const changed = await verifyRun(deps(), EXPORT_RUN, RUN_AT);
     bucket.set(EXPORT_KEY, {
       body: BODY,
       sha256: createHash('sha256').update(BODY).digest('base64'),
@@ -205,7 +244,7 @@ describe('verifyRun', () => {
       body: Buffer.from('x'),
       sha256: undefined,
     });
-    const extra = await verifyRun(deps(), signed, '12h', RUN_AT);
+    const extra = await verifyRun(deps(), EXPORT_RUN, RUN_AT);
 
     // Assess
     expect(checkOf(missing.checks, 'export')?.reason).toBe('missing: the object is gone');
@@ -225,14 +264,13 @@ describe('verifyRun', () => {
 
   it('names a snapshot deleted behind Lifeboat’s back, but not one retention retired', async () => {
     // Prepare
-    const signed = await sign(snapshotManifest());
+    await testRecorder().record(snapshotManifest());
 
     // Act
-    const deleted = await verifyRun(deps([copy]), signed, '12h', RUN_AT);
+    const deleted = await verifyRun(deps([copy]), SNAPSHOT_RUN, RUN_AT);
     const retired = await verifyRun(
       deps([copy], { [primary.arn]: 'retention-202611220330' }),
-      signed,
-      '12h',
+      SNAPSHOT_RUN,
       RUN_AT,
     );
 
@@ -249,19 +287,17 @@ describe('verifyRun', () => {
 
   it('fails a snapshot that is not encrypted, or encrypted with another key', async () => {
     // Prepare
-    const signed = await sign(snapshotManifest());
+    await testRecorder().record(snapshotManifest());
 
     // Act
     const plain = await verifyRun(
       deps([{ ...primary, encrypted: false }, copy]),
-      signed,
-      '12h',
+      SNAPSHOT_RUN,
       RUN_AT,
     );
     const rekeyed = await verifyRun(
       deps([primary, { ...copy, kmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/other' }]),
-      signed,
-      '12h',
+      SNAPSHOT_RUN,
       RUN_AT,
     );
 
@@ -274,12 +310,12 @@ describe('verifyRun', () => {
 
   it('keeps a copy in progress pending until its deadline, then fails it', async () => {
     // Prepare
-    const signed = await sign(snapshotManifest());
+    await testRecorder().record(snapshotManifest());
     const copying = [primary, { ...copy, status: 'copying' }];
 
     // Act
-    const early = await verifyRun(deps(copying), signed, '12h', at('2026-11-21T13:00:00Z'));
-    const late = await verifyRun(deps(copying), signed, '12h', at('2026-11-21T14:01:01Z'));
+    const early = await verifyRun(deps(copying), SNAPSHOT_RUN, at('2026-11-21T13:00:00Z'));
+    const late = await verifyRun(deps(copying), SNAPSHOT_RUN, at('2026-11-21T14:01:01Z'));
 
     // Assess
     expect(early.status).toBe('pending');
@@ -291,5 +327,109 @@ describe('verifyRun', () => {
     expect(checkOf(late.checks, 'dr-copy')?.reason).toBe(
       'still being copied (copying) past its deadline 2026-11-21T14:01:00.000Z',
     );
+  });
+
+  it('names a record stored at another run’s key: a replayed manifest', async () => {
+    // Prepare: the signed record of the 21 November export, copied over the 22nd's key
+    const genuine = await sign(exportManifest());
+    store(genuine, 'secrets-202611220200');
+
+    // Act
+    const result = await verifyRun(deps(), 'secrets-202611220200', RUN_AT);
+
+    // Assess
+    expect(result.status).toBe('failed');
+    expect(result.checks).toContainEqual(
+      expect.objectContaining({
+        kind: 'manifest',
+        status: 'failed',
+        reason:
+          'replayed: manifests/test-policy/secrets-202611220200.json holds the signed record of secrets-202611210200 revision 1, not of secrets-202611220200 revision 1',
+      }),
+    );
+    expect(result.checks.some((c) => c.kind === 'export')).toBe(false);
+  });
+
+  it('names an overwritten record and a hidden one, and checks what was first written', async () => {
+    // Prepare
+    await testRecorder().record(snapshotManifest());
+    const key = manifestKey('test-policy', SNAPSHOT_RUN);
+    const first = bucket.get(key);
+    bucket.set(key, { body: Buffer.from('{}'), sha256: undefined });
+
+    // Act
+    const overwritten = await verifyRun(deps(), SNAPSHOT_RUN, RUN_AT);
+    bucket.delete(key);
+    const hidden = await verifyRun(deps(), SNAPSHOT_RUN, RUN_AT);
+
+    // Assess
+    expect(first).toBeDefined();
+    expect(overwritten.checks).toContainEqual(
+      expect.objectContaining({
+        kind: 'manifest',
+        status: 'failed',
+        reason:
+          'overwritten: 1 later version replace the one first written (the first is what is checked)',
+      }),
+    );
+    expect(overwritten.checks.filter((c) => c.kind === 'snapshot')).toHaveLength(1);
+    expect(hidden.checks).toContainEqual(
+      expect.objectContaining({ status: 'failed', reason: 'hidden: a delete marker hides it' }),
+    );
+  });
+
+  it('fails a run whose record says it failed, until a later revision makes it good', async () => {
+    // Prepare: billing failed in the first delivery
+    const failing = {
+      ...snapshotManifest(),
+      failures: [
+        {
+          subject: 'cluster billing',
+          error: 'Throttling: Rate exceeded',
+          resolvedBy:
+            'arn:aws:rds:eu-central-1:123456789012:cluster-snapshot:lifeboat-billing-202611210200',
+        },
+      ],
+    };
+    await testRecorder().record(failing);
+    const before = await verifyRun(deps(), SNAPSHOT_RUN, at('2026-11-21T06:00:00Z'));
+
+    // Act: a later delivery took billing's snapshot
+    const billing = {
+      arn: 'arn:aws:rds:eu-central-1:123456789012:cluster-snapshot:lifeboat-billing-202611210200',
+      region: 'eu-central-1',
+      kind: 'cluster' as const,
+      target: 'billing',
+      slot: slot.id,
+      engine: 'aurora-postgresql',
+      encrypted: true,
+      kmsKeyId: null,
+      createdAt: slot.time.toISOString(),
+    };
+    await testRecorder().record({
+      ...snapshotManifest(),
+      artifacts: { ...snapshotManifest().artifacts, snapshots: [billing] },
+    });
+    const billingRecord = snapshot({
+      time: slot.time,
+      kind: 'cluster',
+      target: 'billing',
+      id: 'lifeboat-billing-202611210200',
+    });
+    const after = await verifyRun(
+      deps([primary, copy, billingRecord]),
+      SNAPSHOT_RUN,
+      at('2026-11-21T06:00:00Z'),
+    );
+
+    // Assess
+    expect(before.checks).toContainEqual({
+      kind: 'failure',
+      artifact: 'cluster billing',
+      status: 'failed',
+      reason: 'the run recorded that it failed: Throttling: Rate exceeded',
+    });
+    expect(after.status).toBe('passed');
+    expect(after.checks.filter((c) => c.kind === 'manifest')).toHaveLength(2);
   });
 });

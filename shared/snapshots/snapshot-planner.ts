@@ -1,0 +1,227 @@
+import { FUTURE_TOLERANCE_MS } from '../jobs/scheduled-event.js';
+import { errorSummary } from '../observability/job-log.js';
+import type { Policy } from '../policy/schema.js';
+import { isInProgress, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
+import type { Target, TargetProblem } from '../rds/targets.js';
+import { SnapshotConflictError, SnapshotQuotaError, TargetNotFoundError } from './errors.js';
+import { type Slot, slotOfIdentifier, snapshotIdentifier } from './slot.js';
+
+export interface TargetOutcome {
+  readonly kind: SnapshotKind;
+  readonly target: string;
+  readonly snapshotId?: string;
+  readonly outcome: 'created' | 'already-exists' | 'refused' | 'failed';
+  readonly error?: string;
+}
+
+export interface CopyOutcome {
+  readonly kind: SnapshotKind;
+  readonly target: string;
+  readonly snapshotId: string;
+  /** pending: waits for room under the in-flight cap; a later run starts it. */
+  readonly outcome: 'started' | 'already-exists' | 'pending' | 'refused' | 'failed';
+  readonly detail?: string;
+  readonly error?: string;
+}
+
+/** What a snapshot run knows before it acts: the slot, the targets, both regions' snapshots. */
+export interface SnapshotPlanInput {
+  readonly policy: Pick<Policy, 'name' | 'snapshots' | 'regions'>;
+  readonly slot: Slot;
+  readonly targets: readonly Target[];
+  readonly problems: readonly TargetProblem[];
+  readonly primary: readonly SnapshotRecord[];
+  readonly dr: readonly SnapshotRecord[];
+}
+
+/** The snapshots a run will take, and what it decided without a call. */
+export interface SnapshotPlan {
+  readonly creates: readonly { readonly target: Target; readonly snapshotId: string }[];
+  /** Targets decided without a call: already snapshotted, missing, clashing, over the quota. */
+  readonly targets: readonly TargetOutcome[];
+}
+
+/** The DR copies a run will start, and what it decided without a call. */
+export interface CopyPlan {
+  /** Primary snapshots to copy to the DR region now, oldest first. */
+  readonly copies: readonly SnapshotRecord[];
+  /** Copies decided without a call: waiting under the cap, over the quota, clashing. */
+  readonly decided: readonly CopyOutcome[];
+}
+
+const KINDS: readonly SnapshotKind[] = ['instance', 'cluster'];
+const NONE = { id: '', kind: 'instance', database: '', createdAt: undefined } as const;
+
+/**
+ * Whether a snapshot is the one Lifeboat takes of one of the targets in the slot its identifier
+ * names, by what RDS keeps and no one can edit: the identifier is the deterministic one, the
+ * database is that target, and it was not taken before its slot. Tags play no part.
+ */
+export function ownSnapshot(
+  s: Pick<SnapshotRecord, 'id' | 'kind' | 'database' | 'createdAt'>,
+  targets: readonly Pick<Target, 'kind' | 'identifier'>[],
+): { readonly target: string; readonly slot: Slot } | undefined {
+  const slot = slotOfIdentifier(s.id);
+  if (!slot) return undefined;
+  const target = targets.find(
+    (t) =>
+      t.kind === s.kind &&
+      t.identifier.toLowerCase() === s.database.toLowerCase() &&
+      snapshotIdentifier(t.identifier, slot) === s.id,
+  );
+  if (!target) return undefined;
+  if (s.createdAt && s.createdAt.getTime() < slot.time.getTime() - FUTURE_TOLERANCE_MS) {
+    return undefined;
+  }
+  return { target: target.identifier, slot };
+}
+
+/**
+ * Plans a run's snapshots: one of every target for the slot unless it exists, within the quota.
+ * Pure: the same inputs always give the same plan.
+ */
+export function planSnapshots(input: SnapshotPlanInput): SnapshotPlan {
+  const { policy, slot, targets } = input;
+  const outcomes: TargetOutcome[] = input.problems.map((p) => ({
+    kind: p.kind,
+    target: p.identifier,
+    snapshotId: snapshotIdentifier(p.identifier, slot),
+    outcome: 'failed',
+    error: errorSummary(new TargetNotFoundError(p.message)),
+  }));
+  const byId = new Map(input.primary.map((s) => [`${s.kind}/${s.id}`, s]));
+  const toCreate: { target: Target; snapshotId: string }[] = [];
+  for (const target of targets) {
+    const snapshotId = snapshotIdentifier(target.identifier, slot);
+    const found = byId.get(`${target.kind}/${snapshotId}`);
+    const base = { kind: target.kind, target: target.identifier, snapshotId };
+    if (!found) toCreate.push({ target, snapshotId });
+    else if (ownSnapshot(found, [target])) outcomes.push({ ...base, outcome: 'already-exists' });
+    else {
+      const error = new SnapshotConflictError(
+        `${snapshotId} exists in ${policy.regions.primary} but is not ${target.identifier}'s snapshot of this slot (it holds ${found.database || 'another database'}${found.createdAt ? `, taken ${found.createdAt.toISOString()}` : ''})`,
+      );
+      outcomes.push({ ...base, outcome: 'failed', error: errorSummary(error) });
+    }
+  }
+
+  const creates = toCreate.filter(({ target, snapshotId }) => {
+    const adding = toCreate.filter((c) => c.target.kind === target.kind).length;
+    const refusal = quotaRefusal(
+      policy,
+      policy.regions.primary,
+      target.kind,
+      input.primary,
+      adding,
+    );
+    if (!refusal) return true;
+    outcomes.push({
+      kind: target.kind,
+      target: target.identifier,
+      snapshotId,
+      outcome: 'refused',
+      error: errorSummary(refusal),
+    });
+    return false;
+  });
+
+  return { creates, targets: outcomes };
+}
+
+/**
+ * Plans a run's DR copies: every Lifeboat snapshot newer than its target's newest copy, oldest
+ * first, within the in-flight caps and the DR quota. Pure.
+ */
+export function planCopies(input: Omit<SnapshotPlanInput, 'slot' | 'problems'>): CopyPlan {
+  const { policy, targets } = input;
+  const drById = new Map(input.dr.map((s) => [`${s.kind}/${s.id}`, s]));
+  const newestCopy = new Map<string, number>();
+  for (const s of input.dr) {
+    const own = ownSnapshot(s, targets);
+    if (!own || s.status === 'failed') continue;
+    const key = `${s.kind}/${own.target}`;
+    newestCopy.set(key, Math.max(newestCopy.get(key) ?? 0, own.slot.time.getTime()));
+  }
+  // A copy for every snapshot newer than the target's newest copy, oldest first: DR gets every
+  // restore point in order, and retention deleting an old copy never causes a second copy.
+  const candidates = input.primary
+    .flatMap((s) => {
+      const own = ownSnapshot(s, targets);
+      return own && s.status === 'available' ? [{ s, own }] : [];
+    })
+    .filter(
+      ({ s, own }) =>
+        !ownSnapshot(drById.get(`${s.kind}/${s.id}`) ?? NONE, targets) &&
+        own.slot.time.getTime() > (newestCopy.get(`${s.kind}/${own.target}`) ?? 0),
+    )
+    .sort(
+      (a, b) =>
+        a.own.slot.time.getTime() - b.own.slot.time.getTime() || a.s.id.localeCompare(b.s.id),
+    );
+
+  const copies: SnapshotRecord[] = [];
+  const decided: CopyOutcome[] = [];
+  for (const kind of KINDS) {
+    const ofKind = candidates.filter(({ s }) => s.kind === kind);
+    if (ofKind.length === 0) continue;
+    const cap = policy.snapshots.copyCaps[kind];
+    const inFlight = input.dr.filter((s) => s.kind === kind && isInProgress(s)).length;
+    const room = Math.max(0, cap - inFlight);
+    const now = ofKind.slice(0, room);
+    for (const { s, own } of ofKind.slice(room)) {
+      decided.push({
+        kind,
+        target: own.target,
+        snapshotId: s.id,
+        outcome: 'pending',
+        detail: `${inFlight + now.length} ${kind} copies in flight to ${policy.regions.dr} (cap ${cap}); a later run starts it`,
+      });
+    }
+    const refusal = quotaRefusal(policy, policy.regions.dr, kind, input.dr, now.length);
+    for (const { s, own } of now) {
+      const clash = drById.get(`${s.kind}/${s.id}`);
+      if (clash) {
+        const error = new SnapshotConflictError(
+          `${s.id} exists in ${policy.regions.dr} but is not a copy of ${own.target}'s snapshot (it holds ${clash.database || 'another database'})`,
+        );
+        decided.push({
+          kind,
+          target: own.target,
+          snapshotId: s.id,
+          outcome: 'failed',
+          error: errorSummary(error),
+        });
+      } else if (refusal) {
+        decided.push({
+          kind,
+          target: own.target,
+          snapshotId: s.id,
+          outcome: 'refused',
+          error: errorSummary(refusal),
+        });
+      } else copies.push(s);
+    }
+  }
+  return { copies, decided };
+}
+
+function quotaRefusal(
+  policy: Pick<Policy, 'snapshots'>,
+  region: string,
+  kind: SnapshotKind,
+  existing: readonly { kind: SnapshotKind }[],
+  adding: number,
+): SnapshotQuotaError | undefined {
+  const quota = quotaOf(kind, policy);
+  const used = existing.filter((s) => s.kind === kind).length;
+  if (adding === 0 || used + adding <= quota) return undefined;
+  return new SnapshotQuotaError(
+    `refused before creating anything: ${adding} more manual ${kind} snapshots would take ${region} to ${used + adding}, past its quota of ${quota} (snapshots.quotas.${kind}Snapshots); delete old snapshots or raise the quota`,
+  );
+}
+
+export function quotaOf(kind: SnapshotKind, policy: Pick<Policy, 'snapshots'>): number {
+  return kind === 'instance'
+    ? policy.snapshots.quotas.instanceSnapshots
+    : policy.snapshots.quotas.clusterSnapshots;
+}
