@@ -198,6 +198,8 @@ export interface RecoveryAccess {
   } | null;
   /** The hosted zones failover may switch records in. */
   readonly hostedZones: readonly unknown[];
+  /** The records failover may switch, as Route 53 normalizes them (lowercase, no final dot). */
+  readonly recordNames: readonly string[];
   /** The DR read replicas failover may promote. */
   readonly replicas: readonly unknown[];
   /** The Aurora global databases and DR clusters failover may switch over or fail over. */
@@ -253,6 +255,9 @@ function recoveryAccess(policy: Policy): RecoveryAccess {
     hostedZones: (zones.length > 0 ? zones : [NOTHING]).map((zone) => ({
       'Fn::Sub': `arn:\${AWS::Partition}:route53:::hostedzone/${zone}`,
     })),
+    recordNames: failovers.length
+      ? [...new Set(failovers.map((d) => d.dns.recordName.toLowerCase().replace(/\.$/, '')))]
+      : [NOTHING],
     replicas: replicas.length > 0 ? replicas : [rds(`db:${NOTHING}`)],
     globalDatabases: globals.length > 0 ? globals : [rds(`cluster:${NOTHING}`)],
   };

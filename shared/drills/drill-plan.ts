@@ -23,6 +23,8 @@ export type DrillInput = z.output<typeof DrillInputSchema>;
 
 /** The drill's tag: the janitor and teardown delete nothing without it. */
 export const DRILL_TAG = 'lifeboat:drill';
+/** Drill databases are named lb-drill-*: IAM lets teardown and the janitor delete no other. */
+export const DRILL_PREFIX = 'lb-drill';
 export const DRILL_STARTED_TAG = 'lifeboat:drill-started';
 /** The snapshot a drill database was restored from. */
 export const DRILL_RESTORED_FROM_TAG = 'lifeboat:restored-from';
@@ -126,10 +128,10 @@ export async function planDrill(
     deps.rds.region,
   );
   const stamp = startedAt.toISOString().slice(2, 19).replace(/[-T:]/g, '');
-  const drillId = boundedIdentifier('lb-drill', input.target, stamp);
+  const drillId = boundedIdentifier(DRILL_PREFIX, input.target, stamp);
   // An Aurora drill restores a cluster and then adds its one instance.
   const instanceId =
-    chosen.kind === 'cluster' ? boundedIdentifier('lb-drill', input.target, `${stamp}-w`) : drillId;
+    chosen.kind === 'cluster' ? boundedIdentifier(DRILL_PREFIX, input.target, `${stamp}-w`) : drillId;
   const timeoutSeconds = secondsFrom(startedAt, drills.timeout);
   return {
     drillId,

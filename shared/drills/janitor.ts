@@ -14,7 +14,7 @@ import { parseDuration, subtractDuration } from '../policy/duration.js';
 import type { Policy } from '../policy/schema.js';
 import type { RegionalRds } from '../rds/snapshots.js';
 import { TAG, tagMap } from '../snapshots/tags.js';
-import { DRILL_STARTED_TAG, DRILL_TAG, drillPolicyOf } from './drill-plan.js';
+import { DRILL_PREFIX, DRILL_STARTED_TAG, DRILL_TAG, drillPolicyOf } from './drill-plan.js';
 import { deleteInstanceInput } from './teardown.js';
 
 /** A drill database the janitor found. */
@@ -45,7 +45,7 @@ interface Candidate extends Leftover {
 /**
  * Deletes the databases failed drills left behind in one region: instances and clusters that
  * carry the drill tag and this policy's tag and were started longer ago than the policy's
- * leftoverAge. Chooses by tag only; nothing without the drill tag is ever touched.
+ * leftoverAge. Chooses by name and tag, as IAM does: nothing else is ever touched.
  */
 export async function runJanitor(
   deps: { readonly rds: RegionalRds; readonly log: JobLog },
@@ -90,6 +90,8 @@ function leftoverOf(
   policyName: string,
   inCluster = false,
 ): Candidate | undefined {
+  // Named as a drill database and tagged as one of this policy's drills, as IAM requires too.
+  if (!id.startsWith(`${DRILL_PREFIX}-`)) return undefined;
   const map = tagMap(tags);
   const drillId = map.get(DRILL_TAG);
   if (!drillId || map.get(TAG.policy) !== policyName) return undefined;

@@ -13,7 +13,7 @@ import '../validation/zod.js';
 import { parseEvent } from '../jobs/scheduled-event.js';
 import type { RegionalRds } from '../rds/snapshots.js';
 import { tagMap } from '../snapshots/tags.js';
-import { DRILL_TAG } from './drill-plan.js';
+import { DRILL_PREFIX, DRILL_TAG } from './drill-plan.js';
 
 export const TeardownInputSchema = z.strictObject({
   drillId: z.string().check(z.minLength(1)),
@@ -86,6 +86,11 @@ function ensureOwnDrill(
   tags: readonly { Key?: string; Value?: string }[] | undefined,
   drillId: string,
 ): void {
+  if (!id.startsWith(`${DRILL_PREFIX}-`)) {
+    throw new NotThisDrillError(
+      `${kind} ${id} is not named as a drill database (${DRILL_PREFIX}-*); left alone`,
+    );
+  }
   const tag = tagMap(tags).get(DRILL_TAG);
   if (tag !== drillId) {
     throw new NotThisDrillError(

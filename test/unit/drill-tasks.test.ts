@@ -341,6 +341,27 @@ describe('tearing a drill down', () => {
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
+  it('refuses to delete a database not named as a drill’s, whatever its tags', async () => {
+    // Arrange: an input that names a production database, tagged to look like the drill's
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [
+        {
+          DBInstanceStatus: 'available',
+          TagList: [{ Key: 'lifeboat:drill', Value: 'lb-drill-x' }],
+        },
+      ],
+    });
+
+    // Act
+    const act = tearDownDrill(rds, { ...input, instanceId: 'orders-db' });
+
+    // Assess
+    await expect(act).rejects.toThrow(
+      'DB instance orders-db is not named as a drill database (lb-drill-*); left alone',
+    );
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
   it('counts what is gone or already deleting as done, and tries again what cannot be deleted yet', async () => {
     // Arrange
     rdsMock
@@ -415,7 +436,7 @@ describe('the janitor', () => {
     { Key: 'lifeboat:drill-started', Value: started },
   ];
 
-  it('deletes drill databases older than the limit, chosen by the drill and policy tags only', async () => {
+  it('deletes drill databases older than the limit, chosen by their drill name and tags only', async () => {
     // Arrange
     rdsMock.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [
@@ -444,6 +465,12 @@ describe('the janitor', () => {
           DBInstanceIdentifier: 'lb-drill-going',
           DBInstanceStatus: 'deleting',
           TagList: tags('lb-drill-going', '2026-11-01T00:00:00Z'),
+        },
+        {
+          // Someone tagged a production database as a drill's: its name says otherwise.
+          DBInstanceIdentifier: 'billing-replica',
+          DBInstanceStatus: 'available',
+          TagList: tags('billing-replica', '2026-11-01T00:00:00Z'),
         },
       ],
     });

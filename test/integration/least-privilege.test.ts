@@ -1,0 +1,499 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AddTagsToResourceCommand,
+  CreateDBInstanceCommand,
+  DescribeDBClusterSnapshotsCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+} from '@aws-sdk/client-rds';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  seedCluster,
+  seedInstance,
+  seedKey,
+  seedSecret,
+  seedTopic,
+  seedVault,
+} from '../../cli/demo/seed.js';
+import { rdsIn } from '../../shared/aws/clients.js';
+import { loadPolicyFile } from '../../shared/policy/policy-file.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import type { Vault } from '../../shared/vault/vault.js';
+import { type RecordedCall, recordAwsCalls } from '../support/aws-calls.js';
+import { type CallWorld, type IamRequest, iamRequestsOf } from '../support/iam-requests.js';
+import {
+  grantedActions,
+  keyPolicy,
+  PRIMARY_TEMPLATE,
+  type RolePolicies,
+  simulate,
+  templateRoles,
+} from '../support/iam-roles.js';
+import { lambdaContext } from '../support/lambda-context.js';
+import { useLocalAws } from '../support/local-aws.js';
+
+const PRIMARY = 'eu-central-1';
+const DR = 'eu-west-1';
+const ACCOUNT = '123456789012';
+const HOUR = 3_600_000;
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+/**
+ * Every scheduled job runs, through its Lambda handler, against a local AWS shaped like the
+ * shipped policy (lifeboat.policy.yml, the policy `npm test` packages); every AWS call each makes
+ * is recorded and evaluated with an IAM simulator against that function's role in the packaged
+ * template. Roles must allow every call, and grant nothing no call uses (unless said why).
+ */
+useLocalAws();
+const recorder = recordAwsCalls();
+const tags = new Map<string, Record<string, string>>();
+let policy: Policy;
+let vault: Vault;
+let topic: string;
+let roles: Map<string, RolePolicies>;
+let keyPolicyOf: (keyArn: string) => unknown;
+const handlers: Record<string, Handler> = {};
+
+/** The handler of each scheduled job, and the role the template gives its function. */
+const JOBS = {
+  snapshotRds: {
+    load: () => import('../../functions/snapshot-rds/handler.js'),
+    role: 'SnapshotRdsRole',
+  },
+  enforceRetention: {
+    load: () => import('../../functions/enforce-retention/handler.js'),
+    role: 'EnforceRetentionRole',
+  },
+  exportSecrets: {
+    load: () => import('../../functions/export-secrets/handler.js'),
+    role: 'ExportSecretsRole',
+  },
+  verifyManifest: {
+    load: () => import('../../functions/verify-manifest/handler.js'),
+    role: 'VerifyManifestRole',
+  },
+  drillJanitor: {
+    load: () => import('../../functions/drill-janitor/handler.js'),
+    role: 'DrillJanitorRole',
+  },
+} as const;
+
+/** Grants that no call of these runs exercises, per role, each with the reason it is there. */
+const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
+  SnapshotRdsRole: {
+    'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
+    'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+    'kms:CreateGrant': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
+    'kms:DescribeKey': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
+    'sns:Publish': 'alerts when a run fails; these runs succeed',
+  },
+  EnforceRetentionRole: {
+    'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
+    'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+    'sns:Publish': 'alerts when a run fails; these runs succeed',
+  },
+  ExportSecretsRole: {
+    'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
+    'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+    'secretsmanager:DescribeSecret': 'granted with GetSecretValue on the same secrets',
+    'sns:Publish': 'alerts when a run fails; these runs succeed',
+  },
+  VerifyManifestRole: {
+    'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
+    'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+  },
+  DrillJanitorRole: {
+    'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
+    'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+    'rds:DeleteDBCluster': 'a leftover drill cluster; the local AWS has only an instance left',
+    'sns:Publish': 'alerts when a run fails; this run succeeds',
+  },
+};
+
+async function capture() {
+  for (const region of [PRIMARY, DR]) {
+    const rds = rdsIn(region).client;
+    const snaps = await rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: 'manual' }));
+    for (const s of snaps.DBSnapshots ?? []) {
+      tags.set(
+        s.DBSnapshotArn ?? '',
+        Object.fromEntries((s.TagList ?? []).map((t) => [t.Key, t.Value])),
+      );
+    }
+    const clusters = await rds.send(
+      new DescribeDBClusterSnapshotsCommand({ SnapshotType: 'manual' }),
+    );
+    for (const s of clusters.DBClusterSnapshots ?? []) {
+      tags.set(
+        s.DBClusterSnapshotArn ?? '',
+        Object.fromEntries((s.TagList ?? []).map((t) => [t.Key, t.Value])),
+      );
+    }
+    const dbs = await rds.send(new DescribeDBInstancesCommand({}));
+    for (const d of dbs.DBInstances ?? []) {
+      tags.set(
+        d.DBInstanceArn ?? '',
+        Object.fromEntries((d.TagList ?? []).map((t) => [t.Key, t.Value])),
+      );
+    }
+  }
+}
+
+/** Runs a job's handler as its role, after noting the tags its deletions will be judged on. */
+async function runJob(job: keyof typeof JOBS, scheduledTime: Date) {
+  await capture();
+  return recorder
+    .as(JOBS[job].role, () =>
+      (handlers[job] as Handler)(
+        { scheduledTime: scheduledTime.toISOString() },
+        lambdaContext(job),
+      ),
+    )
+    .catch((error: Error) => error);
+}
+
+beforeAll(async () => {
+  // The shipped policy, with the DR key the local AWS made and retention that deletes at once.
+  const drKey = await seedKey(DR);
+  const shipped = loadPolicyFile('lifeboat.policy.yml');
+  policy = {
+    ...shipped,
+    snapshots: { ...shipped.snapshots, drKmsKeyArn: drKey },
+    retention: {
+      ...shipped.retention,
+      primary: {
+        ...shipped.retention.primary,
+        last: 1,
+        daily: 0,
+        weekly: 0,
+        monthly: 0,
+        yearly: 0,
+        lastVerified: 0,
+        minimumAge: '0h',
+      },
+      dr: { ...shipped.retention.dr, last: 1, daily: 0, monthly: 0, minimumAge: '0h' },
+    },
+  };
+  const file = join(mkdtempSync(join(tmpdir(), 'lifeboat-iam-')), 'policy.json');
+  writeFileSync(file, JSON.stringify(policy));
+  vault = await seedVault(policy, ACCOUNT);
+  topic = await seedTopic(PRIMARY);
+  const rds = rdsIn(PRIMARY).client;
+  await seedInstance(rds, 'orders-db');
+  await seedInstance(rds, 'reports-db', { backup: 'lifeboat' });
+  await seedCluster(rds, 'billing');
+  await seedSecret(PRIMARY, 'prod/orders/db-password', 'iam-test-value-1');
+  await seedSecret(PRIMARY, 'dev/other', 'iam-test-value-2');
+  // A drill database a failed drill left behind, two days ago.
+  await rds.send(
+    new CreateDBInstanceCommand({
+      DBInstanceIdentifier: 'lb-drill-orders-db-leftover',
+      Engine: 'postgres',
+      DBInstanceClass: 'db.t4g.micro',
+      AllocatedStorage: 20,
+      Tags: [
+        { Key: 'lifeboat:drill', Value: 'lb-drill-orders-db-leftover' },
+        { Key: 'lifeboat:policy', Value: policy.name },
+        { Key: 'lifeboat:drill-started', Value: new Date(Date.now() - 48 * HOUR).toISOString() },
+      ],
+    }),
+  );
+  vi.stubEnv('LIFEBOAT_POLICY_PATH', file);
+  vi.stubEnv('ALERT_TOPIC_ARN', topic);
+  vi.stubEnv('BACKUP_BUCKET', vault.bucket);
+  vi.stubEnv('DATA_KEY_ARN', vault.dataKeys.primary);
+  vi.stubEnv('DR_DATA_KEY_ARN', vault.dataKeys.dr);
+  vi.stubEnv('MANIFEST_KEY_ARN', vault.manifestKeys.primary);
+  vi.stubEnv('DR_MANIFEST_KEY_ARN', vault.manifestKeys.dr);
+  for (const [job, { load }] of Object.entries(JOBS)) {
+    handlers[job] = ((await load()) as unknown as { handler: Handler }).handler;
+  }
+
+  // Three days of the schedule, a legal hold placed by tag, an export, and a verification that
+  // finds something to alert about.
+  const now = Date.now();
+  for (let day = 3; day >= 1; day -= 1) {
+    const slot = new Date(Math.floor((now - day * 24 * HOUR) / HOUR) * HOUR);
+    await runJob('snapshotRds', slot);
+    await runJob('snapshotRds', slot);
+    if (day === 2) {
+      const held = (await rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: 'manual' })))
+        .DBSnapshots?.[0]?.DBSnapshotArn;
+      await rds.send(
+        new AddTagsToResourceCommand({
+          ResourceName: held,
+          Tags: [{ Key: 'lifeboat:legal-hold', Value: 'case-1' }],
+        }),
+      );
+    }
+    await runJob('enforceRetention', new Date(slot.getTime() + 90 * 60_000));
+  }
+  await runJob('exportSecrets', new Date(now - 2 * HOUR));
+  await runJob('exportSecrets', new Date(now - HOUR));
+  await runJob('verifyManifest', new Date(now - 60_000));
+  await runJob('drillJanitor', new Date(now - 60_000));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+
+  const kmsId = (arn: string) => arn.split('/').pop() ?? '';
+  const values = {
+    account: ACCOUNT,
+    region: PRIMARY,
+    refs: {
+      DataKey: kmsId(vault.dataKeys.primary),
+      ManifestKey: kmsId(vault.manifestKeys.primary),
+      AlertTopic: topic,
+      BackupBucket: vault.bucket,
+    },
+    arns: { DataKey: vault.dataKeys.primary, ManifestKey: vault.manifestKeys.primary },
+  };
+  const keyPolicies = {
+    data: keyPolicy(PRIMARY_TEMPLATE, 'DataKey', values),
+    manifest: keyPolicy(PRIMARY_TEMPLATE, 'ManifestKey', values),
+  };
+  keyPolicyOf = (arn) =>
+    arn.endsWith(kmsId(vault.manifestKeys.primary)) ? keyPolicies.manifest : keyPolicies.data;
+  roles = templateRoles(
+    PRIMARY_TEMPLATE,
+    {
+      account: ACCOUNT,
+      region: PRIMARY,
+      refs: {
+        DataKey: kmsId(vault.dataKeys.primary),
+        ManifestKey: kmsId(vault.manifestKeys.primary),
+        AlertTopic: topic,
+        BackupBucket: vault.bucket,
+      },
+      arns: {
+        DataKey: vault.dataKeys.primary,
+        ManifestKey: vault.manifestKeys.primary,
+        ...Object.fromEntries(
+          [
+            ...Object.keys(JOBS),
+            'drillPlan',
+            'drillPoll',
+            'drillSmoke',
+            'drillTeardown',
+            'drillReport',
+          ].map((fn) => [
+            `${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`,
+            `arn:aws:lambda:${PRIMARY}:${ACCOUNT}:function:lifeboat-prod-${fn}`,
+          ]),
+        ),
+      },
+    },
+    Object.values(JOBS).map((j) => j.role),
+  );
+}, 240_000);
+
+afterAll(() => {
+  recorder.stop();
+  vi.unstubAllEnvs();
+});
+
+/** The world the recorded calls ran in, as the IAM requests need it. */
+function world(calls: readonly RecordedCall[]): CallWorld {
+  const stored = new Map<string, { kmsKeyId: string; ownContext: boolean }>();
+  for (const c of calls) {
+    if (c.service !== 'S3' || c.operation !== 'PutObject') continue;
+    stored.set(`${c.input.Bucket}/${c.input.Key}`, {
+      kmsKeyId: String(c.input.SSEKMSKeyId ?? vault.dataKeys.primary),
+      ownContext: c.input.BucketKeyEnabled === false,
+    });
+  }
+  // moto cannot replicate the data key: its DR "replica" has an id of its own.
+  const drReplica = `arn:aws:kms:${DR}:${ACCOUNT}:key/${vault.dataKeys.primary.split('/').pop()}`;
+  return {
+    account: ACCOUNT,
+    tagsOf: (arn) => tags.get(arn) ?? {},
+    encryptionOf: (bucket, key) => stored.get(`${bucket}/${key}`),
+    canonical: (arn) => (arn === vault.dataKeys.dr ? drReplica : arn),
+  };
+}
+
+function requestsOf(role: string): IamRequest[] {
+  const calls = recorder.calls;
+  const w = world(calls);
+  return calls.filter((c) => c.role === role).flatMap((c) => iamRequestsOf(c, w));
+}
+
+describe('every scheduled job’s role, simulated against the packaged template', () => {
+  it.each(Object.values(JOBS).map((j) => j.role))(
+    '%s allows every call its function made',
+    async (role) => {
+      // Prepare
+      const requests = requestsOf(role);
+      const policies = roles.get(role) as RolePolicies;
+
+      // Act
+      const denied: string[] = [];
+      for (const r of requests) {
+        const decision = await simulate(
+          policies,
+          r,
+          ACCOUNT,
+          r.action.startsWith('kms:') ? keyPolicyOf(r.resource) : undefined,
+        );
+        if (decision !== 'Allowed') {
+          denied.push(
+            `${r.call}: ${r.action} on ${r.resource} ${JSON.stringify(r.context)}: ${decision}`,
+          );
+        }
+      }
+
+      // Assess
+      expect(requests.length).toBeGreaterThan(2);
+      expect(denied).toEqual([]);
+    },
+  );
+
+  it.each(Object.values(JOBS).map((j) => j.role))(
+    '%s grants no action its function does not use, but for the ones said why',
+    (role) => {
+      // Act
+      const used = new Set(requestsOf(role).map((r) => r.action));
+      const granted = grantedActions(roles.get(role) as RolePolicies);
+      const excused = GRANTED_FOR_OTHERS[role] ?? {};
+      const unused = [...granted].filter((action) => !used.has(action) && !(action in excused));
+      const stale = Object.keys(excused).filter(
+        (action) => !granted.has(action) || used.has(action),
+      );
+
+      // Assess
+      expect(unused).toEqual([]);
+      expect(stale).toEqual([]);
+    },
+  );
+
+  it('records what the retention role deleted and the hold it found, as the role may', async () => {
+    // Assess: the run's record and the signed hold are there, written by the role itself
+    const puts = recorder.calls
+      .filter((c) => c.role === 'EnforceRetentionRole' && c.operation === 'PutObject')
+      .map((c) => String(c.input.Key));
+    expect(puts.some((k) => k.startsWith(`manifests/${policy.name}/retention-`))).toBe(true);
+    expect(puts.some((k) => k.startsWith(`holds/${policy.name}/`))).toBe(true);
+    expect(
+      recorder.calls.some(
+        (c) => c.role === 'EnforceRetentionRole' && c.operation === 'DeleteDBSnapshot',
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('what the roles may not do, simulated against the same template', () => {
+  const bucketArn = () => `arn:aws:s3:::${vault.bucket}`;
+  const snapshot = (region: string, id: string) =>
+    `arn:aws:rds:${region}:${ACCOUNT}:snapshot:${id}`;
+
+  it.each([
+    [
+      'VerifyManifestRole',
+      'decrypt an export it may only HEAD',
+      'kms:Decrypt',
+      () => vault.dataKeys.primary,
+      () => ({
+        'kms:ViaService': `s3.${PRIMARY}.amazonaws.com`,
+        'kms:EncryptionContext:aws:s3:arn': bucketArn(),
+      }),
+    ],
+    [
+      'VerifyManifestRole',
+      'decrypt the secrets inside an export',
+      'kms:Decrypt',
+      () => vault.dataKeys.primary,
+      () => ({ 'kms:EncryptionContext:purpose': 'lifeboat-secrets-export' }),
+    ],
+    [
+      'VerifyManifestRole',
+      'lift a legal hold by tagging',
+      'rds:AddTagsToResource',
+      () => snapshot(PRIMARY, 'lifeboat-orders-db-202611200200'),
+      () => ({
+        'aws:TagKeys': ['lifeboat:legal-hold'],
+        'aws:RequestTag/lifeboat:legal-hold': 'false',
+      }),
+    ],
+    [
+      'SnapshotRdsRole',
+      'rewrite any label but its own',
+      'rds:AddTagsToResource',
+      () => snapshot(DR, 'lifeboat-orders-db-202611200200'),
+      () => ({ 'aws:TagKeys': ['lifeboat:verified-at'] }),
+    ],
+    [
+      'EnforceRetentionRole',
+      'delete a snapshot not tagged as the policy’s',
+      'rds:DeleteDBSnapshot',
+      () => snapshot(PRIMARY, 'lifeboat-orders-db-202611200200'),
+      () => ({
+        'aws:ResourceTag/lifeboat:managed': 'true',
+        'aws:ResourceTag/lifeboat:policy': 'another-policy',
+      }),
+    ],
+    [
+      'EnforceRetentionRole',
+      'delete a snapshot of another name',
+      'rds:DeleteDBSnapshot',
+      () => snapshot(PRIMARY, 'before-upgrade'),
+      () => ({
+        'aws:ResourceTag/lifeboat:managed': 'true',
+        'aws:ResourceTag/lifeboat:policy': 'acme-prod',
+      }),
+    ],
+    [
+      'ExportSecretsRole',
+      'read a secret outside the policy’s prefixes',
+      'secretsmanager:GetSecretValue',
+      () => `arn:aws:secretsmanager:${PRIMARY}:${ACCOUNT}:secret:dev/other-AbCdEf`,
+      () => ({}),
+    ],
+    [
+      'DrillJanitorRole',
+      'delete a database not named as a drill’s',
+      'rds:DeleteDBInstance',
+      () => `arn:aws:rds:${PRIMARY}:${ACCOUNT}:db:orders-db`,
+      () => ({ 'rds:db-tag/lifeboat:drill': 'lb-drill-x' }),
+    ],
+  ])('%s may not %s', async (role, _, action, resource, context) => {
+    // Act
+    const decision = await simulate(
+      roles.get(role) as RolePolicies,
+      { action, resource: resource(), context: context() },
+      ACCOUNT,
+      action.startsWith('kms:') ? keyPolicyOf(resource()) : undefined,
+    );
+
+    // Assess
+    expect(decision).not.toBe('Allowed');
+  });
+
+  it('would deny the retention role its record without the statements that let it sign', async () => {
+    // Prepare: the role as it was before it could record its deletions
+    const role = roles.get('EnforceRetentionRole') as RolePolicies;
+    const without: RolePolicies = {
+      role: role.role,
+      policies: role.policies.map((p) => ({
+        ...p,
+        policy: {
+          ...p.policy,
+          Statement: p.policy.Statement.filter((s) => s.Sid !== 'SignAndCheckRecords'),
+        },
+      })),
+    };
+    const sign = requestsOf('EnforceRetentionRole').find((r) => r.action === 'kms:GenerateMac');
+
+    // Act
+    const decision = await simulate(
+      without,
+      sign as IamRequest,
+      ACCOUNT,
+      keyPolicyOf(sign?.resource ?? ''),
+    );
+
+    // Assess
+    expect(sign).toBeDefined();
+    expect(decision).toBe('ImplicitlyDenied');
+  });
+});
