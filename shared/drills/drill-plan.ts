@@ -131,7 +131,9 @@ export async function planDrill(
   const drillId = boundedIdentifier(DRILL_PREFIX, input.target, stamp);
   // An Aurora drill restores a cluster and then adds its one instance.
   const instanceId =
-    chosen.kind === 'cluster' ? boundedIdentifier(DRILL_PREFIX, input.target, `${stamp}-w`) : drillId;
+    chosen.kind === 'cluster'
+      ? boundedIdentifier(DRILL_PREFIX, input.target, `${stamp}-w`)
+      : drillId;
   const timeoutSeconds = secondsFrom(startedAt, drills.timeout);
   return {
     drillId,

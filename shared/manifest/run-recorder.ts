@@ -67,6 +67,14 @@ export class RecordContentionError extends Error {
   }
 }
 
+/** A revision already stored could not be read, so the next one cannot name it. */
+export class RecordUnreadableError extends Error {
+  constructor(key: string, why: string) {
+    super(`${key} could not be read (${why}); the run's record was not amended`);
+    this.name = 'RecordUnreadableError';
+  }
+}
+
 const ATTEMPTS = 5;
 
 // What a record names as its previous one when that one's first version cannot be read (only a
@@ -135,6 +143,11 @@ export function runRecorder(deps: {
         const highest = Math.max(...entries.map((e) => e.revision));
         if (additions.empty) return { outcome: 'already-recorded', revision: highest, record };
         const last = record.revisions.find((r) => r.entry.revision === highest);
+        // A revision that could not be read cannot be followed: name it, rather than guess.
+        const unread = record.revisions.find(
+          (r) => r.sha256 === undefined && r.entry.stored.versions.length > 0,
+        );
+        if (unread) throw new RecordUnreadableError(unread.entry.key, unread.problems.join('; '));
         const amendment: Manifest = {
           ...draft,
           artifacts: additions.artifacts,

@@ -136,10 +136,20 @@ export async function runVerificationJob(
             status: 'failed' as const,
             reason: 'missing: there is no record of this run',
           },
+          ...unrecorded(policy, runId, inventory, recordedArns),
         ];
     runs.push(verification(runId, deps, checks, now));
   }
-  for (const [runId, check] of schedule.missing) runs.push(verification(runId, deps, [check], now));
+  for (const [runId, check] of schedule.missing) {
+    runs.push(
+      verification(
+        runId,
+        deps,
+        [check, ...unrecorded(policy, runId, inventory, recordedArns)],
+        now,
+      ),
+    );
+  }
   runs.sort((a, b) => bySlot(a.runId, b.runId));
 
   const ledgerChecks = named
@@ -255,7 +265,7 @@ async function artifactChecks(
   if (record.job !== 'snapshot-rds') return checks;
   return [
     ...checks,
-    ...unrecorded(policy, record, inventory, recordedArns),
+    ...unrecorded(policy, record.runId, inventory, recordedArns),
     ...copyCoverage(policy, record, retired, now),
     ...labelChecks(policy, record, inventory),
   ];
@@ -268,14 +278,16 @@ async function artifactChecks(
  */
 function unrecorded(
   policy: Policy,
-  record: RunRecord,
+  runId: string,
   inventory: ReadonlyMap<string, SnapshotRecord>,
   recordedArns: ReadonlySet<string>,
 ): ArtifactCheck[] {
+  const run = parseRunId(runId);
+  if (run?.job !== 'snapshot-rds') return [];
   const checks: ArtifactCheck[] = [];
   for (const s of inventory.values()) {
     const slot = slotOfIdentifier(s.id);
-    if (slot?.id !== record.slotId || recordedArns.has(s.arn)) continue;
+    if (slot?.id !== run.slotId || recordedArns.has(s.arn)) continue;
     if (!s.database || snapshotIdentifier(s.database, slot) !== s.id) continue;
     checks.push({
       kind: s.region === policy.regions.dr ? 'dr-copy' : 'snapshot',

@@ -107,6 +107,14 @@ function page<T>(items: T[], input: { MaxRecords?: number; Marker?: string }) {
   };
 }
 
+/**
+ * Runs a simulated call's effect: a test may delay it (to interleave concurrent callers), or run
+ * it and then lose the answer, as a dropped connection does.
+ */
+export type Around = <T>(operation: string, effect: () => T) => Promise<T> | T;
+
+const directly: Around = (_operation, effect) => effect();
+
 /** The database of a Lifeboat snapshot, from its ARN or identifier (`lifeboat-<db>-<slot>`). */
 function databaseOf(source: string | undefined): string {
   const id = (source ?? '').split(':').pop() ?? '';
@@ -122,131 +130,156 @@ export function simulateRegion(
   client: RDSClient,
   region: string,
   state: RegionState,
-  options: { createdStatus?: string } = {},
+  options: { createdStatus?: string; around?: Around } = {},
 ) {
   const stub = mockClient(client);
   const created = options.createdStatus ?? 'creating';
+  const around = options.around ?? directly;
 
-  stub.on(DescribeDBInstancesCommand).callsFake((input) => {
-    const p = page(state.instances, input);
-    return { DBInstances: p.items, Marker: p.Marker };
-  });
-  stub.on(DescribeDBClustersCommand).callsFake((input) => {
-    const p = page(state.clusters, input);
-    return { DBClusters: p.items, Marker: p.Marker };
-  });
-  stub.on(DescribeDBSnapshotsCommand).callsFake((input) => {
-    const p = page(state.snapshots, input);
-    return { DBSnapshots: p.items, Marker: p.Marker };
-  });
-  stub.on(DescribeDBClusterSnapshotsCommand).callsFake((input) => {
-    const p = page(state.clusterSnapshots, input);
-    return { DBClusterSnapshots: p.items, Marker: p.Marker };
-  });
-  stub.on(CreateDBSnapshotCommand).callsFake((input) => {
-    if (state.snapshots.some((s) => s.DBSnapshotIdentifier === input.DBSnapshotIdentifier)) {
-      throw new DBSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
-    }
-    const s = instanceSnapshot(input.DBSnapshotIdentifier, region, input.DBInstanceIdentifier, {
-      Status: created,
-      SnapshotCreateTime: new Date(),
-      TagList: input.Tags,
-    });
-    state.snapshots.push(s);
-    return { DBSnapshot: s };
-  });
-  stub.on(CreateDBClusterSnapshotCommand).callsFake((input) => {
-    if (
-      state.clusterSnapshots.some(
-        (s) => s.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
-      )
-    ) {
-      throw new DBClusterSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
-    }
-    const s = clusterSnapshot(
-      input.DBClusterSnapshotIdentifier,
-      region,
-      input.DBClusterIdentifier,
-      {
+  stub.on(DescribeDBInstancesCommand).callsFake((input) =>
+    around('DescribeDBInstances', () => {
+      const p = page(state.instances, input);
+      return { DBInstances: p.items, Marker: p.Marker };
+    }),
+  );
+  stub.on(DescribeDBClustersCommand).callsFake((input) =>
+    around('DescribeDBClusters', () => {
+      const p = page(state.clusters, input);
+      return { DBClusters: p.items, Marker: p.Marker };
+    }),
+  );
+  stub.on(DescribeDBSnapshotsCommand).callsFake((input) =>
+    around('DescribeDBSnapshots', () => {
+      const p = page(state.snapshots, input);
+      return { DBSnapshots: p.items, Marker: p.Marker };
+    }),
+  );
+  stub.on(DescribeDBClusterSnapshotsCommand).callsFake((input) =>
+    around('DescribeDBClusterSnapshots', () => {
+      const p = page(state.clusterSnapshots, input);
+      return { DBClusterSnapshots: p.items, Marker: p.Marker };
+    }),
+  );
+  stub.on(CreateDBSnapshotCommand).callsFake((input) =>
+    around('CreateDBSnapshot', () => {
+      if (state.snapshots.some((s) => s.DBSnapshotIdentifier === input.DBSnapshotIdentifier)) {
+        throw new DBSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
+      }
+      const s = instanceSnapshot(input.DBSnapshotIdentifier, region, input.DBInstanceIdentifier, {
         Status: created,
         SnapshotCreateTime: new Date(),
         TagList: input.Tags,
-      },
-    );
-    state.clusterSnapshots.push(s);
-    return { DBClusterSnapshot: s };
-  });
-  stub.on(CopyDBSnapshotCommand).callsFake((input) => {
-    if (state.snapshots.some((s) => s.DBSnapshotIdentifier === input.TargetDBSnapshotIdentifier)) {
-      throw new DBSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
-    }
-    // A copy keeps its source's database and names its source, as RDS does.
-    const s = instanceSnapshot(
-      input.TargetDBSnapshotIdentifier,
-      region,
-      databaseOf(input.SourceDBSnapshotIdentifier),
-      {
-        Status: 'copying',
-        SnapshotCreateTime: new Date(),
-        KmsKeyId: input.KmsKeyId,
-        SourceDBSnapshotIdentifier: input.SourceDBSnapshotIdentifier,
-        TagList: input.Tags,
-      },
-    );
-    state.snapshots.push(s);
-    return { DBSnapshot: s };
-  });
-  stub.on(CopyDBClusterSnapshotCommand).callsFake((input) => {
-    if (
-      state.clusterSnapshots.some(
-        (s) => s.DBClusterSnapshotIdentifier === input.TargetDBClusterSnapshotIdentifier,
-      )
-    ) {
-      throw new DBClusterSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
-    }
-    const s = clusterSnapshot(
-      input.TargetDBClusterSnapshotIdentifier,
-      region,
-      databaseOf(input.SourceDBClusterSnapshotIdentifier),
-      {
-        Status: 'copying',
-        SnapshotCreateTime: new Date(),
-        KmsKeyId: input.KmsKeyId,
-        SourceDBClusterSnapshotArn: input.SourceDBClusterSnapshotIdentifier,
-        TagList: input.Tags,
-      },
-    );
-    state.clusterSnapshots.push(s);
-    return { DBClusterSnapshot: s };
-  });
-  stub.on(AddTagsToResourceCommand).callsFake((input) => {
-    const target =
-      state.snapshots.find((s) => s.DBSnapshotArn === input.ResourceName) ??
-      state.clusterSnapshots.find((s) => s.DBClusterSnapshotArn === input.ResourceName);
-    if (!target) throw new DBSnapshotNotFoundFault({ message: 'not found', $metadata: {} });
-    const keys = new Set((input.Tags ?? []).map((t: Tag) => t.Key));
-    target.TagList = [
-      ...(target.TagList ?? []).filter((t) => !keys.has(t.Key)),
-      ...(input.Tags ?? []),
-    ];
-    return {};
-  });
-  stub.on(DeleteDBSnapshotCommand).callsFake((input) => {
-    const at = state.snapshots.findIndex(
-      (s) => s.DBSnapshotIdentifier === input.DBSnapshotIdentifier,
-    );
-    if (at < 0) throw new DBSnapshotNotFoundFault({ message: 'not found', $metadata: {} });
-    const [gone] = state.snapshots.splice(at, 1);
-    return { DBSnapshot: gone };
-  });
-  stub.on(DeleteDBClusterSnapshotCommand).callsFake((input) => {
-    const at = state.clusterSnapshots.findIndex(
-      (s) => s.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
-    );
-    if (at < 0) throw new DBClusterSnapshotNotFoundFault({ message: 'not found', $metadata: {} });
-    const [gone] = state.clusterSnapshots.splice(at, 1);
-    return { DBClusterSnapshot: gone };
-  });
+      });
+      state.snapshots.push(s);
+      return { DBSnapshot: s };
+    }),
+  );
+  stub.on(CreateDBClusterSnapshotCommand).callsFake((input) =>
+    around('CreateDBClusterSnapshot', () => {
+      if (
+        state.clusterSnapshots.some(
+          (s) => s.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
+        )
+      ) {
+        throw new DBClusterSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
+      }
+      const s = clusterSnapshot(
+        input.DBClusterSnapshotIdentifier,
+        region,
+        input.DBClusterIdentifier,
+        {
+          Status: created,
+          SnapshotCreateTime: new Date(),
+          TagList: input.Tags,
+        },
+      );
+      state.clusterSnapshots.push(s);
+      return { DBClusterSnapshot: s };
+    }),
+  );
+  stub.on(CopyDBSnapshotCommand).callsFake((input) =>
+    around('CopyDBSnapshot', () => {
+      if (
+        state.snapshots.some((s) => s.DBSnapshotIdentifier === input.TargetDBSnapshotIdentifier)
+      ) {
+        throw new DBSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
+      }
+      // A copy keeps its source's database and names its source, as RDS does.
+      const s = instanceSnapshot(
+        input.TargetDBSnapshotIdentifier,
+        region,
+        databaseOf(input.SourceDBSnapshotIdentifier),
+        {
+          Status: 'copying',
+          SnapshotCreateTime: new Date(),
+          KmsKeyId: input.KmsKeyId,
+          SourceDBSnapshotIdentifier: input.SourceDBSnapshotIdentifier,
+          TagList: input.Tags,
+        },
+      );
+      state.snapshots.push(s);
+      return { DBSnapshot: s };
+    }),
+  );
+  stub.on(CopyDBClusterSnapshotCommand).callsFake((input) =>
+    around('CopyDBClusterSnapshot', () => {
+      if (
+        state.clusterSnapshots.some(
+          (s) => s.DBClusterSnapshotIdentifier === input.TargetDBClusterSnapshotIdentifier,
+        )
+      ) {
+        throw new DBClusterSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
+      }
+      const s = clusterSnapshot(
+        input.TargetDBClusterSnapshotIdentifier,
+        region,
+        databaseOf(input.SourceDBClusterSnapshotIdentifier),
+        {
+          Status: 'copying',
+          SnapshotCreateTime: new Date(),
+          KmsKeyId: input.KmsKeyId,
+          SourceDBClusterSnapshotArn: input.SourceDBClusterSnapshotIdentifier,
+          TagList: input.Tags,
+        },
+      );
+      state.clusterSnapshots.push(s);
+      return { DBClusterSnapshot: s };
+    }),
+  );
+  stub.on(AddTagsToResourceCommand).callsFake((input) =>
+    around('AddTagsToResource', () => {
+      const target =
+        state.snapshots.find((s) => s.DBSnapshotArn === input.ResourceName) ??
+        state.clusterSnapshots.find((s) => s.DBClusterSnapshotArn === input.ResourceName);
+      if (!target) throw new DBSnapshotNotFoundFault({ message: 'not found', $metadata: {} });
+      const keys = new Set((input.Tags ?? []).map((t: Tag) => t.Key));
+      target.TagList = [
+        ...(target.TagList ?? []).filter((t) => !keys.has(t.Key)),
+        ...(input.Tags ?? []),
+      ];
+      return {};
+    }),
+  );
+  stub.on(DeleteDBSnapshotCommand).callsFake((input) =>
+    around('DeleteDBSnapshot', () => {
+      const at = state.snapshots.findIndex(
+        (s) => s.DBSnapshotIdentifier === input.DBSnapshotIdentifier,
+      );
+      if (at < 0) throw new DBSnapshotNotFoundFault({ message: 'not found', $metadata: {} });
+      const [gone] = state.snapshots.splice(at, 1);
+      return { DBSnapshot: gone };
+    }),
+  );
+  stub.on(DeleteDBClusterSnapshotCommand).callsFake((input) =>
+    around('DeleteDBClusterSnapshot', () => {
+      const at = state.clusterSnapshots.findIndex(
+        (s) => s.DBClusterSnapshotIdentifier === input.DBClusterSnapshotIdentifier,
+      );
+      if (at < 0) throw new DBClusterSnapshotNotFoundFault({ message: 'not found', $metadata: {} });
+      const [gone] = state.clusterSnapshots.splice(at, 1);
+      return { DBClusterSnapshot: gone };
+    }),
+  );
   return stub;
 }
 

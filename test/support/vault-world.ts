@@ -25,6 +25,9 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { canonicalJson } from '../../shared/manifest/canonical-json.js';
 import type { Vault } from '../../shared/vault/vault.js';
+import type { Around } from './rds-world.js';
+
+const directly: Around = (_operation, effect) => effect();
 
 export const TEST_VAULT: Vault = {
   bucket: 'lb-test-policy-123456789012-eu-central-1',
@@ -104,65 +107,79 @@ function body(bytes: Buffer) {
  * SHA-256), HeadObject (ChecksumMode), GetObject (VersionId), DeleteObject (a delete marker),
  * ListObjectsV2 and ListObjectVersions.
  */
-export function simulateS3(bucket: Bucket = new Bucket()) {
+export function simulateS3(bucket: Bucket = new Bucket(), around: Around = directly) {
   const stub = mockClient(S3Client);
   const notFound = () => new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
-  stub.on(PutObjectCommand).callsFake((input) => {
-    if (input.IfNoneMatch === '*' && bucket.has(input.Key)) {
-      throw new S3ServiceException({
-        name: 'PreconditionFailed',
-        $fault: 'client',
-        $metadata: { httpStatusCode: 412 },
-      });
-    }
-    const bytes = Buffer.from(input.Body as Uint8Array);
-    bucket.set(input.Key, { body: bytes, sha256: input.ChecksumSHA256 });
-    return { ETag: '"etag"' };
-  });
-  stub.on(HeadObjectCommand).callsFake((input) => {
-    const object = bucket.get(input.Key);
-    if (!object) throw notFound();
-    return {
-      ContentLength: object.body.byteLength,
-      ...(input.ChecksumMode === 'ENABLED' && object.sha256
-        ? { ChecksumSHA256: object.sha256 }
-        : {}),
-    };
-  });
-  stub.on(GetObjectCommand).callsFake((input) => {
-    const object = input.VersionId
-      ? bucket.version(input.Key, input.VersionId)
-      : bucket.get(input.Key);
-    if (!object)
-      throw new NoSuchKey({ message: 'no such key', $metadata: { httpStatusCode: 404 } });
-    return { Body: body(object.body), ContentLength: object.body.byteLength };
-  });
-  stub.on(DeleteObjectCommand).callsFake((input) => {
-    bucket.delete(input.Key);
-    return { DeleteMarker: true };
-  });
-  stub.on(ListObjectsV2Command).callsFake((input) => ({
-    Contents: [...bucket.keys()]
-      .filter((k) => k.startsWith(input.Prefix ?? ''))
-      .sort()
-      .map((Key) => ({ Key })),
-    IsTruncated: false,
-  }));
-  stub.on(ListObjectVersionsCommand).callsFake((input) => {
-    const keys = [...bucket.history.keys()].filter((k) => k.startsWith(input.Prefix ?? '')).sort();
-    const versions = [];
-    const markers = [];
-    for (const key of keys) {
-      const list = bucket.history.get(key) ?? [];
-      // Newest first, as S3 lists them.
-      for (const [i, v] of [...list.entries()].reverse()) {
-        const entry = { Key: key, VersionId: v.versionId, IsLatest: i === list.length - 1 };
-        if ('deleteMarker' in v) markers.push(entry);
-        else versions.push(entry);
+  stub.on(PutObjectCommand).callsFake((input) =>
+    around('PutObject', () => {
+      if (input.IfNoneMatch === '*' && bucket.has(input.Key)) {
+        throw new S3ServiceException({
+          name: 'PreconditionFailed',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 412 },
+        });
       }
-    }
-    return { Versions: versions, DeleteMarkers: markers, IsTruncated: false };
-  });
+      const bytes = Buffer.from(input.Body as Uint8Array);
+      bucket.set(input.Key, { body: bytes, sha256: input.ChecksumSHA256 });
+      return { ETag: '"etag"' };
+    }),
+  );
+  stub.on(HeadObjectCommand).callsFake((input) =>
+    around('HeadObject', () => {
+      const object = bucket.get(input.Key);
+      if (!object) throw notFound();
+      return {
+        ContentLength: object.body.byteLength,
+        ...(input.ChecksumMode === 'ENABLED' && object.sha256
+          ? { ChecksumSHA256: object.sha256 }
+          : {}),
+      };
+    }),
+  );
+  stub.on(GetObjectCommand).callsFake((input) =>
+    around('GetObject', () => {
+      const object = input.VersionId
+        ? bucket.version(input.Key, input.VersionId)
+        : bucket.get(input.Key);
+      if (!object)
+        throw new NoSuchKey({ message: 'no such key', $metadata: { httpStatusCode: 404 } });
+      return { Body: body(object.body), ContentLength: object.body.byteLength };
+    }),
+  );
+  stub.on(DeleteObjectCommand).callsFake((input) =>
+    around('DeleteObject', () => {
+      bucket.delete(input.Key);
+      return { DeleteMarker: true };
+    }),
+  );
+  stub.on(ListObjectsV2Command).callsFake((input) =>
+    around('ListObjectsV2', () => ({
+      Contents: [...bucket.keys()]
+        .filter((k) => k.startsWith(input.Prefix ?? ''))
+        .sort()
+        .map((Key) => ({ Key })),
+      IsTruncated: false,
+    })),
+  );
+  stub.on(ListObjectVersionsCommand).callsFake((input) =>
+    around('ListObjectVersions', () => {
+      const keys = [...bucket.history.keys()]
+        .filter((k) => k.startsWith(input.Prefix ?? ''))
+        .sort();
+      const versions = [];
+      const markers = [];
+      for (const key of keys) {
+        const list = bucket.history.get(key) ?? [];
+        // Newest first, as S3 lists them.
+        for (const [i, v] of [...list.entries()].reverse()) {
+          const entry = { Key: key, VersionId: v.versionId, IsLatest: i === list.length - 1 };
+          if ('deleteMarker' in v) markers.push(entry);
+          else versions.push(entry);
+        }
+      }
+      return { Versions: versions, DeleteMarkers: markers, IsTruncated: false };
+    }),
+  );
   return { stub, bucket };
 }
 
@@ -183,7 +200,7 @@ function keyMaterial(keyArn: string): Buffer {
  * data keys are random and "encrypted" by wrapping them with the key's id and context. It is a
  * test double, not cryptography.
  */
-export function simulateKms() {
+export function simulateKms(around: Around = directly) {
   const stub = mockClient(KMSClient);
   const contextText = (context: Record<string, string> | undefined) => canonicalJson(context ?? {});
   const wrap = (
@@ -198,32 +215,42 @@ export function simulateKms() {
         context: contextText(context),
       }),
     );
-  stub.on(GenerateMacCommand).callsFake((input) => ({
-    KeyId: input.KeyId,
-    MacAlgorithm: input.MacAlgorithm,
-    Mac: createHmac('sha256', keyMaterial(input.KeyId)).update(Buffer.from(input.Message)).digest(),
-  }));
-  stub.on(VerifyMacCommand).callsFake((input) => {
-    const expected = createHmac('sha256', keyMaterial(input.KeyId))
-      .update(Buffer.from(input.Message))
-      .digest();
-    if (!expected.equals(Buffer.from(input.Mac))) {
-      throw new KMSInvalidMacException({ message: 'invalid MAC', $metadata: {} });
-    }
-    return { KeyId: input.KeyId, MacValid: true };
-  });
-  stub.on(GenerateDataKeyCommand).callsFake((input) => {
-    const plaintext = randomBytes(input.NumberOfBytes ?? 32);
-    return {
+  stub.on(GenerateMacCommand).callsFake((input) =>
+    around('GenerateMac', () => ({
       KeyId: input.KeyId,
-      Plaintext: plaintext,
-      CiphertextBlob: wrap(input.KeyId, plaintext, input.EncryptionContext),
-    };
-  });
-  stub.on(EncryptCommand).callsFake((input) => ({
-    KeyId: input.KeyId,
-    CiphertextBlob: wrap(input.KeyId, input.Plaintext, input.EncryptionContext),
-  }));
+      MacAlgorithm: input.MacAlgorithm,
+      Mac: createHmac('sha256', keyMaterial(input.KeyId))
+        .update(Buffer.from(input.Message))
+        .digest(),
+    })),
+  );
+  stub.on(VerifyMacCommand).callsFake((input) =>
+    around('VerifyMac', () => {
+      const expected = createHmac('sha256', keyMaterial(input.KeyId))
+        .update(Buffer.from(input.Message))
+        .digest();
+      if (!expected.equals(Buffer.from(input.Mac))) {
+        throw new KMSInvalidMacException({ message: 'invalid MAC', $metadata: {} });
+      }
+      return { KeyId: input.KeyId, MacValid: true };
+    }),
+  );
+  stub.on(GenerateDataKeyCommand).callsFake((input) =>
+    around('GenerateDataKey', () => {
+      const plaintext = randomBytes(input.NumberOfBytes ?? 32);
+      return {
+        KeyId: input.KeyId,
+        Plaintext: plaintext,
+        CiphertextBlob: wrap(input.KeyId, plaintext, input.EncryptionContext),
+      };
+    }),
+  );
+  stub.on(EncryptCommand).callsFake((input) =>
+    around('Encrypt', () => ({
+      KeyId: input.KeyId,
+      CiphertextBlob: wrap(input.KeyId, input.Plaintext, input.EncryptionContext),
+    })),
+  );
   // Aliases name TEST_VAULT's keys, in each region its own.
   stub.on(DescribeKeyCommand).callsFake(async (input, getClient) => {
     const region = await getClient().config.region();
@@ -231,13 +258,18 @@ export function simulateKms() {
     const purpose = String(input.KeyId).endsWith('-manifest') ? 'manifestKeys' : 'dataKeys';
     return { KeyMetadata: { KeyId: 'id', Arn: TEST_VAULT[purpose][site] } };
   });
-  stub.on(DecryptCommand).callsFake((input) => {
-    const wrapped = JSON.parse(Buffer.from(input.CiphertextBlob).toString('utf8'));
-    if (input.KeyId !== wrapped.keyId || contextText(input.EncryptionContext) !== wrapped.context) {
-      throw new Error('InvalidCiphertextException');
-    }
-    return { KeyId: wrapped.keyId, Plaintext: Buffer.from(wrapped.plaintext, 'base64') };
-  });
+  stub.on(DecryptCommand).callsFake((input) =>
+    around('Decrypt', () => {
+      const wrapped = JSON.parse(Buffer.from(input.CiphertextBlob).toString('utf8'));
+      if (
+        input.KeyId !== wrapped.keyId ||
+        contextText(input.EncryptionContext) !== wrapped.context
+      ) {
+        throw new Error('InvalidCiphertextException');
+      }
+      return { KeyId: wrapped.keyId, Plaintext: Buffer.from(wrapped.plaintext, 'base64') };
+    }),
+  );
   return stub;
 }
 

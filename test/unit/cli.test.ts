@@ -9,6 +9,7 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.js';
 import { rdsIn } from '../../shared/aws/clients.js';
+import { slotOf } from '../../shared/snapshots/slot.js';
 import { captureIo } from '../support/capture-io.js';
 import { FIXTURE_POLICY_FILE } from '../support/policy.js';
 import {
@@ -256,12 +257,15 @@ describe('lifeboat commands against an account', () => {
   });
 
   it('backup run snapshots every target and exits 0', async () => {
+    // Prepare: a slot an hour ago, well within the policy's lookback
+    const slot = slotOf(new Date(Date.now() - 3_600_000));
+
     // Act
-    const result = await cli('backup', 'run', ...POLICY, '--slot', '2026-11-21T02:00:00Z');
+    const result = await cli('backup', 'run', ...POLICY, '--slot', slot.time.toISOString());
 
     // Assess
     expect(result.code).toBe(0);
-    expect(result.out).toContain('lifeboat-orders-db-202611210200  created');
+    expect(result.out).toContain(`lifeboat-orders-db-${slot.id}  created`);
     expect(primary.snapshots).toHaveLength(2);
     expect(primary.clusterSnapshots).toHaveLength(1);
   });
@@ -287,12 +291,21 @@ describe('lifeboat commands against an account', () => {
     expect(failures).toEqual(['cluster billing', 'instance tagged-db']);
   });
 
-  it('backup run rejects a bad slot before touching the account', async () => {
+  it.each([
+    ['not a time', 'now-ish', 'not a date-time'],
+    [
+      'older than the lookback',
+      '1970-01-01T00:00:00Z',
+      "is older than the policy's verification lookback (7d)",
+    ],
+    ['in the future', '2999-01-01T00:00:00Z', 'is in the future'],
+  ])('backup run rejects a slot %s before touching the account', async (_, slot, reason) => {
     // Act
-    const result = await cli('backup', 'run', ...POLICY, '--slot', 'now-ish');
+    const result = await cli('backup', 'run', ...POLICY, '--slot', slot);
 
     // Assess
     expect(result.code).toBe(2);
+    expect(result.err).toContain(`--slot ${slot}: ${reason}`);
     expect(primaryRds.calls()).toHaveLength(0);
   });
 

@@ -175,6 +175,9 @@ describe('drill-janitor handler', () => {
       .on(DeleteDBInstanceCommand, { DBInstanceIdentifier: 'lb-drill-b' })
       .rejects(new Error('AccessDenied'));
 
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-11-21T04:00:30Z'));
+
     // Act
     const run = handlers.janitor(
       { scheduledTime: '2026-11-21T04:00:00Z' },
@@ -183,6 +186,7 @@ describe('drill-janitor handler', () => {
 
     // Assess
     await expect(run).rejects.toThrow('drill-janitor: 1 failed: instance lb-drill-b');
+    vi.useRealTimers();
     expect(rds).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 2);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });
