@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GenerateMacCommand } from '@aws-sdk/client-kms';
 import {
   CreateDBSnapshotCommand,
   DeleteDBSnapshotCommand,
@@ -318,6 +319,24 @@ describe('lifeboat commands against an account', () => {
     expect(result.err).toContain('confirm with --yes');
     expect(primaryRds.calls()).toHaveLength(0);
     expect(drRds).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
+  });
+
+  it('retention apply exits 1, deletes nothing and says why when it cannot record first', async () => {
+    // Prepare: the role may not sign (kms:GenerateMac denied)
+    simulateKms()
+      .on(GenerateMacCommand)
+      .rejects(new Error('AccessDeniedException: not authorized to perform kms:GenerateMac'));
+
+    // Act
+    const result = await cli('retention', 'apply', ...POLICY, '--yes');
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.out).toContain(
+      'nothing was deleted, since the deletions could not be recorded first',
+    );
+    expect(drRds).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
+    expect(primaryRds).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
   });
 
   it('exits 3 with the reason when the account cannot be read', async () => {
