@@ -49,17 +49,17 @@ export async function demoCommand(options: { days?: string }, io: Io): Promise<n
     line(io.out, `Lifeboat demo against a local AWS (moto on ${aws.endpoint})`);
     line(io.out);
     const ctx = await seedDemoAccount(io, health, postgres);
-    const today = new Date();
+    const now = new Date();
     line(io.out);
     line(
       io.out,
-      `1. ${days} days of scheduled runs: snapshot-rds at ${ctx.policy.snapshots.schedule}, enforce-retention after it`,
+      `1. The last ${days} days of the schedules: snapshot-rds at ${ctx.policy.snapshots.schedule}, enforce-retention at ${ctx.policy.retention.schedule} (${ctx.policy.timeZone})`,
     );
     line(io.out);
-    await simulateMonth(ctx, days, today);
+    await simulateMonth(ctx, days, now);
     line(io.out);
     line(io.out, `2. Secrets: export-secrets at ${ctx.policy.secrets?.schedule}`);
-    await secretsAndVerificationDemo(ctx, today);
+    await secretsAndVerificationDemo(ctx, now);
     line(io.out);
     line(
       io.out,

@@ -1,11 +1,16 @@
-import { AddTagsToResourceCommand, CreateDBSnapshotCommand } from '@aws-sdk/client-rds';
+import {
+  AddTagsToResourceCommand,
+  CreateDBSnapshotCommand,
+  RemoveTagsFromResourceCommand,
+} from '@aws-sdk/client-rds';
 import { rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { silentLog } from '../../shared/observability/job-log.js';
+import { firesBetween, parseSchedule } from '../../shared/policy/schedule-expression.js';
+import type { Policy } from '../../shared/policy/schema.js';
 import { listManualSnapshots, type RegionalRds } from '../../shared/rds/snapshots.js';
-import { readInventory, runRetentionJob } from '../../shared/retention/retention-job.js';
+import { readAttributedInventory, runRetentionJob } from '../../shared/retention/retention-job.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
-import { ZonedCalendar } from '../../shared/retention/zoned-calendar.js';
 import { type Slot, slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
 import { TAG } from '../../shared/snapshots/tags.js';
@@ -38,18 +43,26 @@ export async function seedDemoDatabases(ctx: DemoContext): Promise<void> {
   line(io.out, '    and a manual snapshot taken by hand: before-upgrade');
 }
 
-/** The slot of `hour` o'clock, in the policy's time zone, `daysAgo` days before `today`. */
-export function localSlot(timeZone: string, today: Date, daysAgo: number, hour: number): Slot {
-  const calendar = new ZonedCalendar(timeZone);
-  const local = calendar.local(new Date(today.getTime() - daysAgo * DAY));
-  return slotOf(calendar.instantOf(local.year, local.month, local.day, hour));
+/** When a schedule of the policy fired in (from, until], oldest first. */
+export function scheduledSlots(
+  policy: Policy,
+  expression: string,
+  from: Date,
+  until: Date,
+): Slot[] {
+  return firesBetween(
+    parseSchedule(expression, policy.timeZone),
+    new Date(from.getTime() + 1),
+    until,
+  ).map(slotOf);
 }
 
 /**
- * A simulated month of daily slots: snapshot-rds then enforce-retention each day, the very job
- * code the Lambdas run, against the local AWS. Puts a legal hold on one snapshot on day 5.
+ * The last `days` days of the policy's schedules, up to `now`: snapshot-rds and enforce-retention
+ * at the very times their schedules fire, the job code the Lambdas run, against the local AWS.
+ * Puts a legal hold on one snapshot on day 5 (by tag), and takes the tag off again later.
  */
-export async function simulateMonth(ctx: DemoContext, days: number, today: Date): Promise<void> {
+export async function simulateMonth(ctx: DemoContext, days: number, now: Date): Promise<void> {
   const { policy, recorder, io } = ctx;
   // Each run is its own invocation, with its own request budget, as in Lambda.
   const deps = () => ({
@@ -59,35 +72,48 @@ export async function simulateMonth(ctx: DemoContext, days: number, today: Date)
     recorder,
     log: silentLog,
   });
+  const from = new Date(now.getTime() - days * DAY);
+  const snapshotSlots = scheduledSlots(policy, policy.snapshots.schedule, from, now);
+  const retentionSlots = scheduledSlots(
+    policy,
+    policy.retention.schedule,
+    snapshotSlots[0]?.time ?? now,
+    now,
+  );
   const rows: string[][] = [];
   let held = '';
   let totalDeleted = 0;
-  let last = today;
-  for (let day = days; day >= 1; day -= 1) {
-    // The day's 03:00 in the policy's time zone, as the schedule fires it.
-    const slot = localSlot(policy.timeZone, today, day, 3);
-    last = slot.time;
-    const snapshots = await runSnapshotJob(deps(), policy, slot);
-    if (day === days - 4) {
+  for (const [day, slot] of snapshotSlots.entries()) {
+    const snapshots = await runSnapshotJob(deps(), policy, slot, slot.time);
+    if (day === 4) {
       held = snapshots.targets.find((t) => t.target === 'orders-db')?.snapshotId ?? '';
-      await holdSnapshot(rdsIn(policy.regions.primary), held);
+      await tagHold(rdsIn(policy.regions.primary), held, 'case-4711');
     }
-    const retention = await runRetentionJob(
-      deps(),
-      policy,
-      new Date(slot.time.getTime() + 90 * 60_000),
-    );
-    totalDeleted += retention.deletions.length;
+    // Retention runs when its schedule fires, before the next snapshot slot.
+    const next = snapshotSlots[day + 1]?.time ?? new Date(now.getTime() + 1);
+    const retentions = [];
+    for (const at of retentionSlots.filter((r) => r.time > slot.time && r.time < next)) {
+      retentions.push(await runRetentionJob(deps(), policy, at.time));
+    }
+    if (day === 10) await tagHold(rdsIn(policy.regions.primary), held, undefined);
+    const deleted = retentions.flatMap((r) => r.deletions);
+    totalDeleted += deleted.length;
     const count = (list: readonly { outcome: string }[], outcome: string) =>
       list.filter((o) => o.outcome === outcome).length;
+    const failed =
+      snapshots.failures.length + retentions.reduce((n, r) => n + r.failures.length, 0);
     rows.push([
       localTime(slot.time, policy.timeZone),
       String(count(snapshots.targets, 'created')),
       String(count(snapshots.copies, 'started')),
-      String(retention.deletions.filter((d) => d.region === policy.regions.primary).length),
-      String(retention.deletions.filter((d) => d.region === policy.regions.dr).length),
-      String(retention.plan.keep),
-      snapshots.failures.length + retention.failures.length > 0 ? 'FAILED' : 'ok',
+      retentions.length
+        ? String(deleted.filter((d) => d.region === policy.regions.primary).length)
+        : '-',
+      retentions.length
+        ? String(deleted.filter((d) => d.region === policy.regions.dr).length)
+        : '-',
+      retentions.length ? String(retentions.at(-1)?.plan.keep) : '-',
+      failed > 0 ? 'FAILED' : 'ok',
     ]);
   }
   line(
@@ -95,33 +121,46 @@ export async function simulateMonth(ctx: DemoContext, days: number, today: Date)
     table(['SLOT', 'CREATED', 'COPIED', 'DELETED PRIMARY', 'DELETED DR', 'KEPT', 'RUN'], rows),
   );
   line(io.out);
-  line(io.out, `Deleted over the month: ${totalDeleted} snapshots, each with its reason.`);
-  if (held)
+  line(io.out, `Deleted over the ${days} days: ${totalDeleted} snapshots, each with its reason.`);
+  if (held) {
     line(
       io.out,
-      `Day 5: ${held} was put under legal hold (tag ${TAG.legalHold}); retention keeps it.`,
+      `Day 5: ${held} was put under legal hold (tag ${TAG.legalHold}); the next retention run signed a hold record.`,
     );
-  line(io.out, 'Each run also wrote a signed manifest of what it produced.');
+    if (snapshotSlots.length > 10) {
+      line(
+        io.out,
+        'Day 11: the tag was removed; the signed hold stands until `lifeboat hold release` lifts it.',
+      );
+    }
+  }
+  line(
+    io.out,
+    'Each run wrote a signed record that names the one before it; retention recorded what it would delete before deleting it.',
+  );
 
-  const now = new Date(last.getTime() + 90 * 60_000);
-  const plan = planRetention(await readInventory(deps()), policy, now);
+  const { snapshots } = await readAttributedInventory(deps(), policy);
+  const plan = planRetention(snapshots, policy, now);
   line(io.out);
   line(io.out, 'What is kept now, and why (the newest first, per target and region):');
   printPlan(io, plan, policy, (s) => s.target === 'orders-db' || s.id === 'before-upgrade');
-  line(
-    io.out,
-    '(reports-db and billing follow the same rules; run `lifeboat retention plan` to see all.)',
-  );
+  line(io.out, '(reports-db and billing follow the same rules.)');
 }
 
-/** Puts a legal hold on a snapshot, as a compliance officer would: by tagging it. */
-async function holdSnapshot(rds: RegionalRds, snapshotId: string): Promise<void> {
+/** Tags a snapshot with a legal hold, as a compliance officer would, or (undefined) removes it. */
+async function tagHold(rds: RegionalRds, snapshotId: string, value: string | undefined) {
   const snapshot = (await listManualSnapshots(rds)).find((s) => s.id === snapshotId);
   if (!snapshot) return;
-  await rds.client.send(
-    new AddTagsToResourceCommand({
-      ResourceName: snapshot.arn,
-      Tags: [{ Key: TAG.legalHold, Value: 'case-4711' }],
-    }),
-  );
+  if (value === undefined) {
+    await rds.client.send(
+      new RemoveTagsFromResourceCommand({ ResourceName: snapshot.arn, TagKeys: [TAG.legalHold] }),
+    );
+  } else {
+    await rds.client.send(
+      new AddTagsToResourceCommand({
+        ResourceName: snapshot.arn,
+        Tags: [{ Key: TAG.legalHold, Value: value }],
+      }),
+    );
+  }
 }

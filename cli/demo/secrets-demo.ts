@@ -1,19 +1,24 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { DeleteDBSnapshotCommand } from '@aws-sdk/client-rds';
+import { AddTagsToResourceCommand, DeleteDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { manifestKey } from '../../shared/manifest/manifest.js';
 import { errorSummary, silentLog } from '../../shared/observability/job-log.js';
+import { listManualSnapshots } from '../../shared/rds/snapshots.js';
+import { readAttributedInventory } from '../../shared/retention/retention-job.js';
+import { planRetention } from '../../shared/retention/retention-planner.js';
 import { type ExportJobResult, runExportJob } from '../../shared/secrets/export-job.js';
 import { prepareRestore } from '../../shared/secrets/restore.js';
 import type { Slot } from '../../shared/snapshots/slot.js';
+import { TAG } from '../../shared/snapshots/tags.js';
 import type { Site } from '../../shared/vault/vault.js';
 import { deepExportCheck } from '../../shared/verification/deep-export-check.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';
 import { printVerification } from '../commands/verify.js';
 import { line, table } from '../output.js';
-import { localSlot } from './backup-demo.js';
+import { scheduledSlots } from './backup-demo.js';
 import type { DemoContext } from './demo-context.js';
 import { seedSecret } from './seed.js';
 
@@ -39,9 +44,15 @@ export async function seedDemoSecrets(ctx: DemoContext): Promise<void> {
  * with the DR key, plans and applies a restore into the DR region, then tampers with an export
  * and a DR copy and shows both caught.
  */
-export async function secretsAndVerificationDemo(ctx: DemoContext, today: Date): Promise<void> {
+export async function secretsAndVerificationDemo(ctx: DemoContext, now: Date): Promise<void> {
   const { policy, io } = ctx;
-  const slot = localSlot(policy.timeZone, today, 0, 2);
+  // The export's latest scheduled slot, as its schedule fired it.
+  const slot = scheduledSlots(
+    policy,
+    policy.secrets?.schedule ?? 'rate(1 day)',
+    new Date(now.getTime() - 2 * 86_400_000),
+    now,
+  ).at(-1) as Slot;
   const first = await exportSecrets(ctx, slot);
   line(
     io.out,
@@ -92,14 +103,29 @@ export async function secretsAndVerificationDemo(ctx: DemoContext, today: Date):
   line(io.out, `Planned again: ${replan.items.map((i) => `${i.name} ${i.action}`).join(', ')}`);
   line(io.out);
 
-  line(io.out, '5. Tampering');
+  line(io.out, '5. Tampering, as someone with write access to the bucket and the snapshots might');
   const exportKey = first.export?.key ?? '';
   await flipOneByte(ctx, exportKey);
   const copy = await deleteNewestCopy(ctx);
+  const replayed = await replayPreviousRecord(ctx, copy.runId);
+  const deletingBefore = await plannedDeletions(ctx);
+  const relabelled = await relabel(ctx, copy.runId);
   line(io.out, `  flipped one byte of s3://${ctx.vault.bucket}/${exportKey}`);
   line(io.out, `  deleted the DR copy ${copy.arn} behind Lifeboat's back`);
+  line(io.out, `  copied the signed record of ${replayed.from} over ${replayed.over}'s`);
+  line(io.out, `  rewrote the lifeboat:slot tag of ${relabelled} to make it look a year old`);
   const caught = await verify(ctx, 'primary', [first.runId, copy.runId]);
   printVerification(io, caught, policy);
+  const deletingAfter = await plannedDeletions(ctx);
+  const same =
+    deletingAfter.length === deletingBefore.length &&
+    deletingAfter.every((arn) => deletingBefore.includes(arn));
+  line(
+    io.out,
+    same
+      ? `Retention decides from the signed records, not the tags: it would delete the same ${deletingAfter.length} snapshot(s) before and after the tag was rewritten.`
+      : `Retention would delete ${deletingBefore.length} snapshot(s) before the tag was rewritten and ${deletingAfter.length} after (unexpected)`,
+  );
   try {
     await restore(ctx, first.runId);
     line(io.out, 'Restore from the tampered export: not refused (unexpected)');
@@ -157,6 +183,57 @@ function restore(ctx: DemoContext, runId: string) {
     policy,
     runId,
   );
+}
+
+/** What retention would delete now, by ARN. */
+async function plannedDeletions(ctx: DemoContext): Promise<string[]> {
+  const { snapshots } = await readAttributedInventory(
+    {
+      primary: rdsIn(ctx.policy.regions.primary),
+      dr: rdsIn(ctx.policy.regions.dr),
+      recorder: ctx.recorder,
+    },
+    ctx.policy,
+  );
+  return planRetention(snapshots, ctx.policy, new Date())
+    .decisions.filter((d) => d.action === 'delete')
+    .map((d) => d.snapshot.arn);
+}
+
+/** Overwrites a run's signed record with the one of the run before it. */
+async function replayPreviousRecord(
+  ctx: DemoContext,
+  runId: string,
+): Promise<{ from: string; over: string }> {
+  const runs = await ctx.recorder.runs(ctx.policy.name, 'snapshot-rds');
+  const from = runs[runs.indexOf(runId) - 1] ?? runId;
+  const s3 = clientIn(S3Client, ctx.policy.regions.primary);
+  const out = await s3.send(
+    new GetObjectCommand({ Bucket: ctx.vault.bucket, Key: manifestKey(ctx.policy.name, from) }),
+  );
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: ctx.vault.bucket,
+      Key: manifestKey(ctx.policy.name, runId),
+      Body: await out.Body?.transformToByteArray(),
+    }),
+  );
+  return { from, over: runId };
+}
+
+/** Rewrites the slot label of the primary snapshot of orders-db a run took. */
+async function relabel(ctx: DemoContext, runId: string): Promise<string> {
+  const slotId = runId.slice(runId.indexOf('-') + 1);
+  const id = `lifeboat-orders-db-${slotId}`;
+  const rds = rdsIn(ctx.policy.regions.primary);
+  const snapshot = (await listManualSnapshots(rds)).find((s) => s.id === id);
+  await rds.client.send(
+    new AddTagsToResourceCommand({
+      ResourceName: snapshot?.arn,
+      Tags: [{ Key: TAG.slot, Value: `${Number(slotId.slice(0, 4)) - 1}${slotId.slice(4)}` }],
+    }),
+  );
+  return id;
 }
 
 /** What an attacker with write access could do: rewrite the export with one bit changed. */

@@ -214,7 +214,7 @@ function planGroup(
               snapshot: s,
               role,
               action: 'keep',
-              reasons: ['under legal hold (lifeboat:legal-hold)'],
+              reasons: ['under legal hold (lifted only by lifeboat hold release)'],
             }
           : { snapshot: s, role, action: 'delete', reasons: ['failed: holds no restore point'] },
       );
@@ -314,7 +314,7 @@ function safetyRails(
   const newestRestorePoint = newestVerified ?? pool[0];
   return (s) => {
     const rails: string[] = [];
-    if (s.legalHold) rails.push('under legal hold (lifeboat:legal-hold)');
+    if (s.legalHold) rails.push('under legal hold (lifted only by lifeboat hold release)');
     if ((s.time?.getTime() ?? 0) > youngFrom)
       rails.push(`younger than the minimum age ${rules.minimumAge}`);
     if (s === newestRestorePoint) {

@@ -102,7 +102,7 @@ export async function runVerificationJob(
   const ledger = await readLedger(deps.s3, deps.vault.bucket, policy.name);
   const named = options.runIds !== undefined;
   const window = named
-    ? [...(options.runIds ?? [])]
+    ? [...new Set(options.runIds)]
     : runIdsOf(ledger).filter((id) => (slotTimeOf(id) ?? 0) >= since.getTime());
   const records = await readRuns(access, ledger, window);
   for (const [id, r] of await readRuns(access, ledger, chainAnchors(ledger, window, records)))

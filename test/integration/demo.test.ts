@@ -22,7 +22,7 @@ describe('npm run demo', () => {
     const held = /Day 5: (\S+) was put under legal hold/.exec(out)?.[1] ?? 'missing';
     const heldRow = out.split('\n').find((l) => l.startsWith('eu-central-1') && l.includes(held));
     expect(heldRow).toContain('KEEP');
-    expect(out).toMatch(/Deleted over the month: \d+ snapshots/);
+    expect(out).toMatch(/Deleted over the 10 days: \d+ snapshots/);
     expect(out).toMatch(/export-secrets, run secrets-\d{12}: 3 secrets in one encrypted message/);
     expect(out).toContain(
       'The same scheduled event delivered again: already-exists, nothing new written.',
@@ -33,6 +33,15 @@ describe('npm run demo', () => {
     expect(out).toContain('prod/billing/api-key unchanged');
     expect(out).toContain('changed: the object has no SHA-256 checksum, so it was rewritten');
     expect(out).toContain('deleted: the DR copy no longer exists');
+    expect(out).toContain(
+      'overwritten: 1 later version replace the one first written (the first is what is checked)',
+    );
+    expect(out).toMatch(
+      /labels changed behind Lifeboat's back: lifeboat:slot is \d{12}, was \d{12}/,
+    );
+    expect(out).toMatch(
+      /Retention decides from the signed records, not the tags: it would delete the same \d+ snapshot\(s\) before and after the tag was rewritten\./,
+    );
     expect(out).toMatch(/Restore from the tampered export is refused: ExportTamperedError/);
     expect(out).not.toMatch(/demo-(Orders-pw|billing-key|binary-tls-key)/);
 

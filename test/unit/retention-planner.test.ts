@@ -255,7 +255,7 @@ describe('planRetention: safety rails', () => {
     // Assess
     expect(decision).toMatchObject({
       action: 'keep',
-      reasons: ['under legal hold (lifeboat:legal-hold)'],
+      reasons: ['under legal hold (lifted only by lifeboat hold release)'],
     });
   });
 
