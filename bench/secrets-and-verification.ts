@@ -12,6 +12,7 @@ import { runRecorder } from '../shared/manifest/run-recorder.js';
 import { silentLog } from '../shared/observability/job-log.js';
 import { parsePolicyText } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
+import { runRetentionJob } from '../shared/retention/retention-job.js';
 import { runExportJob } from '../shared/secrets/export-job.js';
 import { slotOf } from '../shared/snapshots/slot.js';
 import { TAG } from '../shared/snapshots/tags.js';
@@ -31,11 +32,17 @@ function countCalls(clients: readonly { middlewareStack: { add: (...args: never[
   const counts = new Map<string, number>();
   for (const client of clients) {
     client.middlewareStack.add(
-      ((next: (args: unknown) => unknown, context: { commandName?: string }) => (args: unknown) => {
-        const name = context.commandName ?? 'unknown';
-        counts.set(name, (counts.get(name) ?? 0) + 1);
-        return next(args);
-      }) as never,
+      ((next: (args: unknown) => unknown, context: { commandName?: string }) =>
+        (args: { input?: { Key?: string } }) => {
+          const name = context.commandName ?? 'unknown';
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+          // Reads of records and reads of what they list, told apart by the key's top folder.
+          if (args.input?.Key) {
+            const folder = `${name}:${args.input.Key.split('/')[0]}`;
+            counts.set(folder, (counts.get(folder) ?? 0) + 1);
+          }
+          return next(args);
+        }) as never,
       { step: 'initialize', name: `benchCount${Math.random()}` } as never,
     );
   }
@@ -166,7 +173,8 @@ export async function benchSecretsAndVerification(): Promise<string[]> {
     const plain = await verify(false);
     const plainMs = performance.now() - t;
     const plainCalls = {
-      get: calls.get('GetObjectCommand'),
+      get: calls.get('GetObjectCommand:exports'),
+      records: calls.get('GetObjectCommand:manifests'),
       head: calls.get('HeadObjectCommand'),
       describe:
         calls.get('DescribeDBSnapshotsCommand') + calls.get('DescribeDBClusterSnapshotsCommand'),
@@ -175,23 +183,58 @@ export async function benchSecretsAndVerification(): Promise<string[]> {
     const deep = await verify(true);
     const deepMs = performance.now() - t;
     const artifacts = plain.runs.reduce(
-      (n, r) => n + r.checks.filter((c) => c.kind !== 'manifest').length,
+      (n, r) =>
+        n + r.checks.filter((c) => ['snapshot', 'dr-copy', 'export'].includes(c.kind)).length,
       0,
     );
     const snapshots = artifacts - EXPORT_RUNS;
     return [
       ...lines,
       `Verification of ${artifacts.toLocaleString('en')} artifacts in ${plain.runs.length} runs (${EXPORT_RUNS} exports, ${snapshots} snapshots and copies)`,
-      `  GetObject of artifacts ${verdict(plainCalls.get - plain.runs.length, 0, '', 0)} (${plain.runs.length} more read the manifests)`,
+      `  GetObject of artifacts ${verdict(plainCalls.get, 0, '', 0)} (${plainCalls.records} more read the records of the ${plain.runs.length} runs and the chain's anchor)`,
       `  HeadObject            ${verdict(plainCalls.head / EXPORT_RUNS, 1, ' per S3 artifact', 2)}`,
       `  describe calls        ${plainCalls.describe} for ${snapshots} snapshots: ${verdict((plainCalls.describe / snapshots) * 100, 1, ' per 100', 2)}`,
       `  default               ${plainMs.toFixed(0)} ms, ${plain.failures.length} failures`,
       `  --deep                ${deepMs.toFixed(0)} ms, ${deep.failures.length} failures (downloads and decrypts ${EXPORT_RUNS} exports)`,
       `  deep / default        ${(deepMs / plainMs).toFixed(2)}x`,
+      '',
+      ...(await benchRetention(policy, recorder, calls)),
     ];
   } finally {
     await aws.stop();
   }
+}
+
+/**
+ * Retention over the snapshot runs' 900 snapshots and copies, attributed from their signed
+ * records: the reads it makes to know what is Lifeboat's, and its time.
+ */
+async function benchRetention(
+  policy: Policy,
+  recorder: ReturnType<typeof runRecorder>,
+  calls: ReturnType<typeof countCalls>,
+): Promise<string[]> {
+  calls.reset();
+  const start = performance.now();
+  const result = await runRetentionJob(
+    {
+      primary: rdsIn(PRIMARY),
+      dr: rdsIn(DR),
+      limiter: new RateLimiter({ perSecond: 10_000, burst: 10_000 }),
+      recorder,
+      log: silentLog,
+    },
+    policy,
+    new Date(Date.UTC(2026, 0, 20, 4)),
+  );
+  const ms = performance.now() - start;
+  return [
+    `Retention of ${result.plan.keep + result.plan.delete} snapshots and copies from ${SNAPSHOT_RUNS} runs' signed records`,
+    `  records read          ${calls.get('GetObjectCommand:manifests')} (each run's revisions), ${calls.get('VerifyMacCommand')} MACs checked`,
+    `  listings              ${calls.get('ListObjectVersionsCommand')} ListObjectVersions, ${calls.get('DescribeDBSnapshotsCommand') + calls.get('DescribeDBClusterSnapshotsCommand')} describe calls`,
+    `  deletions             ${result.deletions.length}, recorded first in ${result.runId} (${result.manifest})`,
+    `  wall time             ${ms.toFixed(0)} ms`,
+  ];
 }
 
 /** Snapshot runs as snapshot-rds records them: 50 databases, one snapshot and one copy each. */
@@ -219,7 +262,10 @@ async function recordSnapshotRuns(
         new CreateDBSnapshotCommand({
           DBInstanceIdentifier: `db-${d}`,
           DBSnapshotIdentifier: id,
-          Tags: tags,
+          Tags: [
+            ...tags,
+            { Key: TAG.source, Value: `arn:aws:rds:${PRIMARY}:123456789012:db:db-${d}` },
+          ],
         }),
       );
       const arn = made.DBSnapshot?.DBSnapshotArn ?? '';
@@ -228,7 +274,7 @@ async function recordSnapshotRuns(
           SourceDBSnapshotIdentifier: arn,
           TargetDBSnapshotIdentifier: id,
           KmsKeyId: policy.snapshots.drKmsKeyArn,
-          Tags: tags,
+          Tags: [...tags, { Key: TAG.source, Value: arn }],
         }),
       );
       snapshots.push({
