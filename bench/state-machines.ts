@@ -20,9 +20,9 @@ import {
   runRecoveryLocally,
 } from '../cli/local-sfn/recovery-tasks.js';
 import { forgetClients, rdsIn } from '../shared/aws/clients.js';
+import { slotOf } from '../shared/naming/slot.js';
 import { parsePolicyText } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
-import { slotOf } from '../shared/snapshots/slot.js';
 import { median, verdict } from './measure.js';
 
 const PRIMARY = 'eu-central-1';

@@ -4,10 +4,9 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { DEFAULT_STAGE, stateMachineName } from '../deploy/stack-settings.js';
 import { clientIn } from '../shared/aws/clients.js';
+import { backupBucketName, DEFAULT_STAGE, stateMachineName } from '../shared/naming/stack.js';
 import type { Policy } from '../shared/policy/schema.js';
-import { backupBucketName } from '../shared/vault/vault.js';
 import { callerAccount } from './account.js';
 import { EXIT, UsageError } from './cli-errors.js';
 import type { LocalExecution } from './local-sfn/local-state-machine.js';

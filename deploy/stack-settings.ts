@@ -1,9 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import {
+  backupBucketName,
+  DEFAULT_STAGE,
+  keyAlias,
+  stateMachineName,
+} from '../shared/naming/stack.js';
 import { METRIC_NAMESPACE, QUOTA_METRIC } from '../shared/observability/metric-names.js';
 import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
-import { backupBucketName, keyAlias } from '../shared/vault/vault.js';
 import { loadDefinition } from '../state-machines/definitions.js';
 
 /**
@@ -130,17 +135,6 @@ export function stackSettings(
     stateMachines: stateMachines(policy, role, options.stage ?? DEFAULT_STAGE),
     recovery: recoveryAccess(policy),
   };
-}
-
-/** The stage `serverless deploy` uses unless told; state machine names carry it. */
-export const DEFAULT_STAGE = 'prod';
-
-/** The deployed name of a state machine, which the CLI starts executions of. */
-export function stateMachineName(
-  stage: string,
-  machine: 'restore-drill' | 'regional-failover',
-): string {
-  return `lifeboat-${stage}-${machine}`;
 }
 
 const MACHINE_ALARMS = {

@@ -1,8 +1,8 @@
 import { rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { slotOf } from '../../shared/naming/slot.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob, type SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
 import { openVault } from '../account.js';
 import { EXIT } from '../cli-errors.js';

@@ -1,9 +1,9 @@
 import { rdsIn } from '../../shared/aws/clients.js';
+import { TAG } from '../../shared/naming/tags.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
 import { placeHold, readHolds, releaseHold } from '../../shared/retention/holds.js';
 import { readInventory } from '../../shared/retention/retention-job.js';
-import { TAG } from '../../shared/snapshots/tags.js';
 import { openVault } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { type Io, line, printJson, table } from '../output.js';

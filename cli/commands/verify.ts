@@ -2,7 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
-import { parseRunId } from '../../shared/manifest/manifest.js';
+import { parseRunId } from '../../shared/naming/run-ids.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { deepExportCheck } from '../../shared/verification/deep-export-check.js';

@@ -3,17 +3,17 @@ import {
   CreateDBSnapshotCommand,
   RemoveTagsFromResourceCommand,
 } from '@aws-sdk/client-rds';
-import { rdsIn } from '../../shared/aws/clients.js';
+import { type RegionalRds, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { type Slot, slotOf } from '../../shared/naming/slot.js';
+import { TAG } from '../../shared/naming/tags.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import { firesBetween, parseSchedule } from '../../shared/policy/schedule-expression.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { listManualSnapshots, type RegionalRds } from '../../shared/rds/snapshots.js';
+import { listManualSnapshots } from '../../shared/rds/snapshots.js';
 import { readAttributedInventory, runRetentionJob } from '../../shared/retention/retention-job.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
-import { type Slot, slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
-import { TAG } from '../../shared/snapshots/tags.js';
 import { printPlan } from '../commands/retention.js';
 import { line, localTime, table } from '../output.js';
 import type { DemoContext } from './demo-context.js';

@@ -15,12 +15,11 @@ import {
 import { type BucketLocationConstraint, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
-import { DRILL_RESTORED_FROM_TAG } from '../../shared/drills/drill-plan.js';
 import { connectPostgres } from '../../shared/drills/pg-session.js';
 import type { Connect } from '../../shared/drills/smoke-checks.js';
+import { type Slot, snapshotIdentifier } from '../../shared/naming/slot.js';
+import { DRILL_RESTORED_FROM_TAG, TAG, tagMap } from '../../shared/naming/tags.js';
 import type { SnapshotKind } from '../../shared/rds/snapshots.js';
-import { type Slot, snapshotIdentifier } from '../../shared/snapshots/slot.js';
-import { TAG, tagMap } from '../../shared/snapshots/tags.js';
 import type { LocalPostgres, PgEndpoint } from '../local-postgres/local-postgres.js';
 import { ROUTE53_REGION } from '../local-sfn/recovery-tasks.js';
 

@@ -4,15 +4,15 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
-import { manifestKey } from '../../shared/manifest/manifest.js';
+import { manifestKey } from '../../shared/naming/run-ids.js';
+import type { Slot } from '../../shared/naming/slot.js';
+import { TAG } from '../../shared/naming/tags.js';
 import { errorSummary, silentLog } from '../../shared/observability/job-log.js';
 import { listManualSnapshots } from '../../shared/rds/snapshots.js';
 import { readAttributedInventory } from '../../shared/retention/retention-job.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
 import { type ExportJobResult, runExportJob } from '../../shared/secrets/export-job.js';
 import { prepareRestore } from '../../shared/secrets/restore.js';
-import type { Slot } from '../../shared/snapshots/slot.js';
-import { TAG } from '../../shared/snapshots/tags.js';
 import type { Site } from '../../shared/vault/vault.js';
 import { deepExportCheck } from '../../shared/verification/deep-export-check.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';

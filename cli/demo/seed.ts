@@ -26,8 +26,9 @@ import {
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { clientIn } from '../../shared/aws/clients.js';
+import { backupBucketName, keyAlias } from '../../shared/naming/stack.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { backupBucketName, keyAlias, resolveVault, type Vault } from '../../shared/vault/vault.js';
+import { resolveVault, type Vault } from '../../shared/vault/vault.js';
 
 /** A PostgreSQL instance in the local AWS. */
 export async function seedInstance(rds: RDSClient, id: string, tags: Record<string, string> = {}) {

@@ -11,9 +11,9 @@ import { clientIn } from '../../shared/aws/clients.js';
 import { accountOf, readLambdaJobConfig, runScheduledJob } from '../../shared/jobs/lambda-job.js';
 import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
 import { runRecorder } from '../../shared/manifest/run-recorder.js';
+import { slotOf } from '../../shared/naming/slot.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
 import { type ExportJobResult, runExportJob } from '../../shared/secrets/export-job.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
 import { vaultFromEnv } from '../../shared/vault/vault.js';
 
 const config = readLambdaJobConfig();

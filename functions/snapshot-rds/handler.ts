@@ -11,9 +11,9 @@ import { invocationDeadline, rdsLimiter } from '../../shared/aws/rate-limiter.js
 import { accountOf, readLambdaJobConfig, runScheduledJob } from '../../shared/jobs/lambda-job.js';
 import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
 import { runRecorder } from '../../shared/manifest/run-recorder.js';
+import { slotOf } from '../../shared/naming/slot.js';
 import { QUOTA_METRIC } from '../../shared/observability/metric-names.js';
 import { jobObservability } from '../../shared/observability/powertools.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob, type SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
 import { vaultFromEnv } from '../../shared/vault/vault.js';
 

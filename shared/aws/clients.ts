@@ -1,5 +1,10 @@
 import { RDSClient } from '@aws-sdk/client-rds';
-import type { RegionalRds } from '../rds/snapshots.js';
+
+/** An RDS client bound to the region it talks to. */
+export interface RegionalRds {
+  readonly region: string;
+  readonly client: RDSClient;
+}
 
 /** Client settings every Lifeboat client shares. */
 export interface ClientConfig {

@@ -1,16 +1,18 @@
 import * as z from 'zod/mini';
 import '../validation/zod.js';
-import { parseEvent } from '../jobs/scheduled-event.js';
+import type { RegionalRds } from '../aws/clients.js';
+import { boundedIdentifier } from '../naming/slot.js';
+import {
+  DRILL_PREFIX,
+  DRILL_RESTORED_FROM_TAG,
+  DRILL_STARTED_TAG,
+  DRILL_TAG,
+  TAG,
+} from '../naming/tags.js';
 import { parseDuration, secondsFrom, subtractDuration } from '../policy/duration.js';
 import type { DrillDatabase, DrillPolicy, Policy } from '../policy/schema.js';
-import {
-  listManualSnapshots,
-  type RegionalRds,
-  type SnapshotKind,
-  type SnapshotRecord,
-} from '../rds/snapshots.js';
-import { boundedIdentifier } from '../snapshots/slot.js';
-import { TAG } from '../snapshots/tags.js';
+import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
+import { parseEvent } from '../validation/parse-event.js';
 
 /** What starts a drill: the database to drill, and optionally how to pick its restore point. */
 export const DrillInputSchema = z.strictObject({
@@ -20,14 +22,6 @@ export const DrillInputSchema = z.strictObject({
 });
 
 export type DrillInput = z.output<typeof DrillInputSchema>;
-
-/** The drill's tag: the janitor and teardown delete nothing without it. */
-export const DRILL_TAG = 'lifeboat:drill';
-/** Drill databases are named lb-drill-*: IAM lets teardown and the janitor delete no other. */
-export const DRILL_PREFIX = 'lb-drill';
-export const DRILL_STARTED_TAG = 'lifeboat:drill-started';
-/** The snapshot a drill database was restored from. */
-export const DRILL_RESTORED_FROM_TAG = 'lifeboat:restored-from';
 
 /** Everything the drill's states need, decided once at the start. */
 export interface DrillPlan {

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import '../validation/zod.js';
-import { parseEvent } from '../jobs/scheduled-event.js';
 import { publishReport, type ReportSink } from '../reports/publish-report.js';
 import { CaughtSchema, caughtText, duration } from '../reports/report-text.js';
+import { parseEvent } from '../validation/parse-event.js';
 import type { DrillPlan } from './drill-plan.js';
 import type { CheckOutcome } from './smoke-checks.js';
 

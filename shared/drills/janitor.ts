@@ -9,12 +9,12 @@ import {
   paginateDescribeDBInstances,
 } from '@aws-sdk/client-rds';
 import type { JobFailure } from '../alerts/failure-alert.js';
+import type { RegionalRds } from '../aws/clients.js';
+import { DRILL_PREFIX, DRILL_STARTED_TAG, DRILL_TAG, TAG, tagMap } from '../naming/tags.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import { parseDuration, subtractDuration } from '../policy/duration.js';
 import type { Policy } from '../policy/schema.js';
-import type { RegionalRds } from '../rds/snapshots.js';
-import { TAG, tagMap } from '../snapshots/tags.js';
-import { DRILL_PREFIX, DRILL_STARTED_TAG, DRILL_TAG, drillPolicyOf } from './drill-plan.js';
+import { drillPolicyOf } from './drill-plan.js';
 import { deleteInstanceInput } from './teardown.js';
 
 /** A drill database the janitor found. */

@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/client-rds';
 import * as z from 'zod/mini';
 import '../validation/zod.js';
-import { parseEvent } from '../jobs/scheduled-event.js';
-import type { RegionalRds } from '../rds/snapshots.js';
+import type { RegionalRds } from '../aws/clients.js';
+import { parseEvent } from '../validation/parse-event.js';
 
 export const RestorePollInputSchema = z.strictObject({
   instanceId: z.string(),

@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
 import '../validation/zod.js';
-import { parseEvent } from '../jobs/scheduled-event.js';
 import type { SmokeCheck } from '../policy/schema.js';
+import { parseEvent } from '../validation/parse-event.js';
 
 const SmokeCheckSchema = z.strictObject({
   name: z.string(),

@@ -10,10 +10,9 @@ import {
 } from '@aws-sdk/client-rds';
 import * as z from 'zod/mini';
 import '../validation/zod.js';
-import { parseEvent } from '../jobs/scheduled-event.js';
-import type { RegionalRds } from '../rds/snapshots.js';
-import { tagMap } from '../snapshots/tags.js';
-import { DRILL_PREFIX, DRILL_TAG } from './drill-plan.js';
+import type { RegionalRds } from '../aws/clients.js';
+import { DRILL_PREFIX, DRILL_TAG, tagMap } from '../naming/tags.js';
+import { parseEvent } from '../validation/parse-event.js';
 
 export const TeardownInputSchema = z.strictObject({
   drillId: z.string().check(z.minLength(1)),

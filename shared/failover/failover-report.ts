@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import '../validation/zod.js';
-import { parseEvent } from '../jobs/scheduled-event.js';
 import { publishReport, type ReportSink } from '../reports/publish-report.js';
 import { CaughtSchema, caughtText, duration } from '../reports/report-text.js';
+import { parseEvent } from '../validation/parse-event.js';
 import type { Precondition } from './preflight.js';
 
 /** The failover's state when it reaches Report; fields appear only when their state ran. */

@@ -1,7 +1,7 @@
 import { GetHealthCheckStatusCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import * as z from 'zod/mini';
 import '../validation/zod.js';
-import { parseEvent } from '../jobs/scheduled-event.js';
+import { parseEvent } from '../validation/parse-event.js';
 
 /** How a health check is asked: an HTTP(S) URL answering 2xx, or a Route 53 health check. */
 export type HealthProbeConfig =

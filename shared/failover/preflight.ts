@@ -10,10 +10,10 @@ import {
 import { ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import * as z from 'zod/mini';
 import '../validation/zod.js';
-import { parseEvent } from '../jobs/scheduled-event.js';
+import type { RegionalRds } from '../aws/clients.js';
 import { secondsFrom } from '../policy/duration.js';
 import type { FailoverDatabase, FailoverPolicy, Policy } from '../policy/schema.js';
-import type { RegionalRds } from '../rds/snapshots.js';
+import { parseEvent } from '../validation/parse-event.js';
 import { type HealthProbeConfig, type HttpProbe, route53Health } from './health.js';
 
 /** What starts a failover: the database, the typed confirmation, and how careful to be. */

@@ -3,9 +3,9 @@ import {
   DBInstanceNotFoundFault,
   DescribeDBInstancesCommand,
 } from '@aws-sdk/client-rds';
+import type { RegionalRds } from '../aws/clients.js';
+import { TAG } from '../naming/tags.js';
 import type { Policy } from '../policy/schema.js';
-import type { RegionalRds } from '../rds/snapshots.js';
-import { TAG } from '../snapshots/tags.js';
 import { failoverDatabaseOf } from './preflight.js';
 
 /** Failback cannot start as asked; nothing was created. */

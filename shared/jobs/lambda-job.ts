@@ -6,7 +6,7 @@ import { JobFailedError, type JobFailure, publishFailureAlert } from '../alerts/
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import { loadPackagedPolicy } from '../policy/parse-policy.js';
 import type { Policy } from '../policy/schema.js';
-import { InvalidEventError } from './scheduled-event.js';
+import { InvalidEventError } from '../validation/parse-event.js';
 
 /** What every scheduled Lambda job reads once, at cold start. */
 export interface LambdaJobConfig {

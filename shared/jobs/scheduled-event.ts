@@ -1,10 +1,8 @@
 import * as z from 'zod/mini';
 import '../validation/zod.js';
+import { CLOCK_SKEW_MS } from '../naming/slot.js';
 import { parseDuration, subtractDuration } from '../policy/duration.js';
-import { fieldProblems } from '../validation/zod-issues.js';
-
-/** How far in the future a scheduled time may be (clock skew between Scheduler and Lambda). */
-export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+import { InvalidEventError, parseEvent } from '../validation/parse-event.js';
 
 /**
  * What EventBridge Scheduler sends Lifeboat's scheduled jobs: the tick's scheduled time, from
@@ -14,29 +12,11 @@ export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 export const ScheduledEventSchema = z.strictObject({
   scheduledTime: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }).check(
     // A tick from the future would let retention age snapshots early.
-    z.refine((t) => Date.parse(t) <= Date.now() + FUTURE_TOLERANCE_MS, 'is in the future'),
+    z.refine((t) => Date.parse(t) <= Date.now() + CLOCK_SKEW_MS, 'is in the future'),
   ),
 });
 
 export type ScheduledEvent = z.output<typeof ScheduledEventSchema>;
-
-/** The event is not what the job accepts. Names each bad field. */
-export class InvalidEventError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidEventError';
-  }
-}
-
-/** Parses an event against a strict schema, naming every bad field in the error. */
-export function parseEvent<S extends z.ZodMiniType>(schema: S, event: unknown): z.output<S> {
-  const result = schema.safeParse(event, { reportInput: true });
-  if (result.success) return result.data;
-  const problems = fieldProblems(result.error.issues).map(
-    (p) => `${p.path || '(event)'}: ${p.message}`,
-  );
-  throw new InvalidEventError(`invalid event: ${problems.join('; ')}`);
-}
 
 /**
  * Why a scheduled time cannot be acted on: in the future beyond the tolerance, or older than the
@@ -45,7 +25,7 @@ export function parseEvent<S extends z.ZodMiniType>(schema: S, event: unknown): 
  */
 export function scheduledTimeProblem(time: Date, lookback: string, now: Date): string | undefined {
   if (Number.isNaN(time.getTime())) return 'is not a date-time';
-  if (time.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) return 'is in the future';
+  if (time.getTime() > now.getTime() + CLOCK_SKEW_MS) return 'is in the future';
   const oldest = subtractDuration(
     now,
     parseDuration(lookback) ?? { years: 0, months: 0, days: 7, hours: 0 },

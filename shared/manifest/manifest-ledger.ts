@@ -1,16 +1,18 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { mapWithLimit } from '../aws/concurrency.js';
-import { errorSummary } from '../observability/job-log.js';
-import { parseSlotId } from '../snapshots/slot.js';
 import {
-  type Artifacts,
-  type Manifest,
   manifestPrefix,
   type ProducingJob,
   parseManifestKey,
-  type RunFailure,
   runIdPrefix,
+} from '../naming/run-ids.js';
+import { parseSlotId } from '../naming/slot.js';
+import { errorSummary } from '../observability/job-log.js';
+import {
+  type Artifacts,
+  type Manifest,
+  type RunFailure,
   type SignedManifest,
   SignedManifestSchema,
   sha256Hex,

@@ -1,13 +1,12 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { manifestKey, type ProducingJob } from '../naming/run-ids.js';
 import type { Vault } from '../vault/vault.js';
 import {
   type Artifacts,
   type Manifest,
   type ManifestDraft,
-  manifestKey,
   type PreviousRecord,
-  type ProducingJob,
   type RunFailure,
   sha256Hex,
 } from './manifest.js';

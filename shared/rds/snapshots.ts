@@ -13,18 +13,12 @@ import {
   DeleteDBSnapshotCommand,
   paginateDescribeDBClusterSnapshots,
   paginateDescribeDBSnapshots,
-  type RDSClient,
 } from '@aws-sdk/client-rds';
-import { parseSlotId } from '../snapshots/slot.js';
-import { isLegalHold, TAG, type Tag, tagMap } from '../snapshots/tags.js';
+import type { RegionalRds } from '../aws/clients.js';
+import { parseSlotId } from '../naming/slot.js';
+import { isLegalHold, TAG, type Tag, tagMap } from '../naming/tags.js';
 
 export type SnapshotKind = 'instance' | 'cluster';
-
-/** An RDS client bound to the region it talks to. */
-export interface RegionalRds {
-  readonly region: string;
-  readonly client: RDSClient;
-}
 
 /** A manual DB snapshot or DB cluster snapshot, as Lifeboat reasons about it. */
 export interface SnapshotRecord {

@@ -1,7 +1,8 @@
 import { paginateDescribeDBClusters, paginateDescribeDBInstances } from '@aws-sdk/client-rds';
+import type { RegionalRds } from '../aws/clients.js';
+import { tagMap } from '../naming/tags.js';
 import type { TargetSelector } from '../policy/schema.js';
-import { tagMap } from '../snapshots/tags.js';
-import type { RegionalRds, SnapshotKind } from './snapshots.js';
+import type { SnapshotKind } from './snapshots.js';
 
 /** A database the policy protects. */
 export interface Target {

@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import { AddTagsToResourceCommand, RemoveTagsFromResourceCommand } from '@aws-sdk/client-rds';
 import * as z from 'zod/mini';
 import '../validation/zod.js';
+import type { RegionalRds } from '../aws/clients.js';
 import { mapWithLimit } from '../aws/concurrency.js';
 import { ManifestSignatureSchema } from '../manifest/manifest.js';
 import type { LedgerAccess } from '../manifest/manifest-ledger.js';
 import { checkDocument, signDocument } from '../manifest/manifest-signing.js';
 import { getVersionBytes, listVersions, storeObject } from '../manifest/manifest-store.js';
+import { TAG } from '../naming/tags.js';
 import { errorSummary } from '../observability/job-log.js';
-import type { RegionalRds, SnapshotRecord } from '../rds/snapshots.js';
-import { TAG } from '../snapshots/tags.js';
+import type { SnapshotRecord } from '../rds/snapshots.js';
 
 /**
  * Legal holds, as signed records in the vault. A hold is placed by a tag (anyone may add one: the

@@ -1,7 +1,6 @@
-import { FUTURE_TOLERANCE_MS } from '../jobs/scheduled-event.js';
 import type { RunRecord } from '../manifest/manifest-ledger.js';
+import { CLOCK_SKEW_MS, parseSlotId, type Slot, snapshotIdentifier } from '../naming/slot.js';
 import type { SnapshotKind, SnapshotRecord } from '../rds/snapshots.js';
-import { parseSlotId, type Slot, snapshotIdentifier } from '../snapshots/slot.js';
 import type { HoldBook } from './holds.js';
 
 /** A snapshot or DR copy as a signed manifest records it. */
@@ -70,7 +69,7 @@ export function contradiction(s: SnapshotRecord, recorded: RecordedSnapshot): st
   if (
     recorded.sourceArn === undefined &&
     s.createdAt &&
-    s.createdAt.getTime() < recorded.slot.time.getTime() - FUTURE_TOLERANCE_MS
+    s.createdAt.getTime() < recorded.slot.time.getTime() - CLOCK_SKEW_MS
   ) {
     return `its creation time (${s.createdAt.toISOString()}, before its slot)`;
   }

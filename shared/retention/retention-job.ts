@@ -1,18 +1,19 @@
 import type { JobFailure } from '../alerts/failure-alert.js';
+import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
-import { newManifest, parseRunId, runIdOf } from '../manifest/manifest.js';
+import { newManifest } from '../manifest/manifest.js';
 import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
+import { parseRunId, runIdOf } from '../naming/run-ids.js';
+import { slotOf, slotOfIdentifier } from '../naming/slot.js';
+import { TAG } from '../naming/tags.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import {
   deleteSnapshot,
   listManualSnapshots,
-  type RegionalRds,
   type SnapshotKind,
   type SnapshotRecord,
 } from '../rds/snapshots.js';
-import { slotOf, slotOfIdentifier } from '../snapshots/slot.js';
-import { TAG } from '../snapshots/tags.js';
 import { type HoldBook, type HoldRecord, readHolds, writeHold } from './holds.js';
 import { attributeInventory, recordedSnapshots } from './ownership.js';
 import { type PlanPolicy, planRetention, type RetentionPlan } from './retention-planner.js';

@@ -7,18 +7,16 @@ import type { JobFailure } from '../alerts/failure-alert.js';
 import { encryptMessage } from '../crypto/envelope.js';
 import {
   type ExportArtifact,
-  exportPrefix,
-  manifestKey,
   newManifest,
-  runIdOf,
   type SecretEntry,
   sha256Hex,
 } from '../manifest/manifest.js';
 import { storeObject } from '../manifest/manifest-store.js';
 import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
+import { exportKey, manifestKey, runIdOf } from '../naming/run-ids.js';
+import type { Slot } from '../naming/slot.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
-import type { Slot } from '../snapshots/slot.js';
 import type { Vault } from '../vault/vault.js';
 import { EXPORT_FORMAT, type ExportedSecret, encodePayload } from './export-payload.js';
 import { type SelectedSecret, selectSecrets } from './secret-selection.js';
@@ -46,11 +44,6 @@ export interface ExportJobResult {
   readonly manifest: RecordOutcome | 'not-written';
   /** Secrets that could not be read, and anything else that failed; never a value. */
   readonly failures: readonly JobFailure[];
-}
-
-/** The object key of a slot's export. */
-export function exportKey(policyName: string, slot: Slot): string {
-  return `${exportPrefix(policyName, slot)}secrets.esdk`;
 }
 
 /** The encryption context bound to a run's export. */

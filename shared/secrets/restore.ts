@@ -9,7 +9,6 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { manifestKey } from '../manifest/manifest.js';
 import {
   type LedgerAccess,
   type RunRecord,
@@ -18,11 +17,11 @@ import {
   runIdsOf,
 } from '../manifest/manifest-ledger.js';
 import { ManifestNotFoundError } from '../manifest/manifest-store.js';
+import { chainAnchors, chainChecks, recordChecks } from '../manifest/record-checks.js';
+import { manifestKey } from '../naming/run-ids.js';
 import { errorSummary } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import type { Site, Vault } from '../vault/vault.js';
-import { chainAnchors, chainChecks } from '../verification/run-chain.js';
-import { recordChecks } from '../verification/verify-run.js';
 import { type ExportedSecret, secretValueOf } from './export-payload.js';
 import { openExport } from './open-export.js';
 

@@ -1,25 +1,26 @@
 import type { JobFailure } from '../alerts/failure-alert.js';
+import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
 import {
   type DrCopyArtifact,
   newManifest,
   type RunFailure,
-  runIdOf,
   type SnapshotArtifact,
 } from '../manifest/manifest.js';
 import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
+import { runIdOf } from '../naming/run-ids.js';
+import { type Slot, snapshotArn } from '../naming/slot.js';
+import { TAG, type Tag } from '../naming/tags.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import {
   copySnapshot,
   createSnapshot,
   listManualSnapshots,
-  type RegionalRds,
   type SnapshotKind,
   type SnapshotRecord,
 } from '../rds/snapshots.js';
 import { discoverTargets, type Target } from '../rds/targets.js';
-import { type Slot, snapshotArn } from './slot.js';
 import {
   type CopyOutcome,
   ownSnapshot,
@@ -28,7 +29,6 @@ import {
   quotaOf,
   type TargetOutcome,
 } from './snapshot-planner.js';
-import { TAG, type Tag } from './tags.js';
 
 export type { CopyOutcome, TargetOutcome } from './snapshot-planner.js';
 

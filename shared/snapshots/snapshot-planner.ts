@@ -1,10 +1,9 @@
-import { FUTURE_TOLERANCE_MS } from '../jobs/scheduled-event.js';
+import { CLOCK_SKEW_MS, type Slot, slotOfIdentifier, snapshotIdentifier } from '../naming/slot.js';
 import { errorSummary } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import { isInProgress, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import type { Target, TargetProblem } from '../rds/targets.js';
 import { SnapshotConflictError, SnapshotQuotaError, TargetNotFoundError } from './errors.js';
-import { type Slot, slotOfIdentifier, snapshotIdentifier } from './slot.js';
 
 export interface TargetOutcome {
   readonly kind: SnapshotKind;
@@ -70,7 +69,7 @@ export function ownSnapshot(
       snapshotIdentifier(t.identifier, slot) === s.id,
   );
   if (!target) return undefined;
-  if (s.createdAt && s.createdAt.getTime() < slot.time.getTime() - FUTURE_TOLERANCE_MS) {
+  if (s.createdAt && s.createdAt.getTime() < slot.time.getTime() - CLOCK_SKEW_MS) {
     return undefined;
   }
   return { target: target.identifier, slot };

@@ -1,5 +1,6 @@
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { backupBucketName, keyAlias } from '../naming/stack.js';
 import type { Policy } from '../policy/schema.js';
 
 /**
@@ -13,16 +14,6 @@ export interface Vault {
 }
 
 export type Site = 'primary' | 'dr';
-
-/** The backup bucket's name: the stack creates it so, in the primary region. */
-export function backupBucketName(policyName: string, account: string, region: string): string {
-  return `lb-${policyName}-${account}-${region}`;
-}
-
-/** The alias of a policy's key; the same alias names the replica in the DR region. */
-export function keyAlias(policyName: string, purpose: 'data' | 'manifest'): string {
-  return `alias/lifeboat-${policyName}-${purpose}`;
-}
 
 /** The vault as a function's environment gives it (set by the stack). */
 export function vaultFromEnv(): Vault {

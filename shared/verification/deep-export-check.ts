@@ -1,9 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ExportArtifact } from '../manifest/manifest.js';
 import type { RunRecord } from '../manifest/manifest-ledger.js';
+import type { ArtifactCheck } from '../manifest/record-checks.js';
 import { errorSummary } from '../observability/job-log.js';
 import { openExport } from '../secrets/open-export.js';
-import type { ArtifactCheck, DeepExportCheck } from './verify-run.js';
+import type { DeepExportCheck } from './verify-run.js';
 
 /**
  * The deep check of `lifeboat verify --deep`: downloads each export, decrypts it with the given

@@ -2,8 +2,8 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { AddTagsToResourceCommand } from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
+import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
-import { parseRunId, verificationKey } from '../manifest/manifest.js';
 import {
   type Ledger,
   type LedgerAccess,
@@ -13,32 +13,27 @@ import {
   runIdsOf,
 } from '../manifest/manifest-ledger.js';
 import { storeObject } from '../manifest/manifest-store.js';
+import {
+  type ArtifactCheck,
+  chainAnchors,
+  chainChecks,
+  overall,
+  recordChecks,
+  scheduleChecks,
+} from '../manifest/record-checks.js';
+import { parseRunId, verificationKey } from '../naming/run-ids.js';
+import { parseSlotId, partitionOf, slotOfIdentifier, snapshotIdentifier } from '../naming/slot.js';
+import { TAG } from '../naming/tags.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import { parseDuration, subtractDuration } from '../policy/duration.js';
 import type { Policy } from '../policy/schema.js';
-import {
-  listManualSnapshots,
-  type RegionalRds,
-  type SnapshotKind,
-  type SnapshotRecord,
-} from '../rds/snapshots.js';
+import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import { readHolds } from '../retention/holds.js';
-import {
-  parseSlotId,
-  partitionOf,
-  slotOfIdentifier,
-  snapshotIdentifier,
-} from '../snapshots/slot.js';
-import { TAG } from '../snapshots/tags.js';
 import type { Site, Vault } from '../vault/vault.js';
-import { chainAnchors, chainChecks, scheduleChecks } from './run-chain.js';
 import {
-  type ArtifactCheck,
   type DeepExportCheck,
   deadlineAfter,
-  overall,
   type RunVerification,
-  recordChecks,
   verifyArtifacts,
 } from './verify-run.js';
 

@@ -1,38 +1,13 @@
 import { HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
-import {
-  type DrCopyArtifact,
-  type ExportArtifact,
-  exportPrefix,
-  type SnapshotArtifact,
-} from '../manifest/manifest.js';
+import type { DrCopyArtifact, ExportArtifact, SnapshotArtifact } from '../manifest/manifest.js';
 import type { RunRecord } from '../manifest/manifest-ledger.js';
 import { listKeys } from '../manifest/manifest-store.js';
+import type { ArtifactCheck, CheckStatus } from '../manifest/record-checks.js';
+import { exportPrefix } from '../naming/run-ids.js';
+import { parseSlotId } from '../naming/slot.js';
 import { errorSummary } from '../observability/job-log.js';
 import { addDuration, parseDuration } from '../policy/duration.js';
 import { isInProgress, type SnapshotRecord } from '../rds/snapshots.js';
-import { parseSlotId } from '../snapshots/slot.js';
-
-export type CheckStatus = 'passed' | 'pending' | 'failed';
-
-/** The verdict on one thing a record lists, or on the record itself. */
-export interface ArtifactCheck {
-  readonly kind:
-    | 'manifest'
-    | 'chain'
-    | 'schedule'
-    | 'snapshot'
-    | 'dr-copy'
-    | 'export'
-    | 'secrets'
-    | 'labels'
-    | 'failure'
-    | 'stray'
-    | 'hold';
-  /** What was checked: an ARN, s3://bucket/key, or the run. */
-  readonly artifact: string;
-  readonly status: CheckStatus;
-  readonly reason: string;
-}
 
 export interface RunVerification {
   readonly runId: string;
@@ -57,33 +32,6 @@ export interface VerifyRunDeps {
   /** Snapshots retention deleted, by ARN, with the retention run that did (from its record). */
   readonly retired: ReadonlyMap<string, string>;
   readonly deep?: DeepExportCheck;
-}
-
-/**
- * The checks of a run's stored record: each revision genuine (its MAC verifies, its content is the
- * record its key names), none overwritten or hidden, none missing.
- */
-export function recordChecks(record: RunRecord): ArtifactCheck[] {
-  const checks: ArtifactCheck[] = [];
-  for (const r of record.revisions) {
-    const name =
-      r.entry.revision === 1 ? record.runId : `${record.runId} revision ${r.entry.revision}`;
-    for (const reason of [...r.problems, ...r.tampering]) {
-      checks.push({ kind: 'manifest', artifact: name, status: 'failed', reason });
-    }
-    if (r.problems.length === 0 && r.tampering.length === 0) {
-      checks.push({ kind: 'manifest', artifact: name, status: 'passed', reason: 'MAC verifies' });
-    }
-  }
-  for (const n of record.gaps) {
-    checks.push({
-      kind: 'manifest',
-      artifact: `${record.runId} revision ${n}`,
-      status: 'failed',
-      reason: `missing: revision ${n} is gone while later ones remain`,
-    });
-  }
-  return checks;
 }
 
 /**
@@ -128,11 +76,6 @@ export async function verifyArtifacts(
     });
   }
   return checks;
-}
-
-export function overall(checks: readonly ArtifactCheck[]): CheckStatus {
-  if (checks.some((c) => c.status === 'failed')) return 'failed';
-  return checks.some((c) => c.status === 'pending') ? 'pending' : 'passed';
 }
 
 export function deadlineAfter(since: string, duration: string): Date {

@@ -21,7 +21,7 @@ import { seedDbNetwork, seedInstance, seedTopic } from '../../cli/demo/seed.js';
 import { ROUTE53_REGION } from '../../cli/local-sfn/recovery-tasks.js';
 import { runCli } from '../../cli/main.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
-import { backupBucketName } from '../../shared/vault/vault.js';
+import { backupBucketName } from '../../shared/naming/stack.js';
 import { captureIo } from '../support/capture-io.js';
 import { useLocalAws } from '../support/local-aws.js';
 import { recoveryPolicyText } from '../support/recovery-policy.js';

@@ -17,9 +17,9 @@ import { type RecoveryTaskDeps, runRecoveryLocally } from '../../cli/local-sfn/r
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
 import { runJanitor } from '../../shared/drills/janitor.js';
+import { slotOf } from '../../shared/naming/slot.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
 import { useLocalAws } from '../support/local-aws.js';
 import { type RecoverySeeds, recoveryPolicy } from '../support/recovery-policy.js';
 

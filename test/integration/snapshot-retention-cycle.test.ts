@@ -6,10 +6,10 @@ import { seedCluster, seedInstance, seedKey, seedTopic, seedVault } from '../../
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { type RunRecorder, runRecorder } from '../../shared/manifest/run-recorder.js';
+import { slotOf } from '../../shared/naming/slot.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { runRetentionJob } from '../../shared/retention/retention-job.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
 import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
 import { resolveVault } from '../../shared/vault/vault.js';
 import { lambdaContext } from '../support/lambda-context.js';

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseSlotId, slotOf, snapshotIdentifier } from '../../shared/naming/slot.js';
+import { isLegalHold, TAG } from '../../shared/naming/tags.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
 import type { HoldRecord } from '../../shared/retention/holds.js';
 import { attributeInventory, type RecordedSnapshot } from '../../shared/retention/ownership.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
-import { parseSlotId, slotOf, snapshotIdentifier } from '../../shared/snapshots/slot.js';
-import { isLegalHold, TAG } from '../../shared/snapshots/tags.js';
 import { fixturePolicy } from '../support/policy.js';
 
 const policy = fixturePolicy();

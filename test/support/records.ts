@@ -6,8 +6,8 @@ import {
   type SnapshotArtifact,
 } from '../../shared/manifest/manifest.js';
 import { type RunRecorder, runRecorder } from '../../shared/manifest/run-recorder.js';
+import { parseSlotId } from '../../shared/naming/slot.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { parseSlotId } from '../../shared/snapshots/slot.js';
 import { fixturePolicy } from './policy.js';
 import { ACCOUNT, type RegionState } from './rds-world.js';
 import { TEST_VAULT } from './vault-world.js';

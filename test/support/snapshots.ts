@@ -1,5 +1,5 @@
+import { slotOf } from '../../shared/naming/slot.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
 
 const ACCOUNT = '123456789012';
 

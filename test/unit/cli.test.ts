@@ -10,7 +10,7 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.js';
 import { rdsIn } from '../../shared/aws/clients.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
+import { slotOf } from '../../shared/naming/slot.js';
 import { captureIo } from '../support/capture-io.js';
 import { FIXTURE_POLICY_FILE } from '../support/policy.js';
 import {

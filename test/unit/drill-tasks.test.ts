@@ -23,9 +23,9 @@ import {
 import { runJanitor } from '../../shared/drills/janitor.js';
 import { pollRestore } from '../../shared/drills/restore-poll.js';
 import { NotThisDrillError, tearDownDrill } from '../../shared/drills/teardown.js';
-import { InvalidEventError } from '../../shared/jobs/scheduled-event.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import type { Policy } from '../../shared/policy/schema.js';
+import { InvalidEventError } from '../../shared/validation/parse-event.js';
 import { fixturePolicy } from '../support/policy.js';
 import { instanceSnapshot, lifeboatTags } from '../support/rds-world.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { table } from '../../cli/output.js';
-import { InvalidEventError, parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
+import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
+import { InvalidEventError } from '../../shared/validation/parse-event.js';
 
 const NOW = new Date('2026-11-21T04:00:00Z');
 

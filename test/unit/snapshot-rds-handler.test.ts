@@ -18,7 +18,7 @@ import { rdsIn } from '../../shared/aws/clients.js';
 import { newManifest, SignedManifestSchema } from '../../shared/manifest/manifest.js';
 import { checkSignature } from '../../shared/manifest/manifest-signing.js';
 import { runRecorder } from '../../shared/manifest/run-recorder.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
+import { slotOf } from '../../shared/naming/slot.js';
 import type { SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
 import scheduled from '../events/scheduled.json' with { type: 'json' };
 import { lambdaContext } from '../support/lambda-context.js';

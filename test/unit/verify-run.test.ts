@@ -4,21 +4,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   type ManifestDraft,
-  manifestKey,
   newManifest,
   type SignedManifest,
 } from '../../shared/manifest/manifest.js';
 import { readLedger, readRun } from '../../shared/manifest/manifest-ledger.js';
 import { signManifest } from '../../shared/manifest/manifest-signing.js';
+import { type ArtifactCheck, overall, recordChecks } from '../../shared/manifest/record-checks.js';
+import { manifestKey } from '../../shared/naming/run-ids.js';
+import { slotOf } from '../../shared/naming/slot.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
-import { slotOf } from '../../shared/snapshots/slot.js';
-import {
-  type ArtifactCheck,
-  overall,
-  recordChecks,
-  type VerifyRunDeps,
-  verifyArtifacts,
-} from '../../shared/verification/verify-run.js';
+import { type VerifyRunDeps, verifyArtifacts } from '../../shared/verification/verify-run.js';
 import { fixturePolicy } from '../support/policy.js';
 import { testRecorder } from '../support/records.js';
 import { drCopyOf, snapshot } from '../support/snapshots.js';

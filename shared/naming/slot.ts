@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
 
+/**
+ * How far clocks may disagree (Scheduler's, Lambda's, RDS's): a scheduled time this far ahead is
+ * not in the future yet, a snapshot taken this long before its slot is still its slot's.
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
 /** A schedule slot: the scheduled time of one run, truncated to the minute, in UTC. */
 export interface Slot {
   /** e.g. 2026-11-21T03:00:00.000Z */

@@ -28,3 +28,11 @@ export function isLegalHold(tags: ReadonlyMap<string, string>): boolean {
   const value = tags.get(TAG.legalHold);
   return value !== undefined && value.toLowerCase() !== 'false';
 }
+
+/** The drill's tag: the janitor and teardown delete nothing without it. */
+export const DRILL_TAG = 'lifeboat:drill';
+/** Drill databases are named lb-drill-*: IAM lets teardown and the janitor delete no other. */
+export const DRILL_PREFIX = 'lb-drill';
+export const DRILL_STARTED_TAG = 'lifeboat:drill-started';
+/** The snapshot a drill database was restored from. */
+export const DRILL_RESTORED_FROM_TAG = 'lifeboat:restored-from';

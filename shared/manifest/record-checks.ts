@@ -1,10 +1,41 @@
-import type { Manifest, ProducingJob } from '../manifest/manifest.js';
-import { runIdOf } from '../manifest/manifest.js';
-import { type Ledger, type RunRecord, runIdsOf } from '../manifest/manifest-ledger.js';
+import { type ProducingJob, parseRunId, runIdOf } from '../naming/run-ids.js';
+import { parseSlotId, slotOf } from '../naming/slot.js';
 import { firesBetween, longestGapMs, parseSchedule } from '../policy/schedule-expression.js';
 import type { Policy } from '../policy/schema.js';
-import { parseSlotId, slotOf } from '../snapshots/slot.js';
-import type { ArtifactCheck } from './verify-run.js';
+import type { Manifest } from './manifest.js';
+import { type Ledger, type RunRecord, runIdsOf } from './manifest-ledger.js';
+
+/**
+ * Checks of the records themselves, which verification and a restore share: each revision
+ * genuine and stored as first written, each job's chain unbroken, every scheduled run present.
+ */
+
+export type CheckStatus = 'passed' | 'pending' | 'failed';
+
+/** The verdict on one thing a record lists, or on the record itself. */
+export interface ArtifactCheck {
+  readonly kind:
+    | 'manifest'
+    | 'chain'
+    | 'schedule'
+    | 'snapshot'
+    | 'dr-copy'
+    | 'export'
+    | 'secrets'
+    | 'labels'
+    | 'failure'
+    | 'stray'
+    | 'hold';
+  /** What was checked: an ARN, s3://bucket/key, or the run. */
+  readonly artifact: string;
+  readonly status: CheckStatus;
+  readonly reason: string;
+}
+
+export function overall(checks: readonly ArtifactCheck[]): CheckStatus {
+  if (checks.some((c) => c.status === 'failed')) return 'failed';
+  return checks.some((c) => c.status === 'pending') ? 'pending' : 'passed';
+}
 
 // Two deliveries recorded within this long of each other may not have seen each other's record.
 const CONCURRENT_MS = 5 * 60_000;
@@ -86,7 +117,7 @@ export function chainChecks(
       }
     } else if (!ledger.runs.has(previous.runId)) {
       fail(runId, `follows ${previous.runId}, of which no record is left (deleted)`);
-    } else if (previous.runId >= runId || parseRunJob(previous.runId) !== job) {
+    } else if (previous.runId >= runId || parseRunId(previous.runId)?.job !== job) {
       fail(runId, `reordered: follows ${previous.runId}, which is not an earlier run of its job`);
     } else {
       const stored = records
@@ -124,17 +155,6 @@ export function chainChecks(
     }
   }
   return found;
-}
-
-function parseRunJob(runId: string): ProducingJob | undefined {
-  const prefix = runId.slice(0, runId.indexOf('-'));
-  return prefix === 'snapshots'
-    ? 'snapshot-rds'
-    : prefix === 'secrets'
-      ? 'export-secrets'
-      : prefix === 'retention'
-        ? 'enforce-retention'
-        : undefined;
 }
 
 /** The schedule each recording job runs on, where the policy schedules it. */
@@ -208,4 +228,31 @@ export function scheduleChecks(
     }
   }
   return { missing, ledger: checks };
+}
+
+/**
+ * The checks of a run's stored record: each revision genuine (its MAC verifies, its content is the
+ * record its key names), none overwritten or hidden, none missing.
+ */
+export function recordChecks(record: RunRecord): ArtifactCheck[] {
+  const checks: ArtifactCheck[] = [];
+  for (const r of record.revisions) {
+    const name =
+      r.entry.revision === 1 ? record.runId : `${record.runId} revision ${r.entry.revision}`;
+    for (const reason of [...r.problems, ...r.tampering]) {
+      checks.push({ kind: 'manifest', artifact: name, status: 'failed', reason });
+    }
+    if (r.problems.length === 0 && r.tampering.length === 0) {
+      checks.push({ kind: 'manifest', artifact: name, status: 'passed', reason: 'MAC verifies' });
+    }
+  }
+  for (const n of record.gaps) {
+    checks.push({
+      kind: 'manifest',
+      artifact: `${record.runId} revision ${n}`,
+      status: 'failed',
+      reason: `missing: revision ${n} is gone while later ones remain`,
+    });
+  }
+  return checks;
 }
