@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { parse } from 'yaml';
+import { functionModules } from '../functions/registry.js';
 import { loadPolicyFile } from '../shared/policy/policy-file.js';
 import { median, verdict } from './measure.js';
 
@@ -13,7 +14,6 @@ const LOAD_RUNS = 15;
 
 interface ServerlessConfig {
   custom: { esbuild: Record<string, unknown> };
-  functions: Record<string, { handler: string }>;
 }
 
 // serverless.yml's CloudFormation tags only need to parse; their values do not matter here.
@@ -130,8 +130,10 @@ export async function benchBundles(): Promise<string[]> {
     `  ${'function'.padEnd(18)} ${'bundle'.padStart(9)} ${'bare SDK'.padStart(9)} ${'load'.padStart(8)} ${'bare'.padStart(8)}  load / bare`,
   ];
   const notes: string[] = [];
-  for (const [name, fn] of Object.entries(config.functions)) {
-    const entry = `${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.ts`;
+  // The functions the stack deploys: one module each under functions/.
+  for (const module of functionModules()) {
+    const name = module;
+    const entry = `functions/${module}.ts`;
     const out = join(dir, `${name}.mjs`);
     const meta = await bundle(entry, out, options);
     const bare = join(dir, `${name}-bare.mjs`);

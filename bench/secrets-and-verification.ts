@@ -4,7 +4,7 @@ import { CopyDBSnapshotCommand, CreateDBSnapshotCommand, RDSClient } from '@aws-
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { seedInstance, seedKey, seedSecret, seedVault } from '../cli/demo/seed.js';
-import { startLocalAws } from '../cli/local-aws/local-aws.js';
+import { startLocalAws } from '../local/aws/local-aws.js';
 import { clientIn, rdsIn } from '../shared/aws/clients.js';
 import { RateLimiter } from '../shared/aws/rate-limiter.js';
 import { newManifest } from '../shared/manifest/manifest.js';

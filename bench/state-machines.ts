@@ -11,14 +11,14 @@ import {
   seedZone,
 } from '../cli/demo/recovery-seed.js';
 import { seedDbNetwork, seedInstance, seedTopic } from '../cli/demo/seed.js';
-import { startLocalAws } from '../cli/local-aws/local-aws.js';
-import { type LocalPostgres, startLocalPostgres } from '../cli/local-postgres/local-postgres.js';
-import type { LambdaTask, LocalExecution } from '../cli/local-sfn/local-state-machine.js';
+import { startLocalAws } from '../local/aws/local-aws.js';
+import { type LocalPostgres, startLocalPostgres } from '../local/postgres/local-postgres.js';
+import type { LambdaTask, LocalExecution } from '../local/step-functions/local-state-machine.js';
 import {
   type RecoveryTaskDeps,
   recoveryTasks,
   runRecoveryLocally,
-} from '../cli/local-sfn/recovery-tasks.js';
+} from '../local/step-functions/recovery-tasks.js';
 import { forgetClients, rdsIn } from '../shared/aws/clients.js';
 import { slotOf } from '../shared/naming/slot.js';
 import { parsePolicyText } from '../shared/policy/policy-file.js';
@@ -149,7 +149,7 @@ export async function benchStateMachines(): Promise<string[]> {
         }),
       );
     }
-    const realPoll = recoveryTasks(drillDeps).drillPoll as LambdaTask;
+    const realPoll = (await recoveryTasks('restore-drill', drillDeps)).drillPoll as LambdaTask;
     const slow = await runRecoveryLocally('restore-drill', { target: 'orders-db' }, drillDeps, {
       waits: 'instant',
       executionName: 'bench-slow',

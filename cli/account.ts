@@ -1,8 +1,9 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { clientIn } from '../shared/aws/clients.js';
-import { type RunRecorder, runRecorder } from '../shared/manifest/run-recorder.js';
+import type { JobEnvironment } from '../shared/jobs/job-definition.js';
+import type { JobLog } from '../shared/observability/job-log.js';
+import { silentLog } from '../shared/observability/job-log.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { resolveVault, type Vault } from '../shared/vault/vault.js';
 
@@ -12,19 +13,43 @@ export async function callerAccount(region: string): Promise<string> {
   return out.Account ?? '';
 }
 
-/** The deployed vault of a policy, found by its names, and a recorder writing manifests to it. */
-export async function openVault(
+/**
+ * Where a job runs when the CLI runs it: the account the AWS environment points to, the policy's
+ * deployed vault (found by its names, or the bucket given), the primary region, no deadline.
+ * The job is then wired and run by its own definition, as its Lambda function is.
+ */
+export async function cliJobEnvironment(
   policy: Policy,
-  options: { bucket?: string } = {},
-): Promise<{ account: string; vault: Vault; recorder: RunRecorder }> {
+  options: { readonly bucket?: string | undefined; readonly log?: JobLog } = {},
+): Promise<JobEnvironment> {
   const account = await callerAccount(policy.regions.primary);
-  const kmsIn = (region: string) => clientIn(KMSClient, region);
-  const vault = await resolveVault(policy, account, kmsIn, options.bucket);
-  const recorder = runRecorder({
-    s3: clientIn(S3Client, policy.regions.primary),
-    kms: kmsIn(policy.regions.primary),
-    vault,
+  const vault = await resolveVault(
+    policy,
     account,
-  });
-  return { account, vault, recorder };
+    (region) => clientIn(KMSClient, region),
+    options.bucket,
+  );
+  return localJobEnvironment(policy, account, vault, options.log);
+}
+
+/** A job's environment outside Lambda, for an account and vault already known. */
+export function localJobEnvironment(
+  policy: Policy,
+  account: string,
+  vault: Vault,
+  log: JobLog = silentLog,
+  now: () => Date = () => new Date(),
+): JobEnvironment {
+  return {
+    region: policy.regions.primary,
+    alertTopicArn: '',
+    reportBucket: '',
+    policy: () => policy,
+    log,
+    now,
+    standIns: {},
+    account,
+    vault: () => vault,
+    deadline: undefined,
+  };
 }

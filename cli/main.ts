@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { MotoMissingError } from '../local/aws/local-aws.js';
 import { RebuildReplicaError } from '../shared/failover/rebuild-replica.js';
 import { ManifestNotFoundError } from '../shared/manifest/manifest-store.js';
 import { errorSummary } from '../shared/observability/job-log.js';
@@ -20,7 +21,6 @@ import { retentionApplyCommand, retentionPlanCommand } from './commands/retentio
 import { secretsExportCommand, secretsRestoreCommand } from './commands/secrets.js';
 import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
-import { MotoMissingError } from './local-aws/local-aws.js';
 import { type Io, line, processIo } from './output.js';
 
 const POLICY_HELP = 'policy file (default: $LIFEBOAT_POLICY or lifeboat.policy.yml)';

@@ -4,13 +4,13 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import type { LocalExecution } from '../local/step-functions/local-state-machine.js';
+import { runRecoveryLocally } from '../local/step-functions/recovery-tasks.js';
 import { clientIn } from '../shared/aws/clients.js';
 import { backupBucketName, DEFAULT_STAGE, stateMachineName } from '../shared/naming/stack.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { callerAccount } from './account.js';
 import { EXIT, UsageError } from './cli-errors.js';
-import type { LocalExecution } from './local-sfn/local-state-machine.js';
-import { runRecoveryLocally } from './local-sfn/recovery-tasks.js';
 import { type Io, line, printJson } from './output.js';
 
 export type MachineName = 'restore-drill' | 'regional-failover';

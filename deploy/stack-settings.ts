@@ -1,15 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { FunctionDefinition } from '../shared/jobs/job-definition.js';
 import {
   backupBucketName,
   DEFAULT_STAGE,
   keyAlias,
+  type StateMachineName,
   stateMachineName,
 } from '../shared/naming/stack.js';
 import { METRIC_NAMESPACE, QUOTA_METRIC } from '../shared/observability/metric-names.js';
 import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { loadDefinition } from '../state-machines/definitions.js';
+import { functionSettings, machineTasks } from './function-settings.js';
 
 /**
  * The validated policy as JSON, packaged with every function: they validate it again at cold
@@ -24,25 +27,6 @@ const REGION = '${AWS::Region}';
 
 type Role = 'primary' | 'dr';
 
-/**
- * Jobs that run on a schedule: where in the policy their schedule lives (if it does), and the
- * stack whose schedule is enabled. The backup jobs act on the primary region; the janitor
- * cleans up after drills in the region drills run in.
- */
-const SCHEDULED_JOBS = {
-  snapshotRds: { schedule: (p: Policy) => p.snapshots.schedule, runsIn: () => 'primary' },
-  enforceRetention: { schedule: (p: Policy) => p.retention.schedule, runsIn: () => 'primary' },
-  exportSecrets: { schedule: (p: Policy) => p.secrets?.schedule, runsIn: () => 'primary' },
-  verifyManifest: { schedule: (p: Policy) => p.verification.schedule, runsIn: () => 'primary' },
-  drillJanitor: {
-    schedule: (p: Policy) => p.drills?.janitorSchedule,
-    runsIn: (p: Policy) => p.drills?.site ?? 'primary',
-  },
-} as const satisfies Record<
-  string,
-  { schedule(p: Policy): string | undefined; runsIn(p: Policy): Role }
->;
-
 export interface StackSettings {
   readonly policyFile: string;
   readonly policyName: string;
@@ -56,7 +40,10 @@ export interface StackSettings {
   readonly keyAliases: { readonly data: string; readonly manifest: string };
   /** What export-secrets may read: the policy's prefixes, or secrets carrying its tags. */
   readonly secretsAccess: readonly Record<string, unknown>[];
-  readonly events: Record<keyof typeof SCHEDULED_JOBS, unknown[]>;
+  /** serverless.yml's functions, from the definitions under functions/. */
+  readonly functions: Record<string, unknown>;
+  /** The functions each state machine calls, from its ASL file: what its role may invoke. */
+  readonly machineTasks: Record<StateMachineName, unknown[]>;
   readonly keyResources: Record<string, unknown>;
   readonly quotaAlarms: Record<string, unknown>;
   /** The state machines this stack runs (serverless-step-functions' stateMachines). */
@@ -77,6 +64,7 @@ interface ResolverOptions {
  */
 export function stackSettings(
   options: ResolverOptions,
+  definitions: readonly FunctionDefinition[],
   env: NodeJS.ProcessEnv = process.env,
   serviceDir = resolve(import.meta.dirname, '..'),
 ): StackSettings {
@@ -93,6 +81,7 @@ export function stackSettings(
   mkdirSync(dirname(packaged), { recursive: true });
   writeFileSync(packaged, `${JSON.stringify(policy, null, 2)}\n`);
   const params = paramsOf(options.param);
+  const recovery = recoveryAccess(policy);
   return {
     policyFile: PACKAGED_POLICY_FILE,
     policyName: policy.name,
@@ -107,33 +96,12 @@ export function stackSettings(
       manifest: keyAlias(policy.name, 'manifest'),
     },
     secretsAccess: secretsAccess(policy),
-    events: Object.fromEntries(
-      Object.entries(SCHEDULED_JOBS).map(([job, { schedule, runsIn }]) => {
-        const rate = schedule(policy);
-        return [
-          job,
-          rate === undefined
-            ? []
-            : [
-                {
-                  schedule: {
-                    method: 'scheduler',
-                    rate: [rate],
-                    timezone: policy.timeZone,
-                    // Each job runs in one of the two stacks; the other keeps it off.
-                    enabled: role === runsIn(policy),
-                    roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
-                    input: { scheduledTime: '<aws.scheduler.scheduled-time>' },
-                  },
-                },
-              ],
-        ];
-      }),
-    ) as StackSettings['events'],
+    functions: functionSettings(definitions, policy, role, recovery.smokeVpc),
+    machineTasks: machineTasks(),
     keyResources: role === 'primary' ? primaryKeys() : replicaKeys(params),
     quotaAlarms: quotaAlarms(policy),
     stateMachines: stateMachines(policy, role, options.stage ?? DEFAULT_STAGE),
-    recovery: recoveryAccess(policy),
+    recovery,
   };
 }
 

@@ -1,10 +1,8 @@
-import { rdsIn } from '../../shared/aws/clients.js';
-import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
-import { slotOf } from '../../shared/naming/slot.js';
+import { definition as snapshotRds } from '../../functions/snapshot-rds.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { runSnapshotJob, type SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
-import { openVault } from '../account.js';
+import type { SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
+import { cliJobEnvironment } from '../account.js';
 import { EXIT } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
 import { type Io, line, printJson, table } from '../output.js';
@@ -20,18 +18,11 @@ export async function backupRunCommand(
 ): Promise<number> {
   const policy = loadPolicyFile(policyPath(options.policy));
   const at = slotTime(options.slot, policy);
-  const { recorder } = await openVault(policy, options);
-  const result = await runSnapshotJob(
-    {
-      primary: rdsIn(policy.regions.primary),
-      dr: rdsIn(policy.regions.dr),
-      limiter: rdsLimiter(policy.rdsRequestsPerSecond),
-      recorder,
-      log: cliLog(io, options.verbose),
-    },
-    policy,
-    slotOf(at),
-  );
+  const env = await cliJobEnvironment(policy, {
+    ...options,
+    log: cliLog(io, options.verbose),
+  });
+  const result = await snapshotRds.run(snapshotRds.wire(env), policy, at);
   if (options.json) printJson(io, result);
   else printSnapshotResult(io, result, policy);
   return result.failures.length > 0 ? EXIT.failed : EXIT.ok;

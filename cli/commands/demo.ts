@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import { clientIn } from '../../shared/aws/clients.js';
-import { runRecorder } from '../../shared/manifest/run-recorder.js';
+import { startLocalAws } from '../../local/aws/local-aws.js';
+import { type LocalPostgres, startLocalPostgres } from '../../local/postgres/local-postgres.js';
+import { recorderFor } from '../../shared/jobs/job-wiring.js';
 import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { callerAccount } from '../account.js';
+import { callerAccount, localJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { seedDemoDatabases, simulateMonth } from '../demo/backup-demo.js';
 import { type HealthServer, startHealthServer } from '../demo/health-server.js';
@@ -14,8 +13,6 @@ import { drillDemo, failoverDemo, type RecoveryDemoContext } from '../demo/recov
 import { seedZone } from '../demo/recovery-seed.js';
 import { secretsAndVerificationDemo, seedDemoSecrets } from '../demo/secrets-demo.js';
 import { seedDbNetwork, seedKey, seedVault } from '../demo/seed.js';
-import { startLocalAws } from '../local-aws/local-aws.js';
-import { type LocalPostgres, startLocalPostgres } from '../local-postgres/local-postgres.js';
 import { type Io, line } from '../output.js';
 
 const DEMO_POLICY = fileURLToPath(new URL('../demo/demo.policy.yml', import.meta.url));
@@ -99,17 +96,13 @@ async function seedDemoAccount(
   );
   const account = await callerAccount(policy.regions.primary);
   const vault = await seedVault(policy, account);
-  const recorder = runRecorder({
-    s3: clientIn(S3Client, policy.regions.primary),
-    kms: clientIn(KMSClient, policy.regions.primary),
-    vault,
-    account,
-  });
+  const env = localJobEnvironment(policy, account, vault);
   const ctx: RecoveryDemoContext = {
     policy,
     account,
     vault,
-    recorder,
+    env,
+    recorder: recorderFor(env),
     io,
     postgres,
     health,

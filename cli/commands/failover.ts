@@ -1,7 +1,5 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { Route53Client } from '@aws-sdk/client-route-53';
-import { clientIn, rdsIn } from '../../shared/aws/clients.js';
-import { httpProbe } from '../../shared/failover/health.js';
+import { preflightDeps } from '../../functions/failover-preflight.js';
+import { rdsIn } from '../../shared/aws/clients.js';
 import {
   assessFailover,
   confirmationPhrase,
@@ -12,7 +10,6 @@ import { rebuildReplica } from '../../shared/failover/rebuild-replica.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { EXIT, UsageError } from '../cli-errors.js';
-import { ROUTE53_REGION } from '../local-sfn/recovery-tasks.js';
 import { type Io, line, printJson, table } from '../output.js';
 import {
   executionName,
@@ -39,13 +36,6 @@ function policyFor(options: FailoverOptions): Policy {
   return policy;
 }
 
-const preflightDeps = (policy: Policy) => ({
-  rds: rdsIn(policy.regions.dr),
-  route53: clientIn(Route53Client, ROUTE53_REGION),
-  cloudwatch: clientIn(CloudWatchClient, policy.regions.dr),
-  probe: httpProbe,
-});
-
 /**
  * `lifeboat failover plan`: a dry run. Checks every precondition from here, against the DR
  * region, and prints each step the failover would take. Changes nothing.
@@ -53,7 +43,7 @@ const preflightDeps = (policy: Policy) => ({
 export async function failoverPlanCommand(options: FailoverOptions, io: Io): Promise<number> {
   const policy = policyFor(options);
   const plan = await assessFailover(
-    preflightDeps(policy),
+    preflightDeps({ region: policy.regions.dr, standIns: {} }),
     policy,
     { target: options.target, planned: options.planned === true, force: options.force === true },
     'plan',

@@ -1,10 +1,11 @@
 import { rdsIn } from '../../shared/aws/clients.js';
+import { recorderFor } from '../../shared/jobs/job-wiring.js';
 import { TAG } from '../../shared/naming/tags.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
 import { placeHold, readHolds, releaseHold } from '../../shared/retention/holds.js';
 import { readInventory } from '../../shared/retention/retention-job.js';
-import { openVault } from '../account.js';
+import { cliJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { type Io, line, printJson, table } from '../output.js';
 
@@ -29,10 +30,11 @@ export async function holdCommand(
   const primary = rdsIn(policy.regions.primary);
   const dr = rdsIn(policy.regions.dr);
   const snapshot = findSnapshot(await readInventory({ primary, dr }), options.snapshot);
-  const { recorder, account } = await openVault(policy, options);
+  const env = await cliJobEnvironment(policy, options);
+  const recorder = recorderFor(env);
   const deps = {
     access: { ...recorder.access, dataKeyArn: recorder.dataKeyArn },
-    account,
+    account: env.account,
     rds: snapshot.region === policy.regions.dr ? dr : primary,
   } as const;
   const now = new Date();
@@ -58,7 +60,7 @@ export async function holdListCommand(
   io: Io,
 ): Promise<number> {
   const policy = loadPolicyFile(policyPath(options.policy));
-  const { recorder } = await openVault(policy, options);
+  const recorder = recorderFor(await cliJobEnvironment(policy, options));
   const [holds, inventory] = await Promise.all([
     readHolds(recorder.access, policy.name),
     readInventory({ primary: rdsIn(policy.regions.primary), dr: rdsIn(policy.regions.dr) }),

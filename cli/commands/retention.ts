@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { definition as enforceRetention } from '../../functions/enforce-retention.js';
 import { rdsIn } from '../../shared/aws/clients.js';
-import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { recorderFor } from '../../shared/jobs/job-wiring.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
-import { readAttributedInventory, runRetentionJob } from '../../shared/retention/retention-job.js';
+import { readAttributedInventory } from '../../shared/retention/retention-job.js';
 import { planRetention, type RetentionPlan } from '../../shared/retention/retention-planner.js';
-import { openVault } from '../account.js';
+import { cliJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
 import { parseInventory } from '../inventory-file.js';
@@ -34,7 +35,7 @@ export async function retentionPlanCommand(options: PlanOptions, io: Io): Promis
           {
             primary: rdsIn(policy.regions.primary),
             dr: rdsIn(policy.regions.dr),
-            recorder: (await openVault(policy, options)).recorder,
+            recorder: recorderFor(await cliJobEnvironment(policy, { bucket: options.bucket })),
           },
           policy,
         )
@@ -56,18 +57,8 @@ export async function retentionApplyCommand(
       'retention apply deletes snapshots: run retention plan first, then confirm with --yes',
     );
   }
-  const { recorder } = await openVault(policy, options);
-  const result = await runRetentionJob(
-    {
-      primary: rdsIn(policy.regions.primary),
-      dr: rdsIn(policy.regions.dr),
-      limiter: rdsLimiter(policy.rdsRequestsPerSecond),
-      recorder,
-      log: cliLog(io),
-    },
-    policy,
-    new Date(),
-  );
+  const env = await cliJobEnvironment(policy, { ...options, log: cliLog(io) });
+  const result = await enforceRetention.run(enforceRetention.wire(env), policy, env.now());
   const failed = result.deletions.filter((d) => d.outcome === 'failed');
   if (options.json) printJson(io, result);
   else {

@@ -1,15 +1,14 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { definition as exportSecrets } from '../../functions/export-secrets.js';
 import { clientIn } from '../../shared/aws/clients.js';
 import { parseRunId } from '../../shared/naming/run-ids.js';
-import { slotOf } from '../../shared/naming/slot.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { runExportJob } from '../../shared/secrets/export-job.js';
 import { prepareRestore, type RestoreOutcome } from '../../shared/secrets/restore.js';
 import type { Site } from '../../shared/vault/vault.js';
-import { openVault } from '../account.js';
+import { cliJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
 import { type Io, line, printJson, table } from '../output.js';
@@ -23,18 +22,8 @@ export async function secretsExportCommand(
   const policy = loadPolicyFile(policyPath(options.policy));
   if (!policy.secrets) throw new UsageError('the policy has no secrets section: nothing to export');
   const at = slotTime(options.slot, policy);
-  const { vault, recorder } = await openVault(policy, options);
-  const result = await runExportJob(
-    {
-      sm: clientIn(SecretsManagerClient, policy.regions.primary),
-      s3: clientIn(S3Client, policy.regions.primary),
-      vault,
-      recorder,
-      log: cliLog(io),
-    },
-    policy,
-    slotOf(at),
-  );
+  const env = await cliJobEnvironment(policy, { ...options, log: cliLog(io) });
+  const result = await exportSecrets.run(exportSecrets.wire(env), policy, at);
   if (options.json) printJson(io, result);
   else {
     line(
@@ -76,7 +65,7 @@ export async function secretsRestoreCommand(
   }
   const site = siteOf(policy, options.region);
   const region = policy.regions[site];
-  const { vault } = await openVault(policy, options);
+  const vault = (await cliJobEnvironment(policy, options)).vault();
   const prepared = await prepareRestore(
     {
       s3: clientIn(S3Client, policy.regions.primary),

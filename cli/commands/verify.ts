@@ -1,16 +1,12 @@
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import { clientIn, rdsIn } from '../../shared/aws/clients.js';
-import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { verificationDeps } from '../../functions/verify-manifest.js';
 import { parseRunId } from '../../shared/naming/run-ids.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { deepExportCheck } from '../../shared/verification/deep-export-check.js';
 import {
   runVerificationJob,
   type VerificationJobResult,
 } from '../../shared/verification/verification-job.js';
-import { openVault } from '../account.js';
+import { cliJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
 import { type Io, line, printJson, table } from '../output.js';
@@ -39,20 +35,9 @@ export async function verifyCommand(
       `--run ${bad.join(', ')}: not a run id (snapshots-<slot>, secrets-<slot> or retention-<slot>)`,
     );
   const site = siteOf(policy, options.region);
-  const { vault } = await openVault(policy, options);
-  const s3 = clientIn(S3Client, policy.regions.primary);
+  const env = await cliJobEnvironment(policy, { ...options, log: cliLog(io) });
   const result = await runVerificationJob(
-    {
-      s3,
-      kms: clientIn(KMSClient, policy.regions[site]),
-      site,
-      primary: rdsIn(policy.regions.primary),
-      dr: rdsIn(policy.regions.dr),
-      vault,
-      limiter: rdsLimiter(policy.rdsRequestsPerSecond),
-      log: cliLog(io),
-      ...(options.deep ? { deep: deepExportCheck(s3, vault.dataKeys[site]) } : {}),
-    },
+    verificationDeps(env, { site, deep: options.deep ?? false }),
     policy,
     new Date(),
     options.run?.length ? { runIds: options.run } : {},

@@ -3,17 +3,16 @@ import {
   CreateDBSnapshotCommand,
   RemoveTagsFromResourceCommand,
 } from '@aws-sdk/client-rds';
+import { definition as enforceRetention } from '../../functions/enforce-retention.js';
+import { definition as snapshotRds } from '../../functions/snapshot-rds.js';
 import { type RegionalRds, rdsIn } from '../../shared/aws/clients.js';
-import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { type Slot, slotOf } from '../../shared/naming/slot.js';
 import { TAG } from '../../shared/naming/tags.js';
-import { silentLog } from '../../shared/observability/job-log.js';
 import { firesBetween, parseSchedule } from '../../shared/policy/schedule-expression.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { listManualSnapshots } from '../../shared/rds/snapshots.js';
-import { readAttributedInventory, runRetentionJob } from '../../shared/retention/retention-job.js';
+import { readAttributedInventory } from '../../shared/retention/retention-job.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
-import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
 import { printPlan } from '../commands/retention.js';
 import { line, localTime, table } from '../output.js';
 import type { DemoContext } from './demo-context.js';
@@ -63,15 +62,10 @@ export function scheduledSlots(
  * Puts a legal hold on one snapshot on day 5 (by tag), and takes the tag off again later.
  */
 export async function simulateMonth(ctx: DemoContext, days: number, now: Date): Promise<void> {
-  const { policy, recorder, io } = ctx;
-  // Each run is its own invocation, with its own request budget, as in Lambda.
-  const deps = () => ({
-    primary: rdsIn(policy.regions.primary),
-    dr: rdsIn(policy.regions.dr),
-    limiter: rdsLimiter(policy.rdsRequestsPerSecond),
-    recorder,
-    log: silentLog,
-  });
+  const { policy, io } = ctx;
+  // Each run is its own invocation, wired afresh (its own request budget) at its own time, as
+  // in Lambda.
+  const at = (time: Date) => ({ ...ctx.env, now: () => time });
   const from = new Date(now.getTime() - days * DAY);
   const snapshotSlots = scheduledSlots(policy, policy.snapshots.schedule, from, now);
   const retentionSlots = scheduledSlots(
@@ -84,7 +78,7 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
   let held = '';
   let totalDeleted = 0;
   for (const [day, slot] of snapshotSlots.entries()) {
-    const snapshots = await runSnapshotJob(deps(), policy, slot, slot.time);
+    const snapshots = await snapshotRds.run(snapshotRds.wire(at(slot.time)), policy, slot.time);
     if (day === 4) {
       held = snapshots.targets.find((t) => t.target === 'orders-db')?.snapshotId ?? '';
       await tagHold(rdsIn(policy.regions.primary), held, 'case-4711');
@@ -92,8 +86,8 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
     // Retention runs when its schedule fires, before the next snapshot slot.
     const next = snapshotSlots[day + 1]?.time ?? new Date(now.getTime() + 1);
     const retentions = [];
-    for (const at of retentionSlots.filter((r) => r.time > slot.time && r.time < next)) {
-      retentions.push(await runRetentionJob(deps(), policy, at.time));
+    for (const { time } of retentionSlots.filter((r) => r.time > slot.time && r.time < next)) {
+      retentions.push(await enforceRetention.run(enforceRetention.wire(at(time)), policy, time));
     }
     if (day === 10) await tagHold(rdsIn(policy.regions.primary), held, undefined);
     const deleted = retentions.flatMap((r) => r.deletions);
@@ -139,7 +133,7 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
     'Each run wrote a signed record that names the one before it; retention recorded what it would delete before deleting it.',
   );
 
-  const { snapshots } = await readAttributedInventory(deps(), policy);
+  const { snapshots } = await readAttributedInventory(enforceRetention.wire(at(now)), policy);
   const plan = planRetention(snapshots, policy, now);
   line(io.out);
   line(io.out, 'What is kept now, and why (the newest first, per target and region):');

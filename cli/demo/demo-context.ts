@@ -1,3 +1,4 @@
+import type { JobEnvironment } from '../../shared/jobs/job-definition.js';
 import type { RunRecorder } from '../../shared/manifest/run-recorder.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { Vault } from '../../shared/vault/vault.js';
@@ -9,5 +10,7 @@ export interface DemoContext {
   readonly account: string;
   readonly vault: Vault;
   readonly recorder: RunRecorder;
+  /** Where the demo runs the scheduled jobs: through their own definitions, as Lambda does. */
+  readonly env: JobEnvironment;
   readonly io: Io;
 }

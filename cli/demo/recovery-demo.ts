@@ -1,17 +1,15 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { preflightDeps } from '../../functions/failover-preflight.js';
+import type { LocalPostgres, PgEndpoint } from '../../local/postgres/local-postgres.js';
+import { runRecoveryLocally } from '../../local/step-functions/recovery-tasks.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { planDrill } from '../../shared/drills/drill-plan.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
 import type { FailoverReport } from '../../shared/failover/failover-report.js';
-import { httpProbe } from '../../shared/failover/health.js';
 import { assessFailover, confirmationPhrase } from '../../shared/failover/preflight.js';
 import { backupBucketName } from '../../shared/naming/stack.js';
 import { duration } from '../../shared/reports/report-text.js';
 import { stepsOf } from '../commands/failover.js';
-import type { LocalPostgres, PgEndpoint } from '../local-postgres/local-postgres.js';
-import { ROUTE53_REGION, runRecoveryLocally } from '../local-sfn/recovery-tasks.js';
 import { type Io, line, table } from '../output.js';
 import type { DemoContext } from './demo-context.js';
 import type { HealthServer } from './health-server.js';
@@ -186,12 +184,7 @@ export async function failoverDemo(ctx: RecoveryDemoContext): Promise<void> {
     reportBucket: bucket,
   };
   const plan = await assessFailover(
-    {
-      rds: rdsIn(dr),
-      route53: clientIn(Route53Client, ROUTE53_REGION),
-      cloudwatch: clientIn(CloudWatchClient, dr),
-      probe: httpProbe,
-    },
+    preflightDeps({ region: dr, standIns: {} }),
     policy,
     { target: TARGET, planned: true, force: false },
     'plan',

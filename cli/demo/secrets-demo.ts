@@ -2,19 +2,19 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { AddTagsToResourceCommand, DeleteDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { definition as exportSecretsJob } from '../../functions/export-secrets.js';
+import { verificationDeps } from '../../functions/verify-manifest.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
-import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { manifestKey } from '../../shared/naming/run-ids.js';
 import type { Slot } from '../../shared/naming/slot.js';
 import { TAG } from '../../shared/naming/tags.js';
-import { errorSummary, silentLog } from '../../shared/observability/job-log.js';
+import { errorSummary } from '../../shared/observability/job-log.js';
 import { listManualSnapshots } from '../../shared/rds/snapshots.js';
 import { readAttributedInventory } from '../../shared/retention/retention-job.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
-import { type ExportJobResult, runExportJob } from '../../shared/secrets/export-job.js';
+import type { ExportJobResult } from '../../shared/secrets/export-job.js';
 import { prepareRestore } from '../../shared/secrets/restore.js';
 import type { Site } from '../../shared/vault/vault.js';
-import { deepExportCheck } from '../../shared/verification/deep-export-check.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';
 import { printVerification } from '../commands/verify.js';
 import { line, table } from '../output.js';
@@ -135,36 +135,13 @@ export async function secretsAndVerificationDemo(ctx: DemoContext, now: Date): P
 }
 
 function exportSecrets(ctx: DemoContext, slot: Slot): Promise<ExportJobResult> {
-  const region = ctx.policy.regions.primary;
-  return runExportJob(
-    {
-      sm: clientIn(SecretsManagerClient, region),
-      s3: clientIn(S3Client, region),
-      vault: ctx.vault,
-      recorder: ctx.recorder,
-      log: silentLog,
-    },
-    ctx.policy,
-    slot,
-  );
+  return exportSecretsJob.run(exportSecretsJob.wire(ctx.env), ctx.policy, slot.time);
 }
 
 function verify(ctx: DemoContext, site: Site, runIds?: string[], deep = false) {
-  const { policy, vault } = ctx;
-  const s3 = clientIn(S3Client, policy.regions.primary);
   return runVerificationJob(
-    {
-      s3,
-      kms: clientIn(KMSClient, policy.regions[site]),
-      site,
-      primary: rdsIn(policy.regions.primary),
-      dr: rdsIn(policy.regions.dr),
-      vault,
-      limiter: rdsLimiter(policy.rdsRequestsPerSecond),
-      log: silentLog,
-      ...(deep ? { deep: deepExportCheck(s3, vault.dataKeys[site]) } : {}),
-    },
-    policy,
+    verificationDeps(ctx.env, { site, deep }),
+    ctx.policy,
     new Date(),
     runIds ? { runIds } : {},
   );

@@ -6,6 +6,9 @@ export interface RegionalRds {
   readonly client: RDSClient;
 }
 
+/** Route 53's API is global and answers in us-east-1, whatever the region. */
+export const ROUTE53_REGION = 'us-east-1';
+
 /** Client settings every Lifeboat client shares. */
 export interface ClientConfig {
   region: string;

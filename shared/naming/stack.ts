@@ -14,9 +14,9 @@ export function keyAlias(policyName: string, purpose: 'data' | 'manifest'): stri
 export const DEFAULT_STAGE = 'prod';
 
 /** The deployed name of a state machine, which the CLI starts executions of. */
-export function stateMachineName(
-  stage: string,
-  machine: 'restore-drill' | 'regional-failover',
-): string {
+/** The state machines Lifeboat deploys, by the name of their ASL file. */
+export type StateMachineName = 'restore-drill' | 'regional-failover';
+
+export function stateMachineName(stage: string, machine: StateMachineName): string {
   return `lifeboat-${stage}-${machine}`;
 }

@@ -1,4 +1,3 @@
-import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { clientIn } from '../aws/clients.js';
@@ -50,19 +49,24 @@ export async function publishReport(
   return keys;
 }
 
-/** The sink of a report task in Lambda: its region's clients, REPORT_BUCKET, the alert topic. */
-export function reportSinkFromEnv(config: {
+/**
+ * The sink of a report task: its region's clients, the stack's bucket there, the alert topic.
+ * Refuses to start without a bucket (REPORT_BUCKET in Lambda).
+ */
+export function reportSinkIn(env: {
   readonly region: string;
+  readonly reportBucket: string;
   readonly alertTopicArn: string;
 }): ReportSink {
+  if (!env.reportBucket) {
+    throw new Error(
+      'environment variable REPORT_BUCKET (the stack’s bucket in this region) is required',
+    );
+  }
   return {
-    s3: clientIn(S3Client, config.region),
-    sns: clientIn(SNSClient, config.region),
-    bucket: getStringFromEnv({
-      key: 'REPORT_BUCKET',
-      errorMessage:
-        'environment variable REPORT_BUCKET (the stack’s bucket in this region) is required',
-    }),
-    topicArn: config.alertTopicArn,
+    s3: clientIn(S3Client, env.region),
+    sns: clientIn(SNSClient, env.region),
+    bucket: env.reportBucket,
+    topicArn: env.alertTopicArn,
   };
 }

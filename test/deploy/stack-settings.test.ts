@@ -1,12 +1,19 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PACKAGED_POLICY_FILE, stackSettings } from '../../deploy/stack-settings.js';
+import { allFunctions } from '../../functions/registry.js';
+import type { FunctionDefinition } from '../../shared/jobs/job-definition.js';
 import { PolicyError } from '../../shared/policy/errors.js';
 import { FIXTURE_POLICY_FILE, fixturePolicy } from '../support/policy.js';
 
 let serviceDir: string;
+let definitions: FunctionDefinition[];
+
+beforeAll(async () => {
+  definitions = await allFunctions();
+});
 const env = { LIFEBOAT_POLICY: 'policy.yml' };
 
 beforeEach(() => {
@@ -17,7 +24,7 @@ beforeEach(() => {
 describe('stack settings derived from the policy', () => {
   it('packages the validated policy as JSON for the functions', () => {
     // Act
-    const settings = stackSettings({}, env, serviceDir);
+    const settings = stackSettings({}, definitions, env, serviceDir);
 
     // Assess
     expect(settings.policyFile).toBe(PACKAGED_POLICY_FILE);
@@ -27,11 +34,11 @@ describe('stack settings derived from the policy', () => {
 
   it('deploys to the primary region by default, with schedules on and primary keys', () => {
     // Act
-    const settings = stackSettings({}, env, serviceDir);
+    const settings = stackSettings({}, definitions, env, serviceDir);
 
     // Assess
     expect(settings).toMatchObject({ region: 'eu-central-1', role: 'primary' });
-    expect(settings.events.snapshotRds).toEqual([
+    expect((settings.functions.snapshotRds as { events: unknown[] }).events).toEqual([
       {
         schedule: expect.objectContaining({
           enabled: true,
@@ -53,13 +60,14 @@ describe('stack settings derived from the policy', () => {
           'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
         ],
       },
+      definitions,
       env,
       serviceDir,
     );
 
     // Assess
     expect(settings.role).toBe('dr');
-    expect(settings.events.enforceRetention).toEqual([
+    expect((settings.functions.enforceRetention as { events: unknown[] }).events).toEqual([
       { schedule: expect.objectContaining({ enabled: false }) },
     ]);
     expect(settings.keyResources.DataKey).toMatchObject({
@@ -70,7 +78,7 @@ describe('stack settings derived from the policy', () => {
 
   it('refuses the DR region without the primary key ARNs', () => {
     // Act
-    const act = () => stackSettings({ region: 'eu-west-1' }, env, serviceDir);
+    const act = () => stackSettings({ region: 'eu-west-1' }, definitions, env, serviceDir);
 
     // Assess
     expect(act).toThrow('deploying the DR region needs --param="dataKeyArn=<ARN>"');
@@ -78,7 +86,7 @@ describe('stack settings derived from the policy', () => {
 
   it('refuses a region the policy does not name', () => {
     // Act
-    const act = () => stackSettings({ region: 'us-east-1' }, env, serviceDir);
+    const act = () => stackSettings({ region: 'us-east-1' }, definitions, env, serviceDir);
 
     // Assess
     expect(act).toThrow(
@@ -94,11 +102,49 @@ describe('stack settings derived from the policy', () => {
     );
 
     // Act
-    const act = () => stackSettings({}, env, serviceDir);
+    const act = () => stackSettings({}, definitions, env, serviceDir);
 
     // Assess
     expect(act).toThrow(PolicyError);
     expect(act).toThrow('version: must be 1');
     expect(existsSync(join(serviceDir, PACKAGED_POLICY_FILE))).toBe(false);
+  });
+
+  it('declares one function per definition: its module, role, timeout, network and bucket', () => {
+    // Act
+    const { functions, recovery } = stackSettings({}, definitions, env, serviceDir);
+
+    // Assess
+    expect(Object.keys(functions).sort()).toEqual(definitions.map((d) => d.name).sort());
+    expect(functions.drillSmoke).toEqual({
+      handler: 'functions/drill-smoke.handler',
+      description: expect.stringContaining('smoke checks'),
+      role: 'DrillSmokeRole',
+      timeout: 300,
+    });
+    // This policy names no subnets for the smoke checks: the function runs outside any VPC.
+    expect(recovery.smokeVpc).toBeNull();
+    expect(functions.failoverReport).toMatchObject({
+      environment: { REPORT_BUCKET: { Ref: 'BackupBucket' } },
+    });
+    expect(functions.drillPoll).not.toHaveProperty('environment');
+    expect(functions.verifyManifest).toMatchObject({
+      handler: 'functions/verify-manifest.handler',
+      role: 'VerifyManifestRole',
+      maximumRetryAttempts: 0,
+    });
+  });
+
+  it('lets each state machine invoke exactly the functions its ASL file calls', () => {
+    // Act
+    const { machineTasks } = stackSettings({}, definitions, env, serviceDir);
+
+    // Assess
+    expect(machineTasks['restore-drill']).toEqual(
+      ['DrillPlan', 'DrillPoll', 'DrillSmoke', 'DrillTeardown', 'DrillReport'].map((f) => ({
+        'Fn::GetAtt': [`${f}LambdaFunction`, 'Arn'],
+      })),
+    );
+    expect(machineTasks['regional-failover']).toHaveLength(4);
   });
 });

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { StateMachineName } from '../../shared/naming/stack.js';
 import { loadPolicyFile } from '../../shared/policy/policy-file.js';
-import { loadDefinition, type StateMachineName } from '../../state-machines/definitions.js';
+import { loadDefinition } from '../../state-machines/definitions.js';
 
 // `npm test` packages the primary stack into .serverless and the DR stack into .serverless-dr.
 const PRIMARY = '.serverless/cloudformation-template-update-stack.json';

@@ -265,7 +265,7 @@ describe('packaged CloudFormation template', () => {
     // Assess
     expect(listing.trim().split('\n').sort()).toEqual([
       '.lifeboat/policy.json',
-      'functions/snapshot-rds/handler.mjs',
+      'functions/snapshot-rds.mjs',
     ]);
   });
 });

@@ -60,23 +60,23 @@ const handlers: Record<string, Handler> = {};
 /** The handler of each scheduled job, and the role the template gives its function. */
 const JOBS = {
   snapshotRds: {
-    load: () => import('../../functions/snapshot-rds/handler.js'),
+    load: () => import('../../functions/snapshot-rds.js'),
     role: 'SnapshotRdsRole',
   },
   enforceRetention: {
-    load: () => import('../../functions/enforce-retention/handler.js'),
+    load: () => import('../../functions/enforce-retention.js'),
     role: 'EnforceRetentionRole',
   },
   exportSecrets: {
-    load: () => import('../../functions/export-secrets/handler.js'),
+    load: () => import('../../functions/export-secrets.js'),
     role: 'ExportSecretsRole',
   },
   verifyManifest: {
-    load: () => import('../../functions/verify-manifest/handler.js'),
+    load: () => import('../../functions/verify-manifest.js'),
     role: 'VerifyManifestRole',
   },
   drillJanitor: {
-    load: () => import('../../functions/drill-janitor/handler.js'),
+    load: () => import('../../functions/drill-janitor.js'),
     role: 'DrillJanitorRole',
   },
 } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { postgresBinDir, startLocalPostgres } from '../../cli/local-postgres/local-postgres.js';
+import { postgresBinDir, startLocalPostgres } from '../../local/postgres/local-postgres.js';
 import { connectPostgres } from '../../shared/drills/pg-session.js';
 
 // The throwaway PostgreSQL behind smoke checks: the machine's server binaries, and PGlite where

@@ -18,9 +18,8 @@ import {
   seedZone,
 } from '../../cli/demo/recovery-seed.js';
 import { seedDbNetwork, seedInstance, seedTopic } from '../../cli/demo/seed.js';
-import { ROUTE53_REGION } from '../../cli/local-sfn/recovery-tasks.js';
 import { runCli } from '../../cli/main.js';
-import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { clientIn, ROUTE53_REGION, rdsIn } from '../../shared/aws/clients.js';
 import { backupBucketName } from '../../shared/naming/stack.js';
 import { captureIo } from '../support/capture-io.js';
 import { useLocalAws } from '../support/local-aws.js';

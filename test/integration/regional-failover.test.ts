@@ -13,10 +13,9 @@ import {
 import { seedDbNetwork, seedInstance, seedTopic } from '../../cli/demo/seed.js';
 import {
   type RecoveryTaskDeps,
-  ROUTE53_REGION,
   runRecoveryLocally,
-} from '../../cli/local-sfn/recovery-tasks.js';
-import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+} from '../../local/step-functions/recovery-tasks.js';
+import { clientIn, ROUTE53_REGION, rdsIn } from '../../shared/aws/clients.js';
 import type { FailoverReport } from '../../shared/failover/failover-report.js';
 import { rebuildReplica } from '../../shared/failover/rebuild-replica.js';
 import type { Policy } from '../../shared/policy/schema.js';

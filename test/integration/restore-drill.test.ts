@@ -12,8 +12,11 @@ import {
   type LocalPostgres,
   type PgEndpoint,
   startLocalPostgres,
-} from '../../cli/local-postgres/local-postgres.js';
-import { type RecoveryTaskDeps, runRecoveryLocally } from '../../cli/local-sfn/recovery-tasks.js';
+} from '../../local/postgres/local-postgres.js';
+import {
+  type RecoveryTaskDeps,
+  runRecoveryLocally,
+} from '../../local/step-functions/recovery-tasks.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
 import { runJanitor } from '../../shared/drills/janitor.js';

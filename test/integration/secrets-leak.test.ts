@@ -132,8 +132,8 @@ describe('no secret value outside process memory', () => {
     vi.stubEnv('DR_DATA_KEY_ARN', vault.dataKeys.dr);
     vi.stubEnv('MANIFEST_KEY_ARN', vault.manifestKeys.primary);
     vi.stubEnv('DR_MANIFEST_KEY_ARN', vault.manifestKeys.dr);
-    const exporter = await import('../../functions/export-secrets/handler.js');
-    const verifier = await import('../../functions/verify-manifest/handler.js');
+    const exporter = await import('../../functions/export-secrets.js');
+    const verifier = await import('../../functions/verify-manifest.js');
     const now = new Date().toISOString();
     const exported = await exporter.handler({ scheduledTime: now }, lambdaContext());
     await verifier.handler({ scheduledTime: now }, lambdaContext());

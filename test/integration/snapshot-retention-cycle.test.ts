@@ -125,7 +125,7 @@ describe('snapshot and retention cycle against the local AWS', () => {
     vi.stubEnv('DR_DATA_KEY_ARN', vault.dataKeys.dr);
     vi.stubEnv('MANIFEST_KEY_ARN', vault.manifestKeys.primary);
     vi.stubEnv('DR_MANIFEST_KEY_ARN', vault.manifestKeys.dr);
-    const { handler } = await import('../../functions/snapshot-rds/handler.js');
+    const { handler } = await import('../../functions/snapshot-rds.js');
     const event = { scheduledTime: new Date().toISOString() };
     const first = await handler(structuredClone(event), lambdaContext());
     const before = await snapshotIds(PRIMARY);

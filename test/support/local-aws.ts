@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { type LocalAws, startLocalAws } from '../../cli/local-aws/local-aws.js';
+import { type LocalAws, startLocalAws } from '../../local/aws/local-aws.js';
 
 /**
  * Starts a moto server for this test file and points the SDK at it through AWS_ENDPOINT_URL,

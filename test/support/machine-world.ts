@@ -1,7 +1,8 @@
-import { type LocalExecution, runLocally } from '../../cli/local-sfn/local-state-machine.js';
+import { type LocalExecution, runLocally } from '../../local/step-functions/local-state-machine.js';
 import { drillReport } from '../../shared/drills/drill-report.js';
 import { failoverReport } from '../../shared/failover/failover-report.js';
-import { loadDefinition, type StateMachineName } from '../../state-machines/definitions.js';
+import type { StateMachineName } from '../../shared/naming/stack.js';
+import { lambdaTasksOf, loadDefinition } from '../../state-machines/definitions.js';
 
 /** An error as a task raises it: Step Functions matches Retry and Catch on its name. */
 export function failure(name: string, message = `${name} (scripted)`): Error {
@@ -52,23 +53,12 @@ export async function runScripted(
   script: Script,
 ): Promise<ScriptedRun> {
   const calls: { task: string; input: unknown }[] = [];
-  const lambdaNames = [
-    'drillPlan',
-    'drillPoll',
-    'drillSmoke',
-    'drillTeardown',
-    'drillReport',
-    'failoverPreflight',
-    'failoverStatus',
-    'failoverVerify',
-    'failoverReport',
-  ];
-  const lambdas = Object.fromEntries(
-    lambdaNames.map((name) => [name, answerer(script, name, calls)]),
-  );
-  const sdkAnswerers = new Map<string, (input: unknown) => Promise<unknown>>();
   const definition = definitions.get(machine) ?? loadDefinition(machine);
   definitions.set(machine, definition);
+  const lambdas = Object.fromEntries(
+    lambdaTasksOf(definition).map((name) => [name, answerer(script, name, calls)]),
+  );
+  const sdkAnswerers = new Map<string, (input: unknown) => Promise<unknown>>();
   const execution = await runLocally(definition, input, {
     lambdas,
     sdk: (service, action, parameters) => {

@@ -1,10 +1,7 @@
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import {
-  type AslDefinition,
-  loadDefinition,
-  type StateMachineName,
-} from '../../state-machines/definitions.js';
+import type { StateMachineName } from '../../shared/naming/stack.js';
+import { type AslDefinition, loadDefinition } from '../../state-machines/definitions.js';
 
 const MACHINES: StateMachineName[] = ['restore-drill', 'regional-failover'];
 

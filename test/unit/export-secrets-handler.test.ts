@@ -50,7 +50,7 @@ beforeAll(async () => {
   };
   vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile(policy));
   for (const [key, value] of Object.entries(TEST_VAULT_ENV)) vi.stubEnv(key, value);
-  ({ handler } = (await import('../../functions/export-secrets/handler.js')) as unknown as {
+  ({ handler } = (await import('../../functions/export-secrets.js')) as unknown as {
     handler: Handler;
   });
 });

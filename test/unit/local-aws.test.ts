@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MotoMissingError, startLocalAws } from '../../cli/local-aws/local-aws.js';
+import { MotoMissingError, startLocalAws } from '../../local/aws/local-aws.js';
 
 describe('startLocalAws', () => {
   it('says how to install moto when moto_server is missing', async () => {

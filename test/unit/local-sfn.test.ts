@@ -12,8 +12,11 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { LocalDefinitionError, runLocally } from '../../cli/local-sfn/local-state-machine.js';
-import { javaName, sdkIntegration } from '../../cli/local-sfn/sdk-integration.js';
+import {
+  LocalDefinitionError,
+  runLocally,
+} from '../../local/step-functions/local-state-machine.js';
+import { javaName, sdkIntegration } from '../../local/step-functions/sdk-integration.js';
 import { loadDefinition } from '../../state-machines/definitions.js';
 
 const rds = mockClient(RDSClient);

@@ -26,9 +26,9 @@ beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_DEV', 'false');
   const load = async (path: string) => ((await import(path)) as { handler: Handler }).handler;
   handlers = {
-    report: await load('../../functions/drill-report/handler.js'),
-    janitor: await load('../../functions/drill-janitor/handler.js'),
-    teardown: await load('../../functions/drill-teardown/handler.js'),
+    report: await load('../../functions/drill-report.js'),
+    janitor: await load('../../functions/drill-janitor.js'),
+    teardown: await load('../../functions/drill-teardown.js'),
   };
 });
 

@@ -58,7 +58,7 @@ let drRds: ReturnType<typeof simulateRegion>;
 beforeAll(async () => {
   vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile());
   for (const [key, value] of Object.entries(TEST_VAULT_ENV)) vi.stubEnv(key, value);
-  ({ handler } = (await import('../../functions/snapshot-rds/handler.js')) as unknown as {
+  ({ handler } = (await import('../../functions/snapshot-rds.js')) as unknown as {
     handler: Handler;
   });
 });

@@ -22,7 +22,7 @@ beforeAll(async () => {
   for (const [key, value] of Object.entries(TEST_VAULT_ENV)) vi.stubEnv(key, value);
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
   vi.stubEnv('POWERTOOLS_DEV', 'false');
-  ({ handler } = (await import('../../functions/snapshot-rds/handler.js')) as unknown as {
+  ({ handler } = (await import('../../functions/snapshot-rds.js')) as unknown as {
     handler: Handler;
   });
 });

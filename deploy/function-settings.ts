@@ -1,0 +1,86 @@
+import { type FunctionDefinition, moduleNameOf } from '../shared/jobs/job-definition.js';
+import type { StateMachineName } from '../shared/naming/stack.js';
+import type { Policy } from '../shared/policy/schema.js';
+import { lambdaTasksOf, loadDefinition } from '../state-machines/definitions.js';
+
+type StackRole = 'primary' | 'dr';
+
+/** A function's name in the stack (`drillPlan`) as CloudFormation spells it (`DrillPlan`). */
+const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+
+/** The IAM role a function runs as, in deploy/iam*.yml: one per function. */
+export const roleOf = (name: string) => `${pascal(name)}Role`;
+
+/** The logical id serverless gives a function's AWS::Lambda::Function. */
+export const lambdaLogicalIdOf = (name: string) => `${pascal(name)}LambdaFunction`;
+
+/**
+ * serverless.yml's `functions`, from the functions' own definitions: a function is added by
+ * adding its module under functions/ (and its role), nowhere else.
+ *
+ * Scheduled jobs set maximumRetryAttempts: 0. The SDK already retries throttling; a run that
+ * still fails has alerted, and the next slot runs it again. Lambda's async retries would only
+ * repeat the alert. Each job runs in one of the two stacks; the other keeps its schedule off.
+ */
+export function functionSettings(
+  definitions: readonly FunctionDefinition[],
+  policy: Policy,
+  role: StackRole,
+  smokeVpc: unknown,
+): Record<string, unknown> {
+  const functions: Record<string, unknown> = {};
+  for (const definition of [...definitions].sort((a, b) => a.name.localeCompare(b.name))) {
+    const common = {
+      handler: `functions/${moduleNameOf(definition.name)}.handler`,
+      description: definition.description,
+      role: roleOf(definition.name),
+    };
+    if (definition.kind === 'job') {
+      const rate = definition.schedule(policy);
+      functions[definition.name] = {
+        ...common,
+        maximumRetryAttempts: 0,
+        events:
+          rate === undefined
+            ? []
+            : [
+                {
+                  schedule: {
+                    method: 'scheduler',
+                    rate: [rate],
+                    timezone: policy.timeZone,
+                    enabled: role === definition.runsIn(policy),
+                    roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+                    input: { scheduledTime: '<aws.scheduler.scheduled-time>' },
+                  },
+                },
+              ],
+      };
+      continue;
+    }
+    functions[definition.name] = {
+      ...common,
+      timeout: definition.timeout,
+      ...(definition.inVpc && smokeVpc ? { vpc: smokeVpc } : {}),
+      ...(definition.writesReports
+        ? { environment: { REPORT_BUCKET: { Ref: 'BackupBucket' } } }
+        : {}),
+    };
+  }
+  return functions;
+}
+
+/**
+ * What each state machine's role may invoke: exactly the functions its ASL file calls, as
+ * `lambda:InvokeFunction` resources.
+ */
+export function machineTasks(): Record<StateMachineName, unknown[]> {
+  const arns = (machine: StateMachineName) =>
+    lambdaTasksOf(loadDefinition(machine)).map((name) => ({
+      'Fn::GetAtt': [lambdaLogicalIdOf(name), 'Arn'],
+    }));
+  return {
+    'restore-drill': arns('restore-drill'),
+    'regional-failover': arns('regional-failover'),
+  };
+}

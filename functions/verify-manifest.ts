@@ -1,0 +1,60 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientIn } from '../shared/aws/clients.js';
+import type { JobEnvironment, ScheduledJob } from '../shared/jobs/job-definition.js';
+import { policyRds } from '../shared/jobs/job-wiring.js';
+import { scheduledJobHandler } from '../shared/jobs/lambda-faces.js';
+import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
+import { RESTORE_POINT_AGE_METRIC } from '../shared/observability/metric-names.js';
+import type { Site } from '../shared/vault/vault.js';
+import { deepExportCheck } from '../shared/verification/deep-export-check.js';
+import {
+  runVerificationJob,
+  type VerificationJobDeps,
+  type VerificationJobResult,
+} from '../shared/verification/verification-job.js';
+
+/**
+ * Verification's dependencies: the scheduled job's (the primary region's keys, downloading
+ * nothing), and `lifeboat verify`'s (either region's keys, and --deep).
+ */
+export function verificationDeps(
+  env: JobEnvironment,
+  options: { readonly site?: Site; readonly deep?: boolean } = {},
+): VerificationJobDeps {
+  const site = options.site ?? 'primary';
+  const { regions } = env.policy();
+  const s3 = clientIn(S3Client, regions.primary);
+  return {
+    s3,
+    kms: clientIn(KMSClient, regions[site]),
+    site,
+    ...policyRds(env),
+    vault: env.vault(),
+    log: env.log,
+    ...(options.deep ? { deep: deepExportCheck(s3, env.vault().dataKeys[site]) } : {}),
+  };
+}
+
+/** Verifies recent runs against their signed records, downloading nothing. */
+export const definition: ScheduledJob<VerificationJobDeps, VerificationJobResult> = {
+  kind: 'job',
+  name: 'verifyManifest',
+  description: 'Verifies recent runs against their signed manifests, downloading nothing',
+  schedule: (policy) => policy.verification.schedule,
+  runsIn: () => 'primary',
+  wire: (env) => verificationDeps(env),
+  run: (deps, policy, scheduledTime) => runVerificationJob(deps, policy, scheduledTime),
+  publish: (result, metrics) => {
+    metrics.addMetric('RunsVerified', MetricUnit.Count, result.runs.length);
+    metrics.addMetric('VerificationFailures', MetricUnit.Count, result.failures.length);
+    for (const age of result.restorePoints) {
+      const single = metrics.singleMetric();
+      single.addDimensions({ Region: age.region, Target: age.target });
+      single.addMetric(RESTORE_POINT_AGE_METRIC, MetricUnit.Seconds, age.ageSeconds);
+    }
+  },
+};
+
+export const handler = scheduledJobHandler(definition, { policy: packagedPolicy });
