@@ -1,5 +1,6 @@
 import { type RegionalRds, rdsIn } from '../shared/aws/clients.js';
-import { pollRestore, type RestorePoll } from '../shared/drills/restore-poll.js';
+import type { RestorePoll } from '../shared/drills/drill-contract.js';
+import { pollRestore } from '../shared/drills/restore-poll.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
 import { taskHandler } from '../shared/jobs/lambda-faces.js';
 

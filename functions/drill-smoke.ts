@@ -1,7 +1,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientIn } from '../shared/aws/clients.js';
+import type { SmokeResult } from '../shared/drills/drill-contract.js';
 import { connectPostgres } from '../shared/drills/pg-session.js';
-import { type Connect, runSmokeChecks, type SmokeResult } from '../shared/drills/smoke-checks.js';
+import { type Connect, runSmokeChecks } from '../shared/drills/smoke-checks.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
 import { taskHandler } from '../shared/jobs/lambda-faces.js';
 

@@ -1,5 +1,6 @@
 import { type RegionalRds, rdsIn } from '../shared/aws/clients.js';
-import { type TeardownResult, tearDownDrill } from '../shared/drills/teardown.js';
+import type { TeardownResult } from '../shared/drills/drill-contract.js';
+import { tearDownDrill } from '../shared/drills/teardown.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
 import { taskHandler } from '../shared/jobs/lambda-faces.js';
 

@@ -1,12 +1,9 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientIn, ROUTE53_REGION, rdsIn } from '../shared/aws/clients.js';
+import type { FailoverStart } from '../shared/failover/failover-contract.js';
 import { type HttpProbe, httpProbe } from '../shared/failover/health.js';
-import {
-  type FailoverStart,
-  type PreflightDeps,
-  startFailover,
-} from '../shared/failover/preflight.js';
+import { type PreflightDeps, startFailover } from '../shared/failover/preflight.js';
 import type { StateMachineTask, TaskEnvironment } from '../shared/jobs/job-definition.js';
 import { taskHandler } from '../shared/jobs/lambda-faces.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';

@@ -1,5 +1,6 @@
 import { type RegionalRds, rdsIn } from '../shared/aws/clients.js';
-import { checkPromotion, type PromotionCheck } from '../shared/failover/promotion.js';
+import type { PromotionCheck } from '../shared/failover/failover-contract.js';
+import { checkPromotion } from '../shared/failover/promotion.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
 import { taskHandler } from '../shared/jobs/lambda-faces.js';
 

@@ -1,11 +1,8 @@
 import { preflightDeps } from '../../functions/failover-preflight.js';
 import { rdsIn } from '../../shared/aws/clients.js';
-import {
-  assessFailover,
-  confirmationPhrase,
-  type FailoverPlan,
-  failoverDatabaseOf,
-} from '../../shared/failover/preflight.js';
+import { confirmationPhrase } from '../../shared/failover/failover-contract.js';
+import { plannedSteps } from '../../shared/failover/failover-steps.js';
+import { assessFailover, failoverDatabaseOf } from '../../shared/failover/preflight.js';
 import { rebuildReplica } from '../../shared/failover/rebuild-replica.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
@@ -50,7 +47,7 @@ export async function failoverPlanCommand(options: FailoverOptions, io: Io): Pro
     new Date(),
   );
   const ready = !plan.preconditions.some((p) => p.status === 'fail');
-  if (options.json) printJson(io, { ready, steps: stepsOf(plan), plan });
+  if (options.json) printJson(io, { ready, steps: plannedSteps(plan), plan });
   else {
     line(
       io.out,
@@ -65,7 +62,7 @@ export async function failoverPlanCommand(options: FailoverOptions, io: Io): Pro
       ),
     );
     line(io.out);
-    stepsOf(plan).forEach((step, i) => {
+    plannedSteps(plan).forEach((step, i) => {
       line(io.out, `${i + 1}. ${step}`);
     });
     line(io.out);
@@ -77,34 +74,6 @@ export async function failoverPlanCommand(options: FailoverOptions, io: Io): Pro
     );
   }
   return ready ? EXIT.ok : EXIT.failed;
-}
-
-/** What the failover would do, step by step, given what is already done. */
-export function stepsOf(plan: FailoverPlan): string[] {
-  const promote =
-    plan.promotion === 'promoted'
-      ? `Promote: skipped, ${plan.drDatabase} is already promoted`
-      : plan.promotion === 'promoting'
-        ? `Promote: already in progress for ${plan.drDatabase}; wait for it`
-        : plan.kind === 'replica'
-          ? `Promote: PromoteReadReplica ${plan.drDatabase} in ${plan.region}`
-          : plan.planned
-            ? `Promote: SwitchoverGlobalCluster ${plan.globalCluster} to ${plan.drDatabase} (no data loss)`
-            : `Promote: FailoverGlobalCluster ${plan.globalCluster} to ${plan.drDatabase}, allowing data loss`;
-  const verify =
-    'url' in plan.verify
-      ? plan.verify.url
-      : `Route 53 health check ${plan.verify.route53HealthCheckId}`;
-  return [
-    `Preflight: the ${plan.preconditions.length} preconditions above, again, in the DR region`,
-    promote,
-    `Wait until promoted: every ${plan.pollSeconds}s, at most ${plan.maxPolls} times`,
-    plan.dns.switched
-      ? `DNS: skipped, ${plan.dns.recordName} already points at ${plan.endpoint}`
-      : `DNS: UPSERT CNAME ${plan.dns.recordName} -> ${plan.endpoint || '(the DR endpoint)'} (TTL ${plan.dns.ttl}s) in zone ${plan.dns.hostedZoneId}, then wait for INSYNC`,
-    `Verify: ${verify} must answer healthy (retried for about 5 minutes)`,
-    `Report: JSON and Markdown to the DR region's bucket, FailoverRTO metric, one SNS summary`,
-  ];
 }
 
 /**

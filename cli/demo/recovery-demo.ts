@@ -5,11 +5,12 @@ import { runRecoveryLocally } from '../../local/step-functions/recovery-tasks.js
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { planDrill } from '../../shared/drills/drill-plan.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
+import { confirmationPhrase } from '../../shared/failover/failover-contract.js';
 import type { FailoverReport } from '../../shared/failover/failover-report.js';
-import { assessFailover, confirmationPhrase } from '../../shared/failover/preflight.js';
+import { plannedSteps } from '../../shared/failover/failover-steps.js';
+import { assessFailover } from '../../shared/failover/preflight.js';
 import { backupBucketName } from '../../shared/naming/stack.js';
 import { duration } from '../../shared/reports/report-text.js';
-import { stepsOf } from '../commands/failover.js';
 import { type Io, line, table } from '../output.js';
 import type { DemoContext } from './demo-context.js';
 import type { HealthServer } from './health-server.js';
@@ -198,7 +199,7 @@ export async function failoverDemo(ctx: RecoveryDemoContext): Promise<void> {
       plan.preconditions.map((p) => [p.name, p.status.toUpperCase(), p.detail]),
     ),
   );
-  for (const [i, step] of stepsOf(plan).entries()) line(io.out, `  ${i + 1}. ${step}`);
+  for (const [i, step] of plannedSteps(plan).entries()) line(io.out, `  ${i + 1}. ${step}`);
   line(io.out);
 
   const input = { target: TARGET, confirm: confirmationPhrase(TARGET, dr), planned: true };

@@ -1,5 +1,3 @@
-import * as z from 'zod/mini';
-import '../validation/zod.js';
 import type { RegionalRds } from '../aws/clients.js';
 import { boundedIdentifier } from '../naming/slot.js';
 import {
@@ -10,54 +8,16 @@ import {
   TAG,
 } from '../naming/tags.js';
 import { parseDuration, secondsFrom, subtractDuration } from '../policy/duration.js';
-import type { DrillDatabase, DrillPolicy, Policy } from '../policy/schema.js';
-import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
+import type { DrillPolicy, Policy } from '../policy/schema.js';
+import { listManualSnapshots, type SnapshotRecord } from '../rds/snapshots.js';
 import { parseEvent } from '../validation/parse-event.js';
-
-/** What starts a drill: the database to drill, and optionally how to pick its restore point. */
-export const DrillInputSchema = z.strictObject({
-  target: z.string('must be the identifier of a database in the policy’s drills'),
-  pick: z.optional(z.enum(['latest-verified', 'random'], 'must be latest-verified or random')),
-  snapshotId: z.optional(z.string('must be the identifier of one of the target’s snapshots')),
-});
-
-export type DrillInput = z.output<typeof DrillInputSchema>;
-
-/** Everything the drill's states need, decided once at the start. */
-export interface DrillPlan {
-  readonly drillId: string;
-  readonly policy: string;
-  readonly target: string;
-  readonly kind: SnapshotKind;
-  readonly region: string;
-  readonly startedAt: string;
-  readonly snapshot: {
-    readonly id: string;
-    readonly arn: string;
-    readonly time: string;
-    readonly verifiedAt: string | null;
-  };
-  readonly engine: string;
-  readonly instanceId: string;
-  /** The temporary cluster, for Aurora; null for an instance. */
-  readonly clusterId: string | null;
-  readonly instanceClass: string;
-  readonly network: { readonly subnetGroup: string; readonly securityGroupIds: readonly string[] };
-  readonly tags: readonly { readonly Key: string; readonly Value: string }[];
-  readonly pollSeconds: number;
-  readonly maxPolls: number;
-  /** Teardown attempts before the drill gives up and alerts (the janitor finishes the job). */
-  readonly maxTeardowns: number;
-  /** Where a failed teardown is reported. */
-  readonly alertTopicArn: string;
-  readonly check: {
-    readonly database: string;
-    readonly credentialsSecret: string;
-    readonly checks: DrillDatabase['checks'];
-    readonly freshness: string | null;
-    readonly tls: DrillPolicy['tls'];
-  };
-}
+import {
+  type DrillInput,
+  DrillInputSchema,
+  type DrillPlan,
+  type DrillStart,
+  DrillStartSchema,
+} from './drill-contract.js';
 
 const MAX_TEARDOWNS = 10;
 
@@ -211,25 +171,6 @@ function pickRestorePoint(
     );
   }
   return verified;
-}
-
-/** What the Plan task receives: the execution's input and its start time. */
-export const DrillStartSchema = z.strictObject({
-  input: z.unknown(),
-  startedAt: z.iso.datetime({ offset: true, error: 'must be the execution’s start time' }),
-});
-
-/** The drill's state as Plan leaves it; later states add poll, checks, error, report. */
-export interface DrillStart {
-  readonly input: unknown;
-  readonly plan: DrillPlan;
-  readonly teardown: {
-    readonly done: false;
-    readonly deleted: [];
-    readonly gone: [];
-    readonly pending: [];
-    readonly attempts: 0;
-  };
 }
 
 /** The Plan task: plans the drill and starts its state, with nothing torn down yet. */

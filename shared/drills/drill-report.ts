@@ -1,61 +1,12 @@
-import * as z from 'zod/mini';
-import '../validation/zod.js';
 import { publishReport, type ReportSink } from '../reports/publish-report.js';
-import { CaughtSchema, caughtText, duration } from '../reports/report-text.js';
+import { caughtText, duration } from '../reports/report-text.js';
 import { parseEvent } from '../validation/parse-event.js';
-import type { DrillPlan } from './drill-plan.js';
-import type { CheckOutcome } from './smoke-checks.js';
-
-/**
- * The drill's state when it reaches Report: the plan, and whatever the states before got to.
- * Loose on purpose: fields appear only when their state ran.
- */
-export const DrillStateSchema = z.object({
-  plan: z.object({
-    drillId: z.string(),
-    policy: z.string(),
-    target: z.string(),
-    kind: z.enum(['instance', 'cluster']),
-    region: z.string(),
-    startedAt: z.iso.datetime(),
-    instanceId: z.string(),
-    clusterId: z.nullable(z.string()),
-    snapshot: z.object({
-      id: z.string(),
-      time: z.iso.datetime(),
-      verifiedAt: z.nullable(z.string()),
-    }),
-  }),
-  poll: z.optional(
-    z.object({
-      state: z.optional(z.string()),
-      status: z.optional(z.string()),
-      count: z.int(),
-      observedAt: z.optional(z.string()),
-    }),
-  ),
-  checks: z.optional(
-    z.object({
-      passed: z.boolean(),
-      checks: z.array(z.custom<CheckOutcome>((v) => typeof v === 'object' && v !== null)),
-      newestData: z.nullable(z.string()),
-      checkedAt: z.string(),
-    }),
-  ),
-  error: z.optional(CaughtSchema),
-  teardown: z.optional(
-    z.object({
-      done: z.boolean(),
-      deleted: z.array(z.string()),
-      gone: z.array(z.string()),
-      pending: z.array(z.string()),
-      attempts: z.int(),
-    }),
-  ),
-  teardownError: z.optional(CaughtSchema),
-});
-
-export type DrillState = z.output<typeof DrillStateSchema>;
+import {
+  type CheckOutcome,
+  type DrillPlan,
+  type DrillState,
+  DrillStateSchema,
+} from './drill-contract.js';
 
 /** What a drill proved, and how long recovery took. */
 export interface DrillReport {

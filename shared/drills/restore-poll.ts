@@ -4,28 +4,9 @@ import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
 } from '@aws-sdk/client-rds';
-import * as z from 'zod/mini';
-import '../validation/zod.js';
 import type { RegionalRds } from '../aws/clients.js';
 import { parseEvent } from '../validation/parse-event.js';
-
-export const RestorePollInputSchema = z.strictObject({
-  instanceId: z.string(),
-  clusterId: z.nullable(z.string()),
-  count: z.int().check(z.minimum(0)),
-  maxPolls: z.int().check(z.minimum(1)),
-});
-
-/** What one poll of the restoring database found. */
-export interface RestorePoll {
-  readonly count: number;
-  /** available: checks may start; failed: the restore will not finish; timed-out: it took too long. */
-  readonly state: 'available' | 'waiting' | 'failed' | 'timed-out';
-  readonly status: string;
-  readonly address: string | null;
-  readonly port: number | null;
-  readonly observedAt: string;
-}
+import { type RestorePoll, RestorePollInputSchema } from './drill-contract.js';
 
 // Statuses from which a restoring database does not become available on its own.
 const FAILED = new Set([

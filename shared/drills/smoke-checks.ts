@@ -1,49 +1,12 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod/mini';
-import '../validation/zod.js';
 import type { SmokeCheck } from '../policy/schema.js';
 import { parseEvent } from '../validation/parse-event.js';
-
-const SmokeCheckSchema = z.strictObject({
-  name: z.string(),
-  sql: z.string(),
-  atLeast: z.optional(z.number()),
-  isTrue: z.optional(z.literal(true)),
-});
-
-/** What the smoke-check task receives: where the restored database answers, and what to ask. */
-export const SmokeInputSchema = z.strictObject({
-  drillId: z.string(),
-  address: z.string().check(z.minLength(1)),
-  port: z.int().check(z.minimum(1), z.maximum(65_535)),
-  check: z.strictObject({
-    database: z.string(),
-    credentialsSecret: z.string(),
-    checks: z.array(SmokeCheckSchema).check(z.minLength(1)),
-    freshness: z.nullable(z.string()),
-    tls: z.enum(['require', 'disable']),
-  }),
-});
-
-export type SmokeInput = z.output<typeof SmokeInputSchema>;
-
-/** One check's outcome. Values are the first column of the first row, clipped for the report. */
-export interface CheckOutcome {
-  readonly name: string;
-  readonly passed: boolean;
-  readonly expected: string;
-  readonly value: string | number | boolean | null;
-  readonly error?: string;
-}
-
-export interface SmokeResult {
-  readonly passed: boolean;
-  readonly checks: readonly CheckOutcome[];
-  /** The newest row's time from the freshness query, when the policy gives one and it answered. */
-  readonly newestData: string | null;
-  /** When the last check finished: the end of the drill's RTO. */
-  readonly checkedAt: string;
-}
+import {
+  type CheckOutcome,
+  type SmokeInput,
+  SmokeInputSchema,
+  type SmokeResult,
+} from './drill-contract.js';
 
 /** Where to connect and as whom; the password stays in memory. */
 export interface DatabaseLogin {

@@ -8,30 +8,10 @@ import {
   InvalidDBClusterStateFault,
   InvalidDBInstanceStateFault,
 } from '@aws-sdk/client-rds';
-import * as z from 'zod/mini';
-import '../validation/zod.js';
 import type { RegionalRds } from '../aws/clients.js';
 import { DRILL_PREFIX, DRILL_TAG, tagMap } from '../naming/tags.js';
 import { parseEvent } from '../validation/parse-event.js';
-
-export const TeardownInputSchema = z.strictObject({
-  drillId: z.string().check(z.minLength(1)),
-  instanceId: z.string().check(z.minLength(1)),
-  clusterId: z.nullable(z.string().check(z.minLength(1))),
-  attempts: z.int().check(z.minimum(0)),
-});
-
-/** Where teardown got to: done once every drill database is gone or being deleted. */
-export interface TeardownResult {
-  readonly done: boolean;
-  /** Databases this attempt asked RDS to delete. */
-  readonly deleted: readonly string[];
-  /** Databases already gone or already being deleted. */
-  readonly gone: readonly string[];
-  /** Databases that cannot be deleted yet (e.g. still modifying); the next attempt tries again. */
-  readonly pending: readonly string[];
-  readonly attempts: number;
-}
+import { TeardownInputSchema, type TeardownResult } from './drill-contract.js';
 
 /** A database carries another drill's tag, or none: teardown deletes only its own drill's. */
 export class NotThisDrillError extends Error {

@@ -1,54 +1,8 @@
-import * as z from 'zod/mini';
-import '../validation/zod.js';
 import { publishReport, type ReportSink } from '../reports/publish-report.js';
-import { CaughtSchema, caughtText, duration } from '../reports/report-text.js';
+import { caughtText, duration } from '../reports/report-text.js';
 import { parseEvent } from '../validation/parse-event.js';
-import type { Precondition } from './preflight.js';
-
-/** The failover's state when it reaches Report; fields appear only when their state ran. */
-export const FailoverStateSchema = z.object({
-  preflight: z.object({
-    failoverId: z.string(),
-    policy: z.string(),
-    target: z.string(),
-    region: z.string(),
-    kind: z.enum(['replica', 'global']),
-    planned: z.boolean(),
-    force: z.boolean(),
-    startedAt: z.iso.datetime(),
-    drDatabase: z.string(),
-    promotion: z.string(),
-    endpoint: z.string(),
-    dns: z.object({
-      recordName: z.string(),
-      switched: z.boolean(),
-      current: z.nullable(z.string()),
-    }),
-    preconditions: z.array(z.custom<Precondition>((v) => typeof v === 'object' && v !== null)),
-  }),
-  promoteCall: z.optional(z.object({ action: z.string() })),
-  promotion: z.optional(
-    z.object({
-      state: z.string(),
-      status: z.string(),
-      endpoint: z.nullable(z.string()),
-      count: z.int(),
-      observedAt: z.string(),
-    }),
-  ),
-  dns: z.optional(z.object({ changeId: z.string() })),
-  dnsStatus: z.optional(z.object({ status: z.string(), submittedAt: z.optional(z.string()) })),
-  health: z.optional(z.object({ healthy: z.boolean(), detail: z.string(), checkedAt: z.string() })),
-  error: z.optional(CaughtSchema),
-});
-
-export type FailoverState = z.output<typeof FailoverStateSchema>;
-
-export interface FailoverStep {
-  readonly step: string;
-  readonly outcome: 'done' | 'already done' | 'failed' | 'not reached';
-  readonly detail: string;
-}
+import { FailoverStateSchema, type Precondition } from './failover-contract.js';
+import { type FailoverStep, reportedSteps } from './failover-steps.js';
 
 /** What a failover did and how long the DR site took to serve. */
 export interface FailoverReport {
@@ -80,30 +34,8 @@ export function failoverReport(event: unknown, finishedAt: Date): FailoverReport
   const promoted = alreadyPromoted || promotion?.state === 'promoted';
   const dnsDone = preflight.dns.switched || state.dnsStatus?.status === 'INSYNC';
   const healthy = health?.healthy === true;
-  const failed = (reached: boolean, done: boolean): FailoverStep['outcome'] =>
-    done ? 'done' : reached ? 'failed' : 'not reached';
   const endpoint = promotion?.endpoint ?? preflight.endpoint;
-  const steps: FailoverStep[] = [
-    {
-      step: 'promote',
-      outcome: alreadyPromoted
-        ? 'already done'
-        : failed(state.promoteCall !== undefined || !!state.error, promoted),
-      detail: alreadyPromoted
-        ? `${preflight.drDatabase} was already promoted`
-        : `${state.promoteCall?.action ?? 'promotion'} of ${preflight.drDatabase}${promotion ? `: ${promotion.status} after ${promotion.count} poll(s)` : ''}`,
-    },
-    {
-      step: 'dns',
-      outcome: preflight.dns.switched ? 'already done' : failed(promoted, dnsDone),
-      detail: `${preflight.dns.recordName} → ${endpoint}${state.dnsStatus ? ` (${state.dnsStatus.status})` : ''}`,
-    },
-    {
-      step: 'verify',
-      outcome: failed(dnsDone, healthy),
-      detail: health?.detail ?? (dnsDone && state.error ? caughtText(state.error) : 'not checked'),
-    },
-  ];
+  const steps = reportedSteps({ state, promoted, dnsDone, healthy, endpoint });
   const failure = state.error
     ? caughtText(state.error)
     : healthy

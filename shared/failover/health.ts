@@ -1,12 +1,6 @@
 import { GetHealthCheckStatusCommand, type Route53Client } from '@aws-sdk/client-route-53';
-import * as z from 'zod/mini';
-import '../validation/zod.js';
 import { parseEvent } from '../validation/parse-event.js';
-
-/** How a health check is asked: an HTTP(S) URL answering 2xx, or a Route 53 health check. */
-export type HealthProbeConfig =
-  | { readonly url: string }
-  | { readonly route53HealthCheckId: string };
+import { type HealthProbeConfig, VerifyInputSchema } from './failover-contract.js';
 
 /** One look at an endpoint's health. */
 export interface HealthObservation {
@@ -83,14 +77,6 @@ export class FailoverUnhealthyError extends Error {
     this.name = 'FailoverUnhealthyError';
   }
 }
-
-/** What verification receives: the probe preflight took from the policy. */
-export const VerifyInputSchema = z.strictObject({
-  verify: z.union([
-    z.strictObject({ url: z.string().check(z.minLength(1)) }),
-    z.strictObject({ route53HealthCheckId: z.string().check(z.minLength(1)) }),
-  ]),
-});
 
 /**
  * Checks the DR endpoint once: returns when healthy, raises FailoverUnhealthyError (which the

@@ -3,29 +3,9 @@ import {
   DescribeDBInstancesCommand,
   DescribeGlobalClustersCommand,
 } from '@aws-sdk/client-rds';
-import * as z from 'zod/mini';
-import '../validation/zod.js';
 import type { RegionalRds } from '../aws/clients.js';
 import { parseEvent } from '../validation/parse-event.js';
-
-export const PromotionCheckInputSchema = z.strictObject({
-  kind: z.enum(['replica', 'global']),
-  drDatabase: z.string().check(z.minLength(1)),
-  globalCluster: z.nullable(z.string()),
-  drClusterArn: z.nullable(z.string()),
-  count: z.int().check(z.minimum(0)),
-  maxPolls: z.int().check(z.minimum(1)),
-});
-
-/** One look at the promotion. */
-export interface PromotionCheck {
-  readonly state: 'promoted' | 'waiting' | 'timed-out';
-  readonly status: string;
-  /** The endpoint the DNS record will point at, once promoted. */
-  readonly endpoint: string | null;
-  readonly count: number;
-  readonly observedAt: string;
-}
+import { type PromotionCheck, PromotionCheckInputSchema } from './failover-contract.js';
 
 /**
  * Whether the DR database now takes writes: a promoted replica is available with no source; an

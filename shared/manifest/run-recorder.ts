@@ -1,6 +1,8 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { JobFailure } from '../alerts/failure-alert.js';
 import { manifestKey, type ProducingJob } from '../naming/run-ids.js';
+import { errorSummary } from '../observability/job-log.js';
 import type { Vault } from '../vault/vault.js';
 import {
   type Artifacts,
@@ -186,4 +188,33 @@ async function previousRun(
     revision: entry.revision,
     sha256: bytes ? sha256Hex(bytes) : UNREADABLE,
   };
+}
+
+/** A run's record as recording left it, or 'not-written' when it could not be recorded. */
+export interface RunRecordOutcome {
+  readonly manifest: RecordOutcome | 'not-written';
+  readonly recorded: Recorded | undefined;
+}
+
+/**
+ * Records a run, and when it cannot, counts one failure naming the run's record (and what not
+ * having it means) among the run's failures: a run that could not record is never silent, its
+ * job fails and alerts. Every producing job records through this.
+ */
+export async function recordRun(
+  recorder: Pick<RunRecorder, 'record'>,
+  draft: ManifestDraft,
+  failures: JobFailure[],
+  consequence?: string,
+): Promise<RunRecordOutcome> {
+  try {
+    const recorded = await recorder.record(draft);
+    return { manifest: recorded.outcome, recorded };
+  } catch (error) {
+    failures.push({
+      subject: `manifest of ${draft.runId}`,
+      error: consequence ? `${errorSummary(error)}; ${consequence}` : errorSummary(error),
+    });
+    return { manifest: 'not-written', recorded: undefined };
+  }
 }

@@ -3,6 +3,7 @@ import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
 import { newManifest } from '../manifest/manifest.js';
 import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
+import { recordRun } from '../manifest/run-recorder.js';
 import { parseRunId, runIdOf } from '../naming/run-ids.js';
 import { slotOf, slotOfIdentifier } from '../naming/slot.js';
 import { TAG } from '../naming/tags.js';
@@ -127,37 +128,30 @@ export async function runRetentionJob(
   const plan = planRetention(snapshots, policy, now);
   const planned = plan.decisions.filter((d) => d.action === 'delete');
 
-  let manifest: RetentionJobResult['manifest'] = 'not-written';
-  let authorised = new Set<string>();
-  try {
-    const recorded = await deps.recorder.record(
-      newManifest(
-        'enforce-retention',
-        slot,
-        policy,
-        deps.recorder.account,
-        {
-          deletions: planned.map(({ snapshot: s, reasons }) => ({
-            arn: s.arn,
-            region: s.region,
-            kind: s.kind,
-            target: s.target,
-            reasons: [...reasons],
-          })),
-        },
-        [],
-        now,
-      ),
-    );
-    manifest = recorded.outcome;
-    // Another delivery of this slot may have recorded first: delete only what a record lists.
-    authorised = new Set(recorded.record.artifacts.deletions.map((d) => d.arn));
-  } catch (error) {
-    failures.push({
-      subject: `manifest of ${runId}`,
-      error: `${errorSummary(error)}; nothing was deleted, since the deletions could not be recorded first`,
-    });
-  }
+  const { manifest, recorded } = await recordRun(
+    deps.recorder,
+    newManifest(
+      'enforce-retention',
+      slot,
+      policy,
+      deps.recorder.account,
+      {
+        deletions: planned.map(({ snapshot: s, reasons }) => ({
+          arn: s.arn,
+          region: s.region,
+          kind: s.kind,
+          target: s.target,
+          reasons: [...reasons],
+        })),
+      },
+      [],
+      now,
+    ),
+    failures,
+    'nothing was deleted, since the deletions could not be recorded first',
+  );
+  // Another delivery of this slot may have recorded first: delete only what a record lists.
+  const authorised = new Set(recorded?.record.artifacts.deletions.map((d) => d.arn) ?? []);
   const deletions = await applyRetentionPlan(
     deps,
     { ...plan, decisions: plan.decisions.filter((d) => authorised.has(d.snapshot.arn)) },

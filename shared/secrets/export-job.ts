@@ -13,6 +13,7 @@ import {
 } from '../manifest/manifest.js';
 import { storeObject } from '../manifest/manifest-store.js';
 import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
+import { recordRun } from '../manifest/run-recorder.js';
 import { exportKey, manifestKey, runIdOf } from '../naming/run-ids.js';
 import type { Slot } from '../naming/slot.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
@@ -153,23 +154,19 @@ export async function runExportJob(
     arn: s.arn,
     versionId: s.versionId,
   }));
-  let manifest: ExportJobResult['manifest'] = 'not-written';
-  try {
-    const recorded = await deps.recorder.record(
-      newManifest(
-        'export-secrets',
-        slot,
-        policy,
-        deps.recorder.account,
-        { exports: [artifact], secrets: inventory },
-        failures.map((f) => ({ ...f, resolvedBy: null })),
-        now,
-      ),
-    );
-    manifest = recorded.outcome;
-  } catch (error) {
-    failures.push({ subject: `manifest of ${runId}`, error: errorSummary(error) });
-  }
+  const { manifest } = await recordRun(
+    deps.recorder,
+    newManifest(
+      'export-secrets',
+      slot,
+      policy,
+      deps.recorder.account,
+      { exports: [artifact], secrets: inventory },
+      failures.map((f) => ({ ...f, resolvedBy: null })),
+      now,
+    ),
+    failures,
+  );
   return {
     runId,
     outcome: 'written',

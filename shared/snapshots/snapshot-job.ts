@@ -8,6 +8,7 @@ import {
   type SnapshotArtifact,
 } from '../manifest/manifest.js';
 import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
+import { recordRun } from '../manifest/run-recorder.js';
 import { runIdOf } from '../naming/run-ids.js';
 import { type Slot, snapshotArn } from '../naming/slot.js';
 import { TAG, type Tag } from '../naming/tags.js';
@@ -109,23 +110,19 @@ export async function runSnapshotJob(
   ]);
   const held = { targets, primary: primaryAfter, dr: drAfter };
   const runId = runIdOf('snapshot-rds', slot);
-  let manifest: SnapshotJobResult['manifest'] = 'not-written';
-  try {
-    const recorded = await deps.recorder.record(
-      newManifest(
-        'snapshot-rds',
-        slot,
-        policy,
-        deps.recorder.account,
-        artifactsOf(policy, deps.recorder.account, slot, held),
-        runFailures(policy, deps.recorder.account, outcomes),
-        now,
-      ),
-    );
-    manifest = recorded.outcome;
-  } catch (error) {
-    failures.push({ subject: `manifest of ${runId}`, error: errorSummary(error) });
-  }
+  const { manifest } = await recordRun(
+    deps.recorder,
+    newManifest(
+      'snapshot-rds',
+      slot,
+      policy,
+      deps.recorder.account,
+      artifactsOf(policy, deps.recorder.account, slot, held),
+      runFailures(policy, deps.recorder.account, outcomes),
+      now,
+    ),
+    failures,
+  );
   const amended = await completeEarlierRuns(deps, policy, slot, held, now, failures);
 
   const quotas: QuotaUsage[] = KINDS.flatMap((kind) => [
@@ -231,14 +228,12 @@ async function completeEarlierRuns(
     const runId = runIdOf('snapshot-rds', earlier);
     if (!recorded.has(runId)) continue;
     const { drCopies } = artifactsOf(policy, deps.recorder.account, earlier, held);
-    try {
-      const result = await deps.recorder.record(
-        newManifest('snapshot-rds', earlier, policy, deps.recorder.account, { drCopies }, [], now),
-      );
-      if (result.outcome === 'amended') amended.push(runId);
-    } catch (error) {
-      failures.push({ subject: `manifest of ${runId}`, error: errorSummary(error) });
-    }
+    const { manifest } = await recordRun(
+      deps.recorder,
+      newManifest('snapshot-rds', earlier, policy, deps.recorder.account, { drCopies }, [], now),
+      failures,
+    );
+    if (manifest === 'amended') amended.push(runId);
   }
   return amended;
 }

@@ -1,5 +1,6 @@
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
+import { FAILOVER_STEPS } from '../../shared/failover/failover-steps.js';
 import type { StateMachineName } from '../../shared/naming/stack.js';
 import { type AslDefinition, loadDefinition } from '../../state-machines/definitions.js';
 
@@ -83,5 +84,18 @@ describe('restore-drill definition', () => {
       Type: 'Wait',
       SecondsPath: '$.plan.pollSeconds',
     });
+  });
+});
+
+describe('the failover steps, described once', () => {
+  it('cover every state of the regional-failover machine, each in exactly one step', () => {
+    // Act
+    const described = FAILOVER_STEPS.flatMap((s) => s.states);
+
+    // Assess
+    expect([...described].sort()).toEqual(
+      Object.keys(loadDefinition('regional-failover').States).sort(),
+    );
+    expect(new Set(described).size).toBe(described.length);
   });
 });

@@ -16,6 +16,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import {
+  FailoverPreconditionError,
+  type Precondition,
+} from '../../shared/failover/failover-contract.js';
 import { failoverReport, failoverReportMarkdown } from '../../shared/failover/failover-report.js';
 import {
   FailoverUnhealthyError,
@@ -24,8 +28,6 @@ import {
 } from '../../shared/failover/health.js';
 import {
   assessFailover,
-  FailoverPreconditionError,
-  type Precondition,
   preflightFailover,
   startFailover,
 } from '../../shared/failover/preflight.js';
