@@ -1,4 +1,5 @@
-import { type HealthServer, startHealthServer } from '../cli/demo/health-server.js';
+import { startLocalAws } from '../local/aws/local-aws.js';
+import { type HealthServer, startHealthServer } from '../local/demo/health-server.js';
 import {
   endpointOf,
   pointRecord,
@@ -9,9 +10,8 @@ import {
   seedLifeboatSnapshot,
   seedReplica,
   seedZone,
-} from '../cli/demo/recovery-seed.js';
-import { seedDbNetwork, seedInstance, seedTopic } from '../cli/demo/seed.js';
-import { startLocalAws } from '../local/aws/local-aws.js';
+} from '../local/demo/recovery-seed.js';
+import { seedDbNetwork, seedInstance, seedTopic } from '../local/demo/seed.js';
 import { type LocalPostgres, startLocalPostgres } from '../local/postgres/local-postgres.js';
 import type { LambdaTask, LocalExecution } from '../local/step-functions/local-state-machine.js';
 import {

@@ -1,17 +1,11 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { callerAccount } from '../shared/aws/account.js';
 import { clientIn } from '../shared/aws/clients.js';
 import type { JobEnvironment } from '../shared/jobs/job-definition.js';
+import { localJobEnvironment } from '../shared/jobs/local-environment.js';
 import type { JobLog } from '../shared/observability/job-log.js';
-import { silentLog } from '../shared/observability/job-log.js';
 import type { Policy } from '../shared/policy/schema.js';
-import { resolveVault, type Vault } from '../shared/vault/vault.js';
-
-/** The account the AWS environment points to. */
-export async function callerAccount(region: string): Promise<string> {
-  const out = await clientIn(STSClient, region).send(new GetCallerIdentityCommand({}));
-  return out.Account ?? '';
-}
+import { resolveVault } from '../shared/vault/vault.js';
 
 /**
  * Where a job runs when the CLI runs it: the account the AWS environment points to, the policy's
@@ -30,26 +24,4 @@ export async function cliJobEnvironment(
     options.bucket,
   );
   return localJobEnvironment(policy, account, vault, options.log);
-}
-
-/** A job's environment outside Lambda, for an account and vault already known. */
-export function localJobEnvironment(
-  policy: Policy,
-  account: string,
-  vault: Vault,
-  log: JobLog = silentLog,
-  now: () => Date = () => new Date(),
-): JobEnvironment {
-  return {
-    region: policy.regions.primary,
-    alertTopicArn: '',
-    reportBucket: '',
-    policy: () => policy,
-    log,
-    now,
-    standIns: {},
-    account,
-    vault: () => vault,
-    deadline: undefined,
-  };
 }

@@ -1,5 +1,5 @@
 import type { JobLog } from '../shared/observability/job-log.js';
-import { type Io, line } from './output.js';
+import { type Io, line } from '../terminal/output.js';
 
 /** Job progress for people, on standard error; results go to standard output. */
 export function cliLog(io: Io, verbose = false): JobLog {

@@ -6,6 +6,7 @@ import { errorSummary } from '../shared/observability/job-log.js';
 import { PolicyError } from '../shared/policy/errors.js';
 import { ExportTamperedError } from '../shared/secrets/open-export.js';
 import { RestoreRefusedError, UnknownSecretError } from '../shared/secrets/restore.js';
+import { type Io, line, processIo } from '../terminal/output.js';
 import { EXIT, UsageError } from './cli-errors.js';
 import { backupRunCommand } from './commands/backup.js';
 import { demoCommand } from './commands/demo.js';
@@ -21,7 +22,6 @@ import { retentionApplyCommand, retentionPlanCommand } from './commands/retentio
 import { secretsExportCommand, secretsRestoreCommand } from './commands/secrets.js';
 import { validateCommand } from './commands/validate.js';
 import { verifyCommand } from './commands/verify.js';
-import { type Io, line, processIo } from './output.js';
 
 const POLICY_HELP = 'policy file (default: $LIFEBOAT_POLICY or lifeboat.policy.yml)';
 const STAGE_HELP = 'the stage the stack was deployed with (default: prod)';

@@ -6,12 +6,12 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { LocalExecution } from '../local/step-functions/local-state-machine.js';
 import { runRecoveryLocally } from '../local/step-functions/recovery-tasks.js';
+import { callerAccount } from '../shared/aws/account.js';
 import { clientIn } from '../shared/aws/clients.js';
 import { backupBucketName, DEFAULT_STAGE, stateMachineName } from '../shared/naming/stack.js';
 import type { Policy } from '../shared/policy/schema.js';
-import { callerAccount } from './account.js';
+import { type Io, line, printJson } from '../terminal/output.js';
 import { EXIT, UsageError } from './cli-errors.js';
-import { type Io, line, printJson } from './output.js';
 
 export type MachineName = 'restore-drill' | 'regional-failover';
 

@@ -1,5 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { FunctionDefinition } from '../shared/jobs/job-definition.js';
 import {
   backupBucketName,
@@ -28,7 +27,9 @@ const REGION = '${AWS::Region}';
 type Role = 'primary' | 'dr';
 
 export interface StackSettings {
+  /** Where the packaged policy goes in each function's package, and what it holds. */
   readonly policyFile: string;
+  readonly packagedPolicy: string;
   readonly policyName: string;
   readonly region: string;
   readonly role: Role;
@@ -77,13 +78,11 @@ export function stackSettings(
     );
   }
   const role = region === policy.regions.primary ? 'primary' : 'dr';
-  const packaged = resolve(serviceDir, PACKAGED_POLICY_FILE);
-  mkdirSync(dirname(packaged), { recursive: true });
-  writeFileSync(packaged, `${JSON.stringify(policy, null, 2)}\n`);
   const params = paramsOf(options.param);
   const recovery = recoveryAccess(policy);
   return {
     policyFile: PACKAGED_POLICY_FILE,
+    packagedPolicy: `${JSON.stringify(policy, null, 2)}\n`,
     policyName: policy.name,
     region,
     role,

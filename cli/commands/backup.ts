@@ -2,10 +2,10 @@ import { definition as snapshotRds } from '../../functions/snapshot-rds.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
+import { type Io, line, printJson, table } from '../../terminal/output.js';
 import { cliJobEnvironment } from '../account.js';
 import { EXIT } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
-import { type Io, line, printJson, table } from '../output.js';
 import { slotTime } from '../slot-option.js';
 
 /**

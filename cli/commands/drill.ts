@@ -1,8 +1,8 @@
 import { drillPolicyOf } from '../../shared/drills/drill-plan.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
+import type { Io } from '../../terminal/output.js';
 import { UsageError } from '../cli-errors.js';
-import type { Io } from '../output.js';
 import {
   executionName,
   followCommand,

@@ -6,8 +6,8 @@ import { assessFailover, failoverDatabaseOf } from '../../shared/failover/prefli
 import { rebuildReplica } from '../../shared/failover/rebuild-replica.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
+import { type Io, line, printJson, table } from '../../terminal/output.js';
 import { EXIT, UsageError } from '../cli-errors.js';
-import { type Io, line, printJson, table } from '../output.js';
 import {
   executionName,
   followCommand,

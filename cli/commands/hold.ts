@@ -5,9 +5,9 @@ import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
 import { placeHold, readHolds, releaseHold } from '../../shared/retention/holds.js';
 import { readInventory } from '../../shared/retention/retention-job.js';
+import { type Io, line, printJson, table } from '../../terminal/output.js';
 import { cliJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
-import { type Io, line, printJson, table } from '../output.js';
 
 interface HoldOptions {
   policy?: string;

@@ -8,10 +8,10 @@ import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { prepareRestore, type RestoreOutcome } from '../../shared/secrets/restore.js';
 import type { Site } from '../../shared/vault/vault.js';
+import { type Io, line, printJson, table } from '../../terminal/output.js';
 import { cliJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
-import { type Io, line, printJson, table } from '../output.js';
 import { slotTime } from '../slot-option.js';
 
 /** `lifeboat secrets export`: the scheduled export job, now. */

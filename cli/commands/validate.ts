@@ -1,7 +1,7 @@
 import { PolicyError } from '../../shared/policy/errors.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
+import { type Io, line, printJson } from '../../terminal/output.js';
 import { EXIT } from '../cli-errors.js';
-import { type Io, line, printJson } from '../output.js';
 
 /** `lifeboat validate`: checks the policy with the schema the stack and functions use. */
 export async function validateCommand(

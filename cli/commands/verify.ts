@@ -1,15 +1,12 @@
 import { verificationDeps } from '../../functions/verify-manifest.js';
 import { parseRunId } from '../../shared/naming/run-ids.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
-import type { Policy } from '../../shared/policy/schema.js';
-import {
-  runVerificationJob,
-  type VerificationJobResult,
-} from '../../shared/verification/verification-job.js';
+import { runVerificationJob } from '../../shared/verification/verification-job.js';
+import { type Io, printJson } from '../../terminal/output.js';
+import { printVerification } from '../../terminal/verification.js';
 import { cliJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
-import { type Io, line, printJson, table } from '../output.js';
 import { siteOf } from './secrets.js';
 
 /**
@@ -45,45 +42,4 @@ export async function verifyCommand(
   if (options.json) printJson(io, result);
   else printVerification(io, result, policy);
   return result.failures.length > 0 ? EXIT.failed : EXIT.ok;
-}
-
-export function printVerification(
-  io: Io,
-  result: VerificationJobResult,
-  policy: Pick<Policy, 'name'>,
-): void {
-  line(io.out, `Verification of ${result.runs.length} run(s) of policy ${policy.name}`);
-  line(
-    io.out,
-    table(
-      ['RUN', 'STATUS', 'CHECKS', 'MODE'],
-      result.runs.map((r) => [
-        r.runId,
-        r.status.toUpperCase(),
-        `${r.checks.filter((c) => c.status === 'passed').length}/${r.checks.length} passed`,
-        r.mode,
-      ]),
-    ),
-  );
-  const notable = [
-    ...result.runs.flatMap((r) =>
-      r.checks.filter((c) => c.status !== 'passed').map((c) => ({ run: r.runId, c })),
-    ),
-    ...result.ledger.filter((c) => c.status !== 'passed').map((c) => ({ run: '(vault)', c })),
-  ];
-  if (notable.length > 0) {
-    line(io.out);
-    line(
-      io.out,
-      table(
-        ['RUN', 'CHECK', 'ARTIFACT', 'STATUS', 'WHY'],
-        notable.map(({ run, c }) => [run, c.kind, c.artifact, c.status, c.reason]),
-      ),
-    );
-  }
-  line(io.out);
-  line(
-    io.out,
-    `Tagged ${result.tagged} snapshot(s) lifeboat:verified-at; ${result.failures.length} failure(s)`,
-  );
 }

@@ -1,4 +1,11 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -22,14 +29,16 @@ beforeEach(() => {
 });
 
 describe('stack settings derived from the policy', () => {
-  it('packages the validated policy as JSON for the functions', () => {
+  it('gives the validated policy as JSON for the functions, and writes no file', () => {
     // Act
     const settings = stackSettings({}, definitions, env, serviceDir);
 
     // Assess
     expect(settings.policyFile).toBe(PACKAGED_POLICY_FILE);
-    const packaged = JSON.parse(readFileSync(join(serviceDir, PACKAGED_POLICY_FILE), 'utf8'));
-    expect(packaged).toEqual(JSON.parse(JSON.stringify(fixturePolicy())));
+    expect(JSON.parse(settings.packagedPolicy)).toEqual(
+      JSON.parse(JSON.stringify(fixturePolicy())),
+    );
+    expect(readdirSync(serviceDir)).toEqual(['policy.yml']);
   });
 
   it('deploys to the primary region by default, with schedules on and primary keys', () => {

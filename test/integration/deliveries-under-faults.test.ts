@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedCluster, seedInstance, seedKey, seedVault } from '../../cli/demo/seed.js';
+import { seedCluster, seedInstance, seedKey, seedVault } from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { readLedger, readRun } from '../../shared/manifest/manifest-ledger.js';

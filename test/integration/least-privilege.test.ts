@@ -16,7 +16,7 @@ import {
   seedSecret,
   seedTopic,
   seedVault,
-} from '../../cli/demo/seed.js';
+} from '../../local/demo/seed.js';
 import { rdsIn } from '../../shared/aws/clients.js';
 import { loadPolicyFile } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';

@@ -9,16 +9,16 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HealthServer, startHealthServer } from '../../cli/demo/health-server.js';
+import { runCli } from '../../cli/main.js';
+import { type HealthServer, startHealthServer } from '../../local/demo/health-server.js';
 import {
   endpointOf,
   reportReplicaLag,
   seedBucket,
   seedReplica,
   seedZone,
-} from '../../cli/demo/recovery-seed.js';
-import { seedDbNetwork, seedInstance, seedTopic } from '../../cli/demo/seed.js';
-import { runCli } from '../../cli/main.js';
+} from '../../local/demo/recovery-seed.js';
+import { seedDbNetwork, seedInstance, seedTopic } from '../../local/demo/seed.js';
 import { clientIn, ROUTE53_REGION, rdsIn } from '../../shared/aws/clients.js';
 import { backupBucketName } from '../../shared/naming/stack.js';
 import { captureIo } from '../support/capture-io.js';

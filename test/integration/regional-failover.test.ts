@@ -2,15 +2,15 @@ import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HealthServer, startHealthServer } from '../../cli/demo/health-server.js';
+import { type HealthServer, startHealthServer } from '../../local/demo/health-server.js';
 import {
   endpointOf,
   reportReplicaLag,
   seedBucket,
   seedReplica,
   seedZone,
-} from '../../cli/demo/recovery-seed.js';
-import { seedDbNetwork, seedInstance, seedTopic } from '../../cli/demo/seed.js';
+} from '../../local/demo/recovery-seed.js';
+import { seedDbNetwork, seedInstance, seedTopic } from '../../local/demo/seed.js';
 import {
   type RecoveryTaskDeps,
   runRecoveryLocally,

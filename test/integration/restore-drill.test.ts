@@ -6,8 +6,8 @@ import {
   seedBucket,
   seedCredentials,
   seedLifeboatSnapshot,
-} from '../../cli/demo/recovery-seed.js';
-import { seedCluster, seedDbNetwork, seedInstance, seedTopic } from '../../cli/demo/seed.js';
+} from '../../local/demo/recovery-seed.js';
+import { seedCluster, seedDbNetwork, seedInstance, seedTopic } from '../../local/demo/seed.js';
 import {
   type LocalPostgres,
   type PgEndpoint,

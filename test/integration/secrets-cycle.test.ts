@@ -12,7 +12,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedInstance, seedKey, seedSecret, seedVault } from '../../cli/demo/seed.js';
+import { seedInstance, seedKey, seedSecret, seedVault } from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { type RunRecorder, runRecorder } from '../../shared/manifest/run-recorder.js';

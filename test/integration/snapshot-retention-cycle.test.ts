@@ -2,7 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { DescribeDBClusterSnapshotsCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { seedCluster, seedInstance, seedKey, seedTopic, seedVault } from '../../cli/demo/seed.js';
+import { seedCluster, seedInstance, seedKey, seedTopic, seedVault } from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { type RunRecorder, runRecorder } from '../../shared/manifest/run-recorder.js';

@@ -19,8 +19,14 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedCluster, seedInstance, seedKey, seedSecret, seedVault } from '../../cli/demo/seed.js';
 import { runCli } from '../../cli/main.js';
+import {
+  seedCluster,
+  seedInstance,
+  seedKey,
+  seedSecret,
+  seedVault,
+} from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { slotOf } from '../../shared/naming/slot.js';
 import { parsePolicyText } from '../../shared/policy/policy-file.js';

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { Io } from '../../cli/output.js';
+import type { Io } from '../../terminal/output.js';
 
 /** An Io that keeps what a command writes, for assertions. */
 export function captureIo(): Io & { stdout: () => string; stderr: () => string } {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { table } from '../../cli/output.js';
 import { parseScheduledEvent } from '../../shared/jobs/scheduled-event.js';
 import { InvalidEventError } from '../../shared/validation/parse-event.js';
+import { table } from '../../terminal/output.js';
 
 const NOW = new Date('2026-11-21T04:00:00Z');
 

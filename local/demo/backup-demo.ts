@@ -13,8 +13,8 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { listManualSnapshots } from '../../shared/rds/snapshots.js';
 import { readAttributedInventory } from '../../shared/retention/retention-job.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
-import { printPlan } from '../commands/retention.js';
-import { line, localTime, table } from '../output.js';
+import { line, localTime, table } from '../../terminal/output.js';
+import { printPlan } from '../../terminal/retention-plan.js';
 import type { DemoContext } from './demo-context.js';
 import { seedCluster, seedInstance } from './seed.js';
 

@@ -14,13 +14,13 @@ import {
 } from '@aws-sdk/client-route-53';
 import { type BucketLocationConstraint, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { LocalPostgres, PgEndpoint } from '../../local/postgres/local-postgres.js';
 import { clientIn, ROUTE53_REGION, rdsIn } from '../../shared/aws/clients.js';
 import { connectPostgres } from '../../shared/drills/pg-session.js';
 import type { Connect } from '../../shared/drills/smoke-checks.js';
 import { type Slot, snapshotIdentifier } from '../../shared/naming/slot.js';
 import { DRILL_RESTORED_FROM_TAG, TAG, tagMap } from '../../shared/naming/tags.js';
 import type { SnapshotKind } from '../../shared/rds/snapshots.js';
+import type { LocalPostgres, PgEndpoint } from '../postgres/local-postgres.js';
 
 /** A bucket in the region, for reports (the stack creates one per region). */
 export async function seedBucket(region: string, name: string): Promise<void> {

@@ -2,7 +2,7 @@ import type { JobEnvironment } from '../../shared/jobs/job-definition.js';
 import type { RunRecorder } from '../../shared/manifest/run-recorder.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { Vault } from '../../shared/vault/vault.js';
-import type { Io } from '../output.js';
+import type { Io } from '../../terminal/output.js';
 
 /** What every demo section works with: the seeded account, its vault, and where to print. */
 export interface DemoContext {

@@ -1,7 +1,5 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { preflightDeps } from '../../functions/failover-preflight.js';
-import type { LocalPostgres, PgEndpoint } from '../../local/postgres/local-postgres.js';
-import { runRecoveryLocally } from '../../local/step-functions/recovery-tasks.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { planDrill } from '../../shared/drills/drill-plan.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
@@ -11,7 +9,9 @@ import { plannedSteps } from '../../shared/failover/failover-steps.js';
 import { assessFailover } from '../../shared/failover/preflight.js';
 import { backupBucketName } from '../../shared/naming/stack.js';
 import { duration } from '../../shared/reports/report-text.js';
-import { type Io, line, table } from '../output.js';
+import { type Io, line, table } from '../../terminal/output.js';
+import type { LocalPostgres, PgEndpoint } from '../postgres/local-postgres.js';
+import { runRecoveryLocally } from '../step-functions/recovery-tasks.js';
 import type { DemoContext } from './demo-context.js';
 import type { HealthServer } from './health-server.js';
 import {

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { callerAccount } from '../../shared/aws/account.js';
+import { recorderFor } from '../../shared/jobs/job-wiring.js';
+import { localJobEnvironment } from '../../shared/jobs/local-environment.js';
+import { parsePolicyText } from '../../shared/policy/policy-file.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import { type Io, line } from '../../terminal/output.js';
+import { startLocalAws } from '../aws/local-aws.js';
+import { type LocalPostgres, startLocalPostgres } from '../postgres/local-postgres.js';
+import { seedDemoDatabases, simulateMonth } from './backup-demo.js';
+import { type HealthServer, startHealthServer } from './health-server.js';
+import { drillDemo, failoverDemo, type RecoveryDemoContext } from './recovery-demo.js';
+import { seedZone } from './recovery-seed.js';
+import { secretsAndVerificationDemo, seedDemoSecrets } from './secrets-demo.js';
+import { seedDbNetwork, seedKey, seedVault } from './seed.js';
+
+const DEMO_POLICY = fileURLToPath(new URL('./demo.policy.yml', import.meta.url));
+
+/**
+ * The demo: starts a local AWS (moto), a local PostgreSQL and a health endpoint, seeds a demo
+ * account, and runs Lifeboat's jobs and both state machines against it, `days` days of
+ * schedules. Touches nothing outside the servers it starts and stops.
+ */
+export async function runDemo(days: number, io: Io): Promise<void> {
+  const aws = await startLocalAws();
+  // The demo's own dummy account: every client this process creates from here on talks to moto.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ACCESS_KEY_ID: 'demo',
+    AWS_SECRET_ACCESS_KEY: 'demo',
+    AWS_REGION: 'eu-central-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+  const postgres = await startLocalPostgres().catch(async (error: unknown) => {
+    await aws.stop();
+    throw error;
+  });
+  const health = await startHealthServer();
+  try {
+    line(io.out, `Lifeboat demo against a local AWS (moto on ${aws.endpoint})`);
+    line(io.out);
+    const ctx = await seedDemoAccount(io, health, postgres);
+    const now = new Date();
+    line(io.out);
+    line(
+      io.out,
+      `1. The last ${days} days of the schedules: snapshot-rds at ${ctx.policy.snapshots.schedule}, enforce-retention at ${ctx.policy.retention.schedule} (${ctx.policy.timeZone})`,
+    );
+    line(io.out);
+    await simulateMonth(ctx, days, now);
+    line(io.out);
+    line(io.out, `2. Secrets: export-secrets at ${ctx.policy.secrets?.schedule}`);
+    await secretsAndVerificationDemo(ctx, now);
+    line(io.out);
+    line(
+      io.out,
+      `6. Restore drill of orders-db with real smoke checks (${ctx.policy.drills?.databases['orders-db']?.checks.length} checks and a freshness query)`,
+    );
+    await drillDemo(ctx, new Date());
+    line(io.out);
+    line(
+      io.out,
+      `7. Planned failover of orders-db to ${ctx.policy.regions.dr}, with the DNS switch`,
+    );
+    await failoverDemo(ctx);
+  } finally {
+    await health.stop();
+    await postgres.stop();
+    await aws.stop();
+  }
+}
+
+async function seedDemoAccount(
+  io: Io,
+  health: HealthServer,
+  postgres: LocalPostgres,
+): Promise<RecoveryDemoContext> {
+  const drKey = await seedKey('eu-west-1', 'Lifeboat demo: DR snapshot copies');
+  const network = await seedDbNetwork('eu-central-1', 'demo-private');
+  const zoneId = await seedZone('db.demo.internal');
+  const policy: Policy = parsePolicyText(
+    readFileSync(DEMO_POLICY, 'utf8')
+      .replace('DEMO_DR_KEY_ARN', drKey)
+      .replace('DEMO_SECURITY_GROUP', network.securityGroupId)
+      .replace('DEMO_HOSTED_ZONE', zoneId)
+      .replace('DEMO_PRIMARY_HEALTH_URL', health.url('/orders/health'))
+      .replace('DEMO_DR_HEALTH_URL', health.url('/orders-dr/health')),
+    'demo.policy.yml',
+  );
+  const account = await callerAccount(policy.regions.primary);
+  const vault = await seedVault(policy, account);
+  const env = localJobEnvironment(policy, account, vault);
+  const ctx: RecoveryDemoContext = {
+    policy,
+    account,
+    vault,
+    env,
+    recorder: recorderFor(env),
+    io,
+    postgres,
+    health,
+    zoneId,
+  };
+  line(io.out, `Demo account ${account}, policy "${policy.name}":`);
+  await seedDemoDatabases(ctx);
+  await seedDemoSecrets(ctx);
+  line(
+    io.out,
+    `  ${policy.regions.dr}: KMS key for the encrypted DR copies ${policy.snapshots.drKmsKeyArn}`,
+  );
+  line(
+    io.out,
+    `  the stack's vault: bucket ${vault.bucket} (Object Lock), data and manifest keys in both regions`,
+  );
+  return ctx;
+}
