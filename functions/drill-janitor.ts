@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type RegionalRds, rdsIn } from '../shared/aws/clients.js';
 import { type JanitorResult, runJanitor } from '../shared/drills/janitor.js';
 import type { ScheduledJob } from '../shared/jobs/job-definition.js';
-import { scheduledJobHandler } from '../shared/jobs/lambda-faces.js';
+import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import type { JobLog } from '../shared/observability/job-log.js';
 

@@ -2,8 +2,8 @@ import { type RegionalRds, rdsIn } from '../shared/aws/clients.js';
 import type { DrillStart } from '../shared/drills/drill-contract.js';
 import { startDrill } from '../shared/drills/drill-plan.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
-import { taskHandler } from '../shared/jobs/lambda-faces.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
+import { taskHandler } from '../shared/jobs/task-handler.js';
 
 /** Restore drill, Plan: picks the restore point and names the temporary database. */
 export const definition: StateMachineTask<

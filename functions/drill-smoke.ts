@@ -4,7 +4,7 @@ import type { SmokeResult } from '../shared/drills/drill-contract.js';
 import { connectPostgres } from '../shared/drills/pg-session.js';
 import { type Connect, runSmokeChecks } from '../shared/drills/smoke-checks.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
-import { taskHandler } from '../shared/jobs/lambda-faces.js';
+import { taskHandler } from '../shared/jobs/task-handler.js';
 
 /** Restore drill, SmokeChecks: runs inside the VPC, next to the restored database. */
 export const definition: StateMachineTask<

@@ -2,7 +2,7 @@ import { type RegionalRds, rdsIn } from '../shared/aws/clients.js';
 import type { TeardownResult } from '../shared/drills/drill-contract.js';
 import { tearDownDrill } from '../shared/drills/teardown.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
-import { taskHandler } from '../shared/jobs/lambda-faces.js';
+import { taskHandler } from '../shared/jobs/task-handler.js';
 
 /** Restore drill, Teardown: deletes the drill's temporary database, and nothing else. */
 export const definition: StateMachineTask<RegionalRds, TeardownResult> = {

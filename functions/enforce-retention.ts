@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ScheduledJob } from '../shared/jobs/job-definition.js';
+import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
 import { policyRds, recorderFor } from '../shared/jobs/job-wiring.js';
-import { scheduledJobHandler } from '../shared/jobs/lambda-faces.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import {
   type RetentionJobDeps,

@@ -3,8 +3,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientIn } from '../shared/aws/clients.js';
 import type { ScheduledJob } from '../shared/jobs/job-definition.js';
+import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
 import { recorderFor } from '../shared/jobs/job-wiring.js';
-import { scheduledJobHandler } from '../shared/jobs/lambda-faces.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import { slotOf } from '../shared/naming/slot.js';
 import {

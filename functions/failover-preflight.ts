@@ -5,8 +5,8 @@ import type { FailoverStart } from '../shared/failover/failover-contract.js';
 import { type HttpProbe, httpProbe } from '../shared/failover/health.js';
 import { type PreflightDeps, startFailover } from '../shared/failover/preflight.js';
 import type { StateMachineTask, TaskEnvironment } from '../shared/jobs/job-definition.js';
-import { taskHandler } from '../shared/jobs/lambda-faces.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
+import { taskHandler } from '../shared/jobs/task-handler.js';
 
 /** What a failover's preflight may be given in place of the network: a probe, a pause. */
 export interface PreflightStandIns {

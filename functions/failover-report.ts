@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { reportFailover } from '../shared/failover/failover-report.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
-import { taskHandler } from '../shared/jobs/lambda-faces.js';
+import { taskHandler } from '../shared/jobs/task-handler.js';
 import { FAILOVER_RTO_METRIC } from '../shared/observability/metric-names.js';
 import { type ReportSink, reportSinkIn } from '../shared/reports/publish-report.js';
 

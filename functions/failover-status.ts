@@ -2,7 +2,7 @@ import { type RegionalRds, rdsIn } from '../shared/aws/clients.js';
 import type { PromotionCheck } from '../shared/failover/failover-contract.js';
 import { checkPromotion } from '../shared/failover/promotion.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
-import { taskHandler } from '../shared/jobs/lambda-faces.js';
+import { taskHandler } from '../shared/jobs/task-handler.js';
 
 /** Regional failover, CheckPromotion: whether the DR database takes writes yet. */
 export const definition: StateMachineTask<RegionalRds, PromotionCheck> = {

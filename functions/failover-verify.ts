@@ -2,7 +2,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientIn, ROUTE53_REGION } from '../shared/aws/clients.js';
 import { type HttpProbe, httpProbe, verifyHealth } from '../shared/failover/health.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
-import { taskHandler } from '../shared/jobs/lambda-faces.js';
+import { taskHandler } from '../shared/jobs/task-handler.js';
 
 /** Regional failover, VerifyHealth: the DR endpoint must pass its health check. */
 export const definition: StateMachineTask<

@@ -3,12 +3,12 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientIn } from '../shared/aws/clients.js';
 import type { JobEnvironment, ScheduledJob } from '../shared/jobs/job-definition.js';
+import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
 import { policyRds } from '../shared/jobs/job-wiring.js';
-import { scheduledJobHandler } from '../shared/jobs/lambda-faces.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import { RESTORE_POINT_AGE_METRIC } from '../shared/observability/metric-names.js';
 import type { Site } from '../shared/vault/vault.js';
-import { deepExportCheck } from '../shared/verification/deep-export-check.js';
+import type { deepExportCheck } from '../shared/verification/deep-export-check.js';
 import {
   runVerificationJob,
   type VerificationJobDeps,
@@ -17,11 +17,12 @@ import {
 
 /**
  * Verification's dependencies: the scheduled job's (the primary region's keys, downloading
- * nothing), and `lifeboat verify`'s (either region's keys, and --deep).
+ * nothing), and `lifeboat verify`'s (either region's keys, and with --deep the deep check, passed
+ * in so that the scheduled function never bundles the decryption it does not do).
  */
 export function verificationDeps(
   env: JobEnvironment,
-  options: { readonly site?: Site; readonly deep?: boolean } = {},
+  options: { readonly site?: Site; readonly deep?: typeof deepExportCheck | undefined } = {},
 ): VerificationJobDeps {
   const site = options.site ?? 'primary';
   const { regions } = env.policy();
@@ -33,7 +34,7 @@ export function verificationDeps(
     ...policyRds(env),
     vault: env.vault(),
     log: env.log,
-    ...(options.deep ? { deep: deepExportCheck(s3, env.vault().dataKeys[site]) } : {}),
+    ...(options.deep ? { deep: options.deep(s3, env.vault().dataKeys[site]) } : {}),
   };
 }
 

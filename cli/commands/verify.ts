@@ -1,6 +1,7 @@
 import { verificationDeps } from '../../functions/verify-manifest.js';
 import { parseRunId } from '../../shared/naming/run-ids.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
+import { deepExportCheck } from '../../shared/verification/deep-export-check.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';
 import { type Io, printJson } from '../../terminal/output.js';
 import { printVerification } from '../../terminal/verification.js';
@@ -34,7 +35,7 @@ export async function verifyCommand(
   const site = siteOf(policy, options.region);
   const env = await cliJobEnvironment(policy, { ...options, log: cliLog(io) });
   const result = await runVerificationJob(
-    verificationDeps(env, { site, deep: options.deep ?? false }),
+    verificationDeps(env, { site, deep: options.deep ? deepExportCheck : undefined }),
     policy,
     new Date(),
     options.run?.length ? { runIds: options.run } : {},

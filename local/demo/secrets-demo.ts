@@ -15,6 +15,7 @@ import { planRetention } from '../../shared/retention/retention-planner.js';
 import type { ExportJobResult } from '../../shared/secrets/export-job.js';
 import { prepareRestore } from '../../shared/secrets/restore.js';
 import type { Site } from '../../shared/vault/vault.js';
+import { deepExportCheck } from '../../shared/verification/deep-export-check.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';
 import { line, table } from '../../terminal/output.js';
 import { printVerification } from '../../terminal/verification.js';
@@ -140,7 +141,7 @@ function exportSecrets(ctx: DemoContext, slot: Slot): Promise<ExportJobResult> {
 
 function verify(ctx: DemoContext, site: Site, runIds?: string[], deep = false) {
   return runVerificationJob(
-    verificationDeps(ctx.env, { site, deep }),
+    verificationDeps(ctx.env, { site, deep: deep ? deepExportCheck : undefined }),
     ctx.policy,
     new Date(),
     runIds ? { runIds } : {},
