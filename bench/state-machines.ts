@@ -1,6 +1,7 @@
 import { startLocalAws } from '../local/aws/local-aws.js';
 import { type HealthServer, startHealthServer } from '../local/demo/health-server.js';
 import {
+  type DataEndpoint,
   endpointOf,
   pointRecord,
   reportReplicaLag,
@@ -12,6 +13,7 @@ import {
   seedZone,
 } from '../local/demo/recovery-seed.js';
 import { seedDbNetwork, seedInstance, seedTopic } from '../local/demo/seed.js';
+import { type LocalMariadb, startLocalMariadb } from '../local/mariadb/local-mariadb.js';
 import { type LocalPostgres, startLocalPostgres } from '../local/postgres/local-postgres.js';
 import type { LambdaTask, LocalExecution } from '../local/step-functions/local-state-machine.js';
 import {
@@ -19,7 +21,9 @@ import {
   recoveryTasks,
   runRecoveryLocally,
 } from '../local/step-functions/recovery-tasks.js';
+import { createLocalAuthority } from '../local/tls/local-authority.js';
 import { forgetClients, rdsIn } from '../shared/aws/clients.js';
+import { drillConnect } from '../shared/drills/drill-connect.js';
 import { slotOf } from '../shared/naming/slot.js';
 import { parsePolicyText } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
@@ -30,13 +34,20 @@ const DR = 'eu-west-1';
 const RUNS = 5;
 const SLOW_POLLS = 10;
 
-function benchPolicy(securityGroup: string, zone: string, health: HealthServer): Policy {
+function benchPolicy(
+  securityGroup: string,
+  zone: string,
+  health: HealthServer,
+  tls: 'verify-full' | 'disable',
+): Policy {
   return parsePolicyText(
     `version: 1
 name: bench
 timeZone: UTC
 regions: { primary: ${PRIMARY}, dr: ${DR} }
-targets: [{ kind: rds-instance, identifier: orders-db }]
+targets:
+  - { kind: rds-instance, identifier: orders-db }
+  - { kind: rds-instance, identifier: shop-db, engine: mysql }
 snapshots:
   schedule: cron(0 3 * * ? *)
   drKmsKeyArn: arn:aws:kms:${DR}:123456789012:key/11111111-2222-3333-4444-555555555555
@@ -44,12 +55,21 @@ retention: { schedule: cron(30 4 * * ? *), primary: { daily: 7 }, dr: { daily: 7
 drills:
   pollSeconds: 30
   timeout: 1h
-  tls: disable
+  tls: ${tls}
   network: { subnetGroup: bench-private, securityGroupIds: [${securityGroup}] }
   databases:
     orders-db:
       database: orders
       credentialsSecret: bench/orders-db
+      checks:
+        - { name: orders exist, sql: select count(*) from orders, atLeast: 1000 }
+        - { name: no orphans, sql: select count(*) = 0 from orders where customer is null, isTrue: true }
+        - { name: migrated, sql: "select exists (select 1 from schema_migrations)", isTrue: true }
+      freshness: select max(created_at) from orders
+    shop-db:
+      database: shop
+      credentialsSecret: bench/shop-db
+      engine: mysql
       checks:
         - { name: orders exist, sql: select count(*) from orders, atLeast: 1000 }
         - { name: no orphans, sql: select count(*) = 0 from orders where customer is null, isTrue: true }
@@ -100,12 +120,17 @@ export async function benchStateMachines(): Promise<string[]> {
     AWS_EC2_METADATA_DISABLED: 'true',
   });
   let postgres: LocalPostgres | undefined;
+  let mariadb: LocalMariadb | undefined;
+  const authority = createLocalAuthority();
   const health = await startHealthServer();
   try {
-    postgres = await startLocalPostgres();
+    postgres = await startLocalPostgres({ tls: authority });
+    mariadb = await startLocalMariadb({ tls: authority });
     const network = await seedDbNetwork(PRIMARY, 'bench-private');
     const zone = await seedZone('db.bench.internal');
-    const policy = benchPolicy(network.securityGroupId, zone, health);
+    // Both engines over TLS that proves the server (PGlite, without server binaries, has none).
+    const tls = postgres.kind === 'postgresql' ? 'verify-full' : 'disable';
+    const policy = benchPolicy(network.securityGroupId, zone, health, tls);
     const rds = rdsIn(PRIMARY).client;
     await seedInstance(rds, 'orders-db');
     const production = await postgres.create('orders');
@@ -129,14 +154,41 @@ export async function benchStateMachines(): Promise<string[]> {
       slotOf(new Date()),
       new Date(),
     );
-    const data = new Map([[snapshot, await postgres.snapshot(production, 'orders_snapshot')]]);
+    const data = new Map<string, DataEndpoint>([
+      [snapshot, await postgres.snapshot(production, 'orders_snapshot')],
+    ]);
     await seedCredentials(PRIMARY, 'bench/orders-db', postgres);
+
+    // The same data in MariaDB, behind a MySQL instance.
+    await seedInstance(rds, 'shop-db', {}, 'mysql');
+    const shop = await mariadb.create('shop');
+    await mariadb.query(shop, 'create table schema_migrations (version int)');
+    await mariadb.query(shop, 'insert into schema_migrations values (1)');
+    await mariadb.query(
+      shop,
+      'create table orders (id int auto_increment primary key, customer text, created_at datetime(3))',
+    );
+    await mariadb.query(
+      shop,
+      "insert into orders (customer, created_at) select 'c', utc_timestamp(3) - interval seq minute from seq_1_to_5000",
+    );
+    const shopSnapshot = await seedLifeboatSnapshot(
+      PRIMARY,
+      'bench',
+      'instance',
+      'shop-db',
+      slotOf(new Date()),
+      new Date(),
+    );
+    data.set(shopSnapshot, await mariadb.snapshot(shop, 'shop_snapshot'));
+    await seedCredentials(PRIMARY, 'bench/shop-db', mariadb);
+
     const drillDeps: RecoveryTaskDeps = {
       policy,
       region: PRIMARY,
       alertTopicArn: await seedTopic(PRIMARY),
       reportBucket: 'bench-reports-primary',
-      connect: restoredDataConnector(PRIMARY, data),
+      connect: restoredDataConnector(PRIMARY, data, drillConnect([authority.caPem])),
     };
     await seedBucket(PRIMARY, drillDeps.reportBucket);
 
@@ -146,6 +198,15 @@ export async function benchStateMachines(): Promise<string[]> {
         await runRecoveryLocally('restore-drill', { target: 'orders-db' }, drillDeps, {
           waits: 'instant',
           executionName: `bench-${i}`,
+        }),
+      );
+    }
+    const mysqlDrills: LocalExecution[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      mysqlDrills.push(
+        await runRecoveryLocally('restore-drill', { target: 'shop-db' }, drillDeps, {
+          waits: 'instant',
+          executionName: `bench-shop-${i}`,
         }),
       );
     }
@@ -200,15 +261,20 @@ export async function benchStateMachines(): Promise<string[]> {
     const polls = (e: LocalExecution, state: string) => e.path.filter((s) => s === state).length;
     const budget = (base: number, e: LocalExecution, state: string) => base + 3 * polls(e, state);
     const overhead = median(drills.map((e) => after(e, 'RestoreState')));
+    const mysqlOverhead = median(mysqlDrills.map((e) => after(e, 'RestoreState')));
     const failoverOverhead = median(failovers.map((e) => after(e, 'PromotionState')));
     const pollMs = policy.drills?.pollSeconds ?? 30;
-    const failed = [...drills, slow, ...failovers].filter((e) => e.status !== 'SUCCEEDED');
+    const failed = [...drills, ...mysqlDrills, slow, ...failovers].filter(
+      (e) => e.status !== 'SUCCEEDED',
+    );
     return [
-      `State machines (ASL files run in-process against moto; smoke checks on ${postgres.kind === 'postgresql' ? 'PostgreSQL 15' : 'PGlite'}; waits time-accelerated)`,
+      `State machines (ASL files run in-process against moto; smoke checks on ${postgres.kind === 'postgresql' ? 'PostgreSQL 15' : 'PGlite'} and MariaDB ${mariadb.version.split('-')[0]}, TLS ${tls}; waits time-accelerated)`,
       `  restore-drill:     ${drill.transitions} transitions with ${polls(drill, 'PollRestore')} poll: ${verdict(drill.transitions, budget(60, drill, 'PollRestore'), '', 0)}`,
       `  restore-drill:     ${slow.transitions} transitions with ${polls(slow, 'PollRestore')} polls: ${verdict(slow.transitions, budget(60, slow, 'PollRestore'), '', 0)}`,
       `  regional-failover: ${failover.transitions} transitions with ${polls(failover, 'CheckPromotion')} poll: ${verdict(failover.transitions, budget(40, failover, 'CheckPromotion'), '', 0)}`,
-      `  drill overhead once available (smoke checks, teardown, report; median of ${RUNS}): ${verdict(overhead / 1000, pollMs, ' s', 3)} (one poll interval)`,
+      `  drill overhead once available (smoke checks, teardown, report; median of ${RUNS}), per engine:`,
+      `    PostgreSQL     ${verdict(overhead / 1000, pollMs, ' s', 3)} (one poll interval)`,
+      `    MySQL/MariaDB  ${verdict(mysqlOverhead / 1000, pollMs, ' s', 3)} (one poll interval)`,
       `  failover overhead once promoted (DNS switch, health, report; median of ${RUNS}): ${verdict(failoverOverhead / 1000, policy.failover?.pollSeconds ?? 30, ' s', 3)} (one poll interval)`,
       `  largest state payload: drill ${slow.largestPayloadBytes} B, failover ${failover.largestPayloadBytes} B: ${verdict(Math.max(slow.largestPayloadBytes, failover.largestPayloadBytes) / 1024, 32, ' KB', 1)} (Step Functions allows 256 KB)`,
       ...(failed.length > 0
@@ -220,6 +286,8 @@ export async function benchStateMachines(): Promise<string[]> {
   } finally {
     await health.stop();
     await postgres?.stop();
+    await mariadb?.stop();
     await aws.stop();
+    authority.remove();
   }
 }

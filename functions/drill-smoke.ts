@@ -1,8 +1,9 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientIn } from '../shared/aws/clients.js';
+import type { Connect } from '../shared/drills/database-session.js';
+import { drillConnect } from '../shared/drills/drill-connect.js';
 import type { SmokeResult } from '../shared/drills/drill-contract.js';
-import { connectPostgres } from '../shared/drills/pg-session.js';
-import { type Connect, runSmokeChecks } from '../shared/drills/smoke-checks.js';
+import { runSmokeChecks } from '../shared/drills/smoke-checks.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
 import { taskHandler } from '../shared/jobs/task-handler.js';
 
@@ -21,7 +22,7 @@ export const definition: StateMachineTask<
   inVpc: true,
   wire: (env) => ({
     secrets: clientIn(SecretsManagerClient, env.region),
-    connect: env.standIns.connect ?? connectPostgres,
+    connect: env.standIns.connect ?? drillConnect(),
     now: env.now,
   }),
   run: (deps, event) => runSmokeChecks(deps, event),

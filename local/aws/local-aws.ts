@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../free-port.js';
 
 // moto's server, plus fixes where moto differs from AWS in ways Lifeboat depends on.
 const MOTO_SERVER = fileURLToPath(new URL('./moto_server.py', import.meta.url));
@@ -74,18 +74,6 @@ export async function startLocalAws(
       await stopProcess(child);
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilAnswering(endpoint: string, timeoutMs: number): Promise<void> {

@@ -27,6 +27,7 @@ export async function seedDemoDatabases(ctx: DemoContext): Promise<void> {
   await seedInstance(rds, 'orders-db');
   await seedInstance(rds, 'reports-db', { backup: 'lifeboat' });
   await seedInstance(rds, 'scratch-db');
+  await seedInstance(rds, 'shop-db', {}, 'mysql');
   await seedCluster(rds, 'billing');
   await rds.send(
     new CreateDBSnapshotCommand({
@@ -38,7 +39,10 @@ export async function seedDemoDatabases(ctx: DemoContext): Promise<void> {
     io.out,
     `  ${policy.regions.primary}: rds-instance orders-db, rds-instance reports-db (tagged backup=lifeboat),`,
   );
-  line(io.out, '    rds-instance scratch-db (not in the policy), aurora-cluster billing');
+  line(
+    io.out,
+    '    rds-instance shop-db (MySQL), rds-instance scratch-db (not in the policy), aurora-cluster billing',
+  );
   line(io.out, '    and a manual snapshot taken by hand: before-upgrade');
 }
 
@@ -138,7 +142,7 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
   line(io.out);
   line(io.out, 'What is kept now, and why (the newest first, per target and region):');
   printPlan(io, plan, policy, (s) => s.target === 'orders-db' || s.id === 'before-upgrade');
-  line(io.out, '(reports-db and billing follow the same rules.)');
+  line(io.out, '(reports-db, shop-db and billing follow the same rules.)');
 }
 
 /** Tags a snapshot with a legal hold, as a compliance officer would, or (undefined) removes it. */

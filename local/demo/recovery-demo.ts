@@ -1,6 +1,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { preflightDeps } from '../../functions/failover-preflight.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { drillConnect } from '../../shared/drills/drill-connect.js';
 import { planDrill } from '../../shared/drills/drill-plan.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
 import { confirmationPhrase } from '../../shared/failover/failover-contract.js';
@@ -10,11 +11,13 @@ import { assessFailover } from '../../shared/failover/preflight.js';
 import { backupBucketName } from '../../shared/naming/stack.js';
 import { duration } from '../../shared/reports/report-text.js';
 import { type Io, line, table } from '../../terminal/output.js';
+import type { LocalMariadb, MariadbEndpoint } from '../mariadb/local-mariadb.js';
 import type { LocalPostgres, PgEndpoint } from '../postgres/local-postgres.js';
 import { runRecoveryLocally } from '../step-functions/recovery-tasks.js';
 import type { DemoContext } from './demo-context.js';
 import type { HealthServer } from './health-server.js';
 import {
+  type DataEndpoint,
   endpointOf,
   pointRecord,
   recordValue,
@@ -28,10 +31,15 @@ import { seedTopic } from './seed.js';
 
 const MINUTE = 60_000;
 const TARGET = 'orders-db';
+const SHOP = 'shop-db';
 
 /** What the recovery demos need besides the account: a PostgreSQL, health endpoints, a zone. */
 export interface RecoveryDemoContext extends DemoContext {
   readonly postgres: LocalPostgres;
+  /** The MySQL-speaking server, where the machine has MariaDB. */
+  readonly mariadb: LocalMariadb | undefined;
+  /** Authorities the local servers' certificates come from, trusted beside RDS's. */
+  readonly trustedAuthorities: readonly string[];
   readonly health: HealthServer;
   readonly zoneId: string;
 }
@@ -101,17 +109,124 @@ export async function drillDemo(ctx: RecoveryDemoContext, now: Date): Promise<vo
   line(io.out, `  ${later} orders were written after it: a restore cannot have them.`);
   line(io.out);
 
+  const drilled = await runDemoDrill(ctx, TARGET, preview.snapshot.id, atSnapshot, topic, now);
+  if (!drilled) return;
+  const { report } = drilled;
+  const restored = await count(atSnapshot);
+  line(
+    io.out,
+    `Restored: ${restored.n} orders, the newest at ${restored.newest.toISOString()}; production has ${live.n - restored.n} more.`,
+  );
+  line(
+    io.out,
+    `  RPO ${duration(report.rpoSeconds)} (drill start minus the newest restored order): the ${later} orders since the snapshot are the loss a restore would mean.`,
+  );
+  printDrillEnd(ctx, drilled);
+}
+
+/**
+ * A restore drill of a MySQL database: shop-db's data lives in a local MariaDB (which speaks
+ * MySQL's protocol and SQL), the restore point's a copy taken at the snapshot's time. The drill
+ * connects over TLS and verifies the server's certificate (verify-full), runs MySQL checks, and
+ * measures RPO from the newest restored cart.
+ */
+export async function mysqlDrillDemo(ctx: RecoveryDemoContext, now: Date): Promise<void> {
+  const { policy, io, mariadb } = ctx;
+  if (!mariadb) {
+    line(
+      io.out,
+      'Skipped: no MariaDB server on this machine (apt-get install mariadb-server); the drill needs one to check MySQL data.',
+    );
+    return;
+  }
+  const region = policy.regions.primary;
+  const topic = await seedTopic(region, 'lifeboat-demo-alerts');
+  await seedCredentials(region, 'demo/shop-db/master', mariadb);
+  const preview = await planDrill(
+    { rds: rdsIn(region), alertTopicArn: topic },
+    policy,
+    { target: SHOP },
+    now,
+  );
+  const snapshotTime = new Date(preview.snapshot.time);
+  const production = await mariadb.create('shop_production');
+  await mariadb.query(
+    production,
+    'create table carts (id bigint auto_increment primary key, updated_at datetime(3) not null)',
+  );
+  await mariadb.query(
+    production,
+    'create table features (name varchar(64) primary key, enabled boolean)',
+  );
+  await mariadb.query(production, "insert into features values ('checkout', true)");
+  // A cart every 5 minutes for the day before the snapshot, then the carts since.
+  const cartsAt = (from: Date, count: number, step: number) =>
+    Array.from({ length: count }, (_, n) => [new Date(from.getTime() + n * step * MINUTE)]);
+  await mariadb.query(production, 'insert into carts (updated_at) values ?', [
+    cartsAt(new Date(snapshotTime.getTime() - 288 * 5 * MINUTE), 288, 5),
+  ]);
+  const atSnapshot = await mariadb.snapshot(production, 'shop_at_snapshot');
+  const later = Math.max(1, Math.floor((now.getTime() - snapshotTime.getTime()) / (5 * MINUTE)));
+  await mariadb.query(production, 'insert into carts (updated_at) values ?', [
+    cartsAt(new Date(snapshotTime.getTime() + 5 * MINUTE), later, 5),
+  ]);
+  const count = async (at: MariadbEndpoint) =>
+    (await mariadb.query(at, 'select count(*) as n, max(updated_at) as newest from carts'))[0] as {
+      n: number;
+      newest: Date;
+    };
+  const live = await count(production);
+  line(
+    io.out,
+    `Production shop-db (MySQL; here MariaDB ${mariadb.version}): ${live.n} carts, the newest updated at ${live.newest.toISOString()}`,
+  );
+  line(
+    io.out,
+    `Restore point: ${preview.snapshot.id} (engine ${preview.engine}), taken ${preview.snapshot.time}; TLS ${policy.drills?.tls}`,
+  );
+  line(io.out);
+  const drilled = await runDemoDrill(ctx, SHOP, preview.snapshot.id, atSnapshot, topic, now);
+  if (!drilled) return;
+  const { report } = drilled;
+  const restored = await count(atSnapshot);
+  line(
+    io.out,
+    `Restored: ${restored.n} carts, the newest at ${restored.newest.toISOString()}; production has ${live.n - restored.n} more.`,
+  );
+  line(io.out, `  RPO ${duration(report.rpoSeconds)} (drill start minus the newest restored cart)`);
+  printDrillEnd(ctx, drilled);
+}
+
+/**
+ * Runs the restore-drill machine for a target whose restore point's data is at `data`, and
+ * prints its path and checks; the report and where its Markdown is, or undefined (having
+ * printed why) when there is none.
+ */
+async function runDemoDrill(
+  ctx: RecoveryDemoContext,
+  target: string,
+  snapshotId: string,
+  data: DataEndpoint,
+  topic: string,
+  now: Date,
+): Promise<{ readonly report: DrillReport; readonly markdown: string } | undefined> {
+  const { policy, io } = ctx;
+  const region = policy.regions.primary;
   const run = await runRecoveryLocally(
     'restore-drill',
-    { target: TARGET },
+    { target },
     {
       policy,
       region,
       alertTopicArn: topic,
       reportBucket: ctx.vault.bucket,
-      connect: restoredDataConnector(region, new Map([[preview.snapshot.id, atSnapshot]])),
+      connect: restoredDataConnector(
+        region,
+        new Map([[snapshotId, data]]),
+        drillConnect(ctx.trustedAuthorities),
+      ),
     },
-    { waits: 'instant', executionName: `drill-${TARGET}-demo`, startTime: now },
+    { waits: 'instant', executionName: `drill-${target}-demo`, startTime: now },
   );
   line(
     io.out,
@@ -121,7 +236,7 @@ export async function drillDemo(ctx: RecoveryDemoContext, now: Date): Promise<vo
   const location = run.output as { json?: string; markdown?: string } | undefined;
   if (!location?.json) {
     line(io.out, `  ${run.error}: ${run.cause}`);
-    return;
+    return undefined;
   }
   const report = await readJson<DrillReport>(region, ctx.vault.bucket, location.json);
   line(
@@ -136,15 +251,14 @@ export async function drillDemo(ctx: RecoveryDemoContext, now: Date): Promise<vo
       ]),
     ),
   );
-  const restored = await count(atSnapshot);
-  line(
-    io.out,
-    `Restored: ${restored.n} orders, the newest at ${restored.newest.toISOString()}; production has ${live.n - restored.n} more.`,
-  );
-  line(
-    io.out,
-    `  RPO ${duration(report.rpoSeconds)} (drill start minus the newest restored order): the ${later} orders since the snapshot are the loss a restore would mean.`,
-  );
+  return { report, markdown: location.markdown ?? '' };
+}
+
+function printDrillEnd(
+  ctx: RecoveryDemoContext,
+  { report, markdown }: { readonly report: DrillReport; readonly markdown: string },
+): void {
+  const { io } = ctx;
   line(
     io.out,
     `  RTO ${duration(report.rtoSeconds)} here (the local AWS restores instantly; on AWS it is the restore's real time)`,
@@ -155,7 +269,7 @@ export async function drillDemo(ctx: RecoveryDemoContext, now: Date): Promise<vo
   );
   line(
     io.out,
-    `  report: s3://${ctx.vault.bucket}/${location.markdown}; DrillRTO, DrillRPO, DrillSucceeded metrics; one SNS summary`,
+    `  report: s3://${ctx.vault.bucket}/${markdown}; DrillRTO, DrillRPO, DrillSucceeded metrics; one SNS summary`,
   );
 }
 

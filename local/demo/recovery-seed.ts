@@ -15,12 +15,11 @@ import {
 import { type BucketLocationConstraint, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientIn, ROUTE53_REGION, rdsIn } from '../../shared/aws/clients.js';
-import { connectPostgres } from '../../shared/drills/pg-session.js';
-import type { Connect } from '../../shared/drills/smoke-checks.js';
+import type { Connect } from '../../shared/drills/database-session.js';
+import { drillConnect } from '../../shared/drills/drill-connect.js';
 import { type Slot, snapshotIdentifier } from '../../shared/naming/slot.js';
 import { DRILL_RESTORED_FROM_TAG, TAG, tagMap } from '../../shared/naming/tags.js';
 import type { SnapshotKind } from '../../shared/rds/snapshots.js';
-import type { LocalPostgres, PgEndpoint } from '../postgres/local-postgres.js';
 
 /** A bucket in the region, for reports (the stack creates one per region). */
 export async function seedBucket(region: string, name: string): Promise<void> {
@@ -36,7 +35,7 @@ export async function seedBucket(region: string, name: string): Promise<void> {
 export async function seedCredentials(
   region: string,
   name: string,
-  local: LocalPostgres,
+  local: { readonly user: string; readonly password: string },
 ): Promise<void> {
   await clientIn(SecretsManagerClient, region).send(
     new CreateSecretCommand({
@@ -87,14 +86,23 @@ export async function seedLifeboatSnapshot(
   return id;
 }
 
+/** Where a local database answers. */
+export interface DataEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+}
+
 /**
  * Smoke checks for databases the local AWS restores: the local AWS has no database server, so
- * a drill database's connection goes to the local PostgreSQL database that holds the data of the
- * snapshot it was restored from (named by its lifeboat:restored-from tag).
+ * a drill database's connection goes to the local PostgreSQL or MariaDB database that holds the
+ * data of the snapshot it was restored from (named by its lifeboat:restored-from tag), opened as
+ * a deployed drill opens it (`connect`: the engine's driver, TLS as the policy says).
  */
 export function restoredDataConnector(
   region: string,
-  dataBySnapshot: ReadonlyMap<string, PgEndpoint>,
+  dataBySnapshot: ReadonlyMap<string, DataEndpoint>,
+  connect: Connect = drillConnect(),
 ): Connect {
   return async (login) => {
     const id = login.host.split('.')[0] ?? '';
@@ -114,7 +122,7 @@ export function restoredDataConnector(
       throw Object.assign(new Error(`no data for ${snapshot} behind ${login.host}`), {
         code: 'ENOTFOUND',
       });
-    return connectPostgres({ ...login, host: data.host, port: data.port, database: data.database });
+    return connect({ ...login, host: data.host, port: data.port, database: data.database });
   };
 }
 

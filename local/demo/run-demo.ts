@@ -7,10 +7,17 @@ import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { type Io, line } from '../../terminal/output.js';
 import { startLocalAws } from '../aws/local-aws.js';
+import { type LocalMariadb, mariadbBinaries, startLocalMariadb } from '../mariadb/local-mariadb.js';
 import { type LocalPostgres, startLocalPostgres } from '../postgres/local-postgres.js';
+import { createLocalAuthority, type LocalAuthority } from '../tls/local-authority.js';
 import { seedDemoDatabases, simulateMonth } from './backup-demo.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
-import { drillDemo, failoverDemo, type RecoveryDemoContext } from './recovery-demo.js';
+import {
+  drillDemo,
+  failoverDemo,
+  mysqlDrillDemo,
+  type RecoveryDemoContext,
+} from './recovery-demo.js';
 import { seedZone } from './recovery-seed.js';
 import { secretsAndVerificationDemo, seedDemoSecrets } from './secrets-demo.js';
 import { seedDbNetwork, seedKey, seedVault } from './seed.js';
@@ -34,15 +41,19 @@ export async function runDemo(days: number, io: Io): Promise<void> {
   });
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
-  const postgres = await startLocalPostgres().catch(async (error: unknown) => {
+  // The local databases serve TLS with certificates of an authority made for this run.
+  const authority = createLocalAuthority();
+  const postgres = await startLocalPostgres({ tls: authority }).catch(async (error: unknown) => {
     await aws.stop();
+    authority.remove();
     throw error;
   });
+  const mariadb = mariadbBinaries() ? await startLocalMariadb({ tls: authority }) : undefined;
   const health = await startHealthServer();
   try {
     line(io.out, `Lifeboat demo against a local AWS (moto on ${aws.endpoint})`);
     line(io.out);
-    const ctx = await seedDemoAccount(io, health, postgres);
+    const ctx = await seedDemoAccount(io, health, postgres, mariadb, authority);
     const now = new Date();
     line(io.out);
     line(
@@ -63,13 +74,21 @@ export async function runDemo(days: number, io: Io): Promise<void> {
     line(io.out);
     line(
       io.out,
-      `7. Planned failover of orders-db to ${ctx.policy.regions.dr}, with the DNS switch`,
+      `7. Restore drill of shop-db, a MySQL database, over TLS that proves the server (${ctx.policy.drills?.tls})`,
+    );
+    await mysqlDrillDemo(ctx, new Date());
+    line(io.out);
+    line(
+      io.out,
+      `8. Planned failover of orders-db to ${ctx.policy.regions.dr}, with the DNS switch`,
     );
     await failoverDemo(ctx);
   } finally {
     await health.stop();
     await postgres.stop();
+    await mariadb?.stop();
     await aws.stop();
+    authority.remove();
   }
 }
 
@@ -77,6 +96,8 @@ async function seedDemoAccount(
   io: Io,
   health: HealthServer,
   postgres: LocalPostgres,
+  mariadb: LocalMariadb | undefined,
+  authority: LocalAuthority,
 ): Promise<RecoveryDemoContext> {
   const drKey = await seedKey('eu-west-1', 'Lifeboat demo: DR snapshot copies');
   const network = await seedDbNetwork('eu-central-1', 'demo-private');
@@ -84,6 +105,7 @@ async function seedDemoAccount(
   const policy: Policy = parsePolicyText(
     readFileSync(DEMO_POLICY, 'utf8')
       .replace('DEMO_DR_KEY_ARN', drKey)
+      .replace('DEMO_TLS', postgres.kind === 'postgresql' ? 'verify-full' : 'disable')
       .replace('DEMO_SECURITY_GROUP', network.securityGroupId)
       .replace('DEMO_HOSTED_ZONE', zoneId)
       .replace('DEMO_PRIMARY_HEALTH_URL', health.url('/orders/health'))
@@ -101,6 +123,8 @@ async function seedDemoAccount(
     recorder: recorderFor(env),
     io,
     postgres,
+    mariadb,
+    trustedAuthorities: [authority.caPem],
     health,
     zoneId,
   };

@@ -31,11 +31,16 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { resolveVault, type Vault } from '../../shared/vault/vault.js';
 
 /** A PostgreSQL instance in the local AWS. */
-export async function seedInstance(rds: RDSClient, id: string, tags: Record<string, string> = {}) {
+export async function seedInstance(
+  rds: RDSClient,
+  id: string,
+  tags: Record<string, string> = {},
+  engine: 'postgres' | 'mysql' | 'mariadb' = 'postgres',
+) {
   await rds.send(
     new CreateDBInstanceCommand({
       DBInstanceIdentifier: id,
-      Engine: 'postgres',
+      Engine: engine,
       DBInstanceClass: 'db.t4g.micro',
       AllocatedStorage: 20,
       MasterUsername: 'app',

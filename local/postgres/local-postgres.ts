@@ -1,10 +1,19 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../free-port.js';
+import type { LocalAuthority } from '../tls/local-authority.js';
 
 /** Where a database answers. */
 export interface PgEndpoint {
@@ -38,35 +47,18 @@ export function postgresBinDir(env: NodeJS.ProcessEnv = process.env): string | u
 
 /** Starts PostgreSQL from the machine's binaries, falling back to PGlite. */
 export async function startLocalPostgres(
-  options: { readonly prefer?: 'postgresql' | 'pglite' } = {},
+  options: { readonly prefer?: 'postgresql' | 'pglite'; readonly tls?: LocalAuthority } = {},
 ): Promise<LocalPostgres> {
   const bin = postgresBinDir();
-  if (bin && options.prefer !== 'pglite') return startPostgresServer(bin);
+  if (bin && options.prefer !== 'pglite') return startPostgresServer(bin, options.tls);
   return startPglite();
-}
-
-/** A free TCP port on the loopback interface. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 const USER = 'lifeboat';
 // PostgreSQL refuses to run as root; when we are root, the cluster belongs to nobody.
 const NOBODY = 65_534;
 
-async function startPostgresServer(bin: string): Promise<LocalPostgres> {
+async function startPostgresServer(bin: string, tls?: LocalAuthority): Promise<LocalPostgres> {
   const password = randomBytes(12).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-pg-'));
   const data = join(dir, 'data');
@@ -102,6 +94,20 @@ async function startPostgresServer(bin: string): Promise<LocalPostgres> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
   }
+  // TLS with the local authority's certificate; the key must belong to the server's user.
+  const ssl: string[] = [];
+  if (tls) {
+    const cert = join(dir, 'server.pem');
+    const key = join(dir, 'server.key');
+    copyFileSync(tls.certFile, cert);
+    copyFileSync(tls.keyFile, key);
+    chmodSync(key, 0o600);
+    if (asRoot) {
+      chownSync(cert, NOBODY, NOBODY);
+      chownSync(key, NOBODY, NOBODY);
+    }
+    ssl.push('-c', 'ssl=on', '-c', `ssl_cert_file=${cert}`, '-c', `ssl_key_file=${key}`);
+  }
   const port = await freePort();
   const server: ChildProcess = spawn(
     join(bin, 'postgres'),
@@ -118,6 +124,7 @@ async function startPostgresServer(bin: string): Promise<LocalPostgres> {
       'fsync=off',
       '-c',
       'max_connections=20',
+      ...ssl,
     ],
     { ...owner, stdio: ['ignore', 'ignore', 'pipe'] },
   );

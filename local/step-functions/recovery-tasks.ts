@@ -1,6 +1,6 @@
 import { loadTask } from '../../functions/registry.js';
 import { ROUTE53_REGION } from '../../shared/aws/clients.js';
-import type { Connect } from '../../shared/drills/smoke-checks.js';
+import type { Connect } from '../../shared/drills/database-session.js';
 import type { HttpProbe } from '../../shared/failover/health.js';
 import type { TaskEnvironment } from '../../shared/jobs/job-definition.js';
 import type { StateMachineName } from '../../shared/naming/stack.js';

@@ -30,13 +30,17 @@ const SmokeCheckSchema = z.strictObject({
   isTrue: z.optional(z.literal(true)),
 });
 
-/** What the smoke checks ask of the restored database, and as whom. */
+/**
+ * What the smoke checks ask of the restored database, and as whom: `engine` is the engine the
+ * policy wrote the checks for (null: whatever the database runs).
+ */
 const DrillCheckSchema = z.strictObject({
   database: z.string(),
   credentialsSecret: z.string(),
+  engine: z.nullable(z.string()),
   checks: z.array(SmokeCheckSchema).check(z.minLength(1)),
   freshness: z.nullable(z.string()),
-  tls: z.enum(['require', 'disable']),
+  tls: z.enum(['verify-full', 'require', 'disable']),
 });
 
 const drillId = z.string().check(z.minLength(1));
@@ -93,9 +97,10 @@ export const RestorePollSchema = z.object({
 
 export type RestorePoll = z.output<typeof RestorePollSchema>;
 
-/** SmokeChecks' input: where the restored database answers, and the plan's checks. */
+/** SmokeChecks' input: where the restored database answers, its engine, and the plan's checks. */
 export const SmokeInputSchema = z.strictObject({
   drillId: z.string(),
+  engine: z.string().check(z.minLength(1)),
   address: z.string().check(z.minLength(1)),
   port: z.int().check(z.minimum(1), z.maximum(65_535)),
   check: DrillCheckSchema,

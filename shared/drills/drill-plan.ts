@@ -125,6 +125,7 @@ export async function planDrill(
     check: {
       database: database.database,
       credentialsSecret: database.credentialsSecret,
+      engine: database.engine ?? null,
       checks: database.checks,
       freshness: database.freshness ?? null,
       tls: drills.tls,

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../validation/zod.js';
+import { engineFamily, RDS_ENGINES } from '../naming/engines.js';
 import { durationWithin, isZeroDuration, parseDuration } from './duration.js';
 import { scheduleExpressionProblem } from './schedule-expression.js';
 
@@ -65,6 +66,11 @@ const tagMap = z
   )
   .check(z.refine((tags) => Object.keys(tags).length > 0, 'must name at least one tag'));
 
+const rdsEngine = z.enum(
+  RDS_ENGINES as [string, ...string[]],
+  `must be an RDS engine: ${RDS_ENGINES.join(', ')}`,
+);
+
 const target = z
   .strictObject({
     kind: z.enum(['rds-instance', 'aurora-cluster'], 'must be rds-instance or aurora-cluster'),
@@ -79,6 +85,8 @@ const target = z
         ),
     ),
     tags: z.optional(tagMap),
+    /** The database's engine, when known: drills check their SQL is written for it. */
+    engine: z.optional(rdsEngine),
   })
   .check(
     z.refine(
@@ -182,6 +190,8 @@ const smokeCheck = z
 const drillDatabase = z.strictObject({
   database: text('the database name to connect to'),
   credentialsSecret: text('the name or ARN of a secret holding {"username","password"}'),
+  /** The engine the checks are written for; absent, they run on whatever the database runs. */
+  engine: z.optional(rdsEngine),
   checks: z.array(smokeCheck).check(z.minLength(1, 'must list at least one smoke check')),
   freshness: z.optional(text("an SQL query returning the newest row's timestamp")),
 });
@@ -392,10 +402,10 @@ export const PolicySchema = z
           ),
           tls: z._default(
             z.enum(
-              ['require', 'disable'],
-              'must be require (encrypted, as RDS expects) or disable',
+              ['verify-full', 'require', 'disable'],
+              'must be verify-full (encrypted, the server proven by the RDS certificate authorities), require (encrypted, unproven) or disable',
             ),
-            'require',
+            'verify-full',
           ),
           network: z.strictObject({
             subnetGroup: text('the DB subnet group drill databases are restored into'),
@@ -456,6 +466,21 @@ export const PolicySchema = z
           });
         } else seen.set(key, i);
       });
+      // Checks written for one engine cannot run on a database the policy says runs another.
+      for (const [name, drill] of Object.entries(policy.drills?.databases ?? {})) {
+        const written = drill?.engine ? engineFamily(drill.engine) : undefined;
+        if (!written) continue;
+        (policy.targets ?? []).forEach((t, i) => {
+          const runs = t?.engine ? engineFamily(t.engine) : undefined;
+          if (t?.identifier !== name || !runs || runs === written) return;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['drills', 'databases', name, 'engine'],
+            message: `is ${drill.engine}, but targets[${i}] says ${name} runs ${t.engine}: the checks are written for another engine`,
+            input: drill.engine,
+          });
+        });
+      }
     }),
   );
 

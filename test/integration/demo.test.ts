@@ -15,7 +15,7 @@ describe('npm run demo', () => {
     expect(result.status).toBe(0);
     const out = result.stdout;
     expect(out).toMatch(/Lifeboat demo against a local AWS \(moto on http:\/\/127\.0\.0\.1:\d+\)/);
-    const runs = out.split('\n').filter((l) => /^\d{4}-\d\d-\d\d 03:00 {2}3 {8}3 /.test(l));
+    const runs = out.split('\n').filter((l) => /^\d{4}-\d\d-\d\d 03:00 {2}4 {8}4 /.test(l));
     expect(runs).toHaveLength(10);
     expect(out).toContain('before-upgrade');
     expect(out).toContain('not created by Lifeboat');
@@ -55,6 +55,14 @@ describe('npm run demo', () => {
     expect(missing).toBe(after);
     expect(out).toMatch(/RPO \d+h \d+m \d+s \(drill start minus the newest restored order\)/);
     expect(out).toMatch(/teardown: deleted lb-drill-orders-db-\d{12}/);
+    // The MySQL drill: its checks on MariaDB over TLS that proves the server, RTO and RPO.
+    expect(out).toMatch(
+      /7\. Restore drill of shop-db, a MySQL database, over TLS that proves the server \(verify-full\)/,
+    );
+    expect(out).toMatch(/carts exist\s+at least 100\s+288\s+pass/);
+    expect(out).toMatch(/checkout enabled\s+true\s+1\s+pass/);
+    expect(out).toMatch(/RPO \d+h \d+m \d+s \(drill start minus the newest restored cart\)/);
+    expect(out).toMatch(/teardown: deleted lb-drill-shop-db-\d{12}/);
     // The planned failover switches the record to the replica, then resumes as a no-op.
     expect(out).toMatch(
       /regional-failover \(state-machines\/regional-failover\.asl\.yml, waits skipped\): SUCCEEDED in 15 state transitions/,

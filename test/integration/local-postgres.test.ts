@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { postgresBinDir, startLocalPostgres } from '../../local/postgres/local-postgres.js';
-import { connectPostgres } from '../../shared/drills/pg-session.js';
+import { openPostgres } from '../../shared/drills/pg-session.js';
 
 // The throwaway PostgreSQL behind smoke checks: the machine's server binaries, and PGlite where
 // they are missing. A snapshot copy keeps the data as it was; later writes miss it.
@@ -22,12 +22,16 @@ describe.each(kinds)('local PostgreSQL (%s)', (kind) => {
       // Act
       const snapshot = await local.snapshot(db, 'orders_snapshot');
       await local.query(db, 'insert into orders default values');
-      const session = await connectPostgres({
-        ...snapshot,
-        user: local.user,
-        password: local.password,
-        tls: 'disable',
-      });
+      const session = await openPostgres(
+        {
+          engine: 'postgres',
+          ...snapshot,
+          user: local.user,
+          password: local.password,
+          tls: 'disable',
+        },
+        undefined,
+      );
       const rows = await session.query('select count(*) from orders');
       await session.end();
 
@@ -48,7 +52,10 @@ describe.runIf(postgresBinDir())('local PostgreSQL server', () => {
     try {
       const db = await local.create('orders');
       await expect(
-        connectPostgres({ ...db, user: local.user, password: 'wrong', tls: 'disable' }),
+        openPostgres(
+          { engine: 'postgres', ...db, user: local.user, password: 'wrong', tls: 'disable' },
+          undefined,
+        ),
       ).rejects.toThrow(/password authentication failed/);
     } finally {
       await local.stop();

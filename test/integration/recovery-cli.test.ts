@@ -112,7 +112,7 @@ describe('lifeboat drill', () => {
   it('refuses bad arguments before calling AWS, naming what is wrong', async () => {
     expect(await cli('drill', 'start', '--target', 'scratch-db')).toMatchObject({
       code: 2,
-      err: 'lifeboat: --target scratch-db: the policy drills orders-db, billing\n',
+      err: 'lifeboat: --target scratch-db: the policy drills orders-db, shop-db, billing\n',
     });
     expect(
       (await cli('drill', 'start', '--target', 'orders-db', '--pick', 'oldest')).err,

@@ -2,12 +2,14 @@ import { DescribeDBClustersCommand, DescribeDBInstancesCommand } from '@aws-sdk/
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type DataEndpoint,
   restoredDataConnector,
   seedBucket,
   seedCredentials,
   seedLifeboatSnapshot,
 } from '../../local/demo/recovery-seed.js';
 import { seedCluster, seedDbNetwork, seedInstance, seedTopic } from '../../local/demo/seed.js';
+import { type LocalMariadb, startLocalMariadb } from '../../local/mariadb/local-mariadb.js';
 import {
   type LocalPostgres,
   type PgEndpoint,
@@ -17,37 +19,50 @@ import {
   type RecoveryTaskDeps,
   runRecoveryLocally,
 } from '../../local/step-functions/recovery-tasks.js';
+import { createLocalAuthority, type LocalAuthority } from '../../local/tls/local-authority.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { drillConnect } from '../../shared/drills/drill-connect.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
 import { runJanitor } from '../../shared/drills/janitor.js';
 import { slotOf } from '../../shared/naming/slot.js';
 import { silentLog } from '../../shared/observability/job-log.js';
+import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { useLocalAws } from '../support/local-aws.js';
-import { type RecoverySeeds, recoveryPolicy } from '../support/recovery-policy.js';
+import {
+  type RecoverySeeds,
+  recoveryPolicy,
+  recoveryPolicyText,
+} from '../support/recovery-policy.js';
 
 // The restore-drill ASL file, run in-process against moto, with smoke checks against a real
-// PostgreSQL that holds each snapshot's data.
+// PostgreSQL and a real MariaDB that hold each snapshot's data, over TLS verified against a
+// certificate authority made for the run (as a deployed drill verifies RDS's).
 
 useLocalAws();
 const REGION = 'eu-central-1';
 const BUCKET = 'lb-recovery-test-reports';
 const HOUR = 3_600_000;
 let local: LocalPostgres;
+let mariadb: LocalMariadb;
+let authority: LocalAuthority;
 let production: PgEndpoint;
-const dataBySnapshot = new Map<string, PgEndpoint>();
+const dataBySnapshot = new Map<string, DataEndpoint>();
 let seeds: RecoverySeeds;
 let topic: string;
 let snapshotTime: Date;
 
-const policyWith = (minOrders: number): Policy => recoveryPolicy({ ...seeds, minOrders });
+// PGlite (where the machine has no PostgreSQL server) has no TLS.
+const tls = () => (local.kind === 'postgresql' ? 'verify-full' : 'disable');
+const policyWith = (minOrders: number, shopChecksEngine = 'mysql'): Policy =>
+  recoveryPolicy({ ...seeds, minOrders, tls: tls(), shopChecksEngine });
 
 const deps = (policy: Policy): RecoveryTaskDeps => ({
   policy,
   region: REGION,
   alertTopicArn: topic,
   reportBucket: BUCKET,
-  connect: restoredDataConnector(REGION, dataBySnapshot),
+  connect: restoredDataConnector(REGION, dataBySnapshot, drillConnect([authority.caPem])),
   probe: async () => ({ healthy: true, detail: 'HTTP 200' }),
 });
 
@@ -68,7 +83,9 @@ const drillDatabases = async () => {
 };
 
 beforeAll(async () => {
-  local = await startLocalPostgres();
+  authority = createLocalAuthority();
+  local = await startLocalPostgres({ tls: authority });
+  mariadb = await startLocalMariadb({ tls: authority });
   const network = await seedDbNetwork(REGION, 'drill-subnets');
   seeds = { subnetGroup: network.subnetGroup, securityGroup: network.securityGroupId };
   const rds = rdsIn(REGION).client;
@@ -119,10 +136,41 @@ beforeAll(async () => {
     snapshotTime,
   );
   dataBySnapshot.set(billingSnapshot, await local.snapshot(billing, 'billing_snapshot'));
+
+  // A MySQL database: 40 carts, the newest updated two hours before the snapshot.
+  await seedInstance(rds, 'shop-db', {}, 'mysql');
+  await seedCredentials(REGION, 'prod/shop-db/master', mariadb);
+  const shop = await mariadb.create('shop_live');
+  await mariadb.query(
+    shop,
+    'create table carts (id int auto_increment primary key, updated_at datetime(3) not null)',
+  );
+  await mariadb.query(
+    shop,
+    'create table features (name varchar(64) primary key, enabled boolean)',
+  );
+  await mariadb.query(shop, "insert into features values ('checkout', true)");
+  for (let n = 0; n < 40; n++) {
+    await mariadb.query(shop, 'insert into carts (updated_at) values (?)', [
+      new Date(snapshotTime.getTime() - 2 * HOUR - n * 60_000),
+    ]);
+  }
+  const shopSnapshot = await seedLifeboatSnapshot(
+    REGION,
+    'recovery-test',
+    'instance',
+    'shop-db',
+    slotOf(new Date(snapshotTime.getTime() - HOUR)),
+    snapshotTime,
+  );
+  dataBySnapshot.set(shopSnapshot, await mariadb.snapshot(shop, 'shop_snapshot'));
+  await mariadb.query(shop, 'insert into carts (updated_at) values (?)', [new Date()]);
 }, 120_000);
 
 afterAll(async () => {
   await local?.stop();
+  await mariadb?.stop();
+  authority?.remove();
 });
 
 describe('restore drill against the local AWS and PostgreSQL', () => {
@@ -193,6 +241,59 @@ describe('restore drill against the local AWS and PostgreSQL', () => {
       teardown: { done: true },
     });
     expect(stored.teardown.deleted).toHaveLength(2);
+    expect(await drillDatabases()).toEqual([]);
+  });
+
+  it('drills a MySQL database over verified TLS: its checks, and RPO from its newest row', async () => {
+    // Act
+    const run = await runRecoveryLocally(
+      'restore-drill',
+      { target: 'shop-db' },
+      deps(policyWith(1)),
+      { waits: 'instant' },
+    );
+
+    // Assess
+    expect(run.status).toBe('SUCCEEDED');
+    const stored = await report((run.output as { json: string }).json);
+    expect(stored.checks).toEqual([
+      { name: 'carts exist', passed: true, expected: 'at least 10', value: 40 },
+      { name: 'checkout enabled', passed: true, expected: 'true', value: 1 },
+      expect.objectContaining({ name: 'freshness', passed: true }),
+    ]);
+    // The newest restored cart is two hours older than the snapshot.
+    expect(stored.rpoBasis).toBe('newest-row');
+    expect(stored.rpoSeconds).toBeGreaterThanOrEqual(2 * 3600);
+    expect(stored.rpoSeconds).toBeLessThan(2 * 3600 + 300);
+    expect(stored.teardown).toMatchObject({ done: true });
+    expect(await drillDatabases()).toEqual([]);
+  });
+
+  it('fails a drill whose checks are written for another engine than the restored database runs, and tears down', async () => {
+    // Act
+    const run = await runRecoveryLocally(
+      'restore-drill',
+      { target: 'shop-db' },
+      // The policy does not say which engine shop-db runs: only the drill can find out.
+      deps(
+        parsePolicyText(
+          recoveryPolicyText({ ...seeds, tls: tls(), shopChecksEngine: 'postgres' }).replace(
+            '    identifier: shop-db\n    engine: mysql\n',
+            '    identifier: shop-db\n',
+          ),
+          'recovery.policy.yml',
+        ),
+      ),
+      { waits: 'instant' },
+    );
+
+    // Assess
+    expect(run).toMatchObject({ status: 'FAILED' });
+    expect(run.path).toEqual(expect.arrayContaining(['SmokeChecks', 'Teardown', 'Report']));
+    const cause = JSON.stringify(run);
+    expect(cause).toContain(
+      'the checks are written for postgres (PostgreSQL), but the restored database runs mysql (MySQL/MariaDB)',
+    );
     expect(await drillDatabases()).toEqual([]);
   });
 

@@ -113,9 +113,10 @@ export function drillPlanFixture(kind: 'instance' | 'cluster' = 'instance') {
     check: {
       database: 'orders',
       credentialsSecret: 'prod/orders-db/master',
+      engine: null,
       checks: [{ name: 'orders exist', sql: 'select count(*) from orders', atLeast: 1000 }],
       freshness: 'select max(created_at) from orders',
-      tls: 'require',
+      tls: 'verify-full',
     },
   };
 }

@@ -84,7 +84,7 @@ describe('planning a drill', () => {
       pollSeconds: 60,
       maxPolls: 120,
       alertTopicArn: TOPIC,
-      check: { database: 'orders', credentialsSecret: 'prod/orders-db/master', tls: 'require' },
+      check: { database: 'orders', credentialsSecret: 'prod/orders-db/master', tls: 'verify-full' },
     });
     expect(plan.tags).toEqual(
       expect.arrayContaining([

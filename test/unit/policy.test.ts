@@ -214,6 +214,57 @@ describe('policy validation', () => {
     expect(found.some((p) => p.includes(expected))).toBe(true);
   });
 
+  it('refuses checks written for an engine the target is known not to run, and an unknown engine', () => {
+    // Prepare
+    const example = readFileSync('lifeboat.policy.yml', 'utf8');
+    // The example says orders-db runs postgres.
+    const knownEngine = example;
+    const mysqlChecks = knownEngine.replace(
+      '      database: orders\n',
+      '      database: orders\n      engine: mysql\n',
+    );
+    const misspelled = example.replace(
+      '      database: orders\n',
+      '      database: orders\n      engine: mssql\n',
+    );
+
+    // Act
+    const sameEngine = problems(
+      knownEngine.replace(
+        '      database: orders\n',
+        '      database: orders\n      engine: aurora-postgresql\n',
+      ),
+    );
+    const mismatch = problems(mysqlChecks);
+    const unknown = problems(misspelled);
+
+    // Assess
+    expect(sameEngine).toEqual([]);
+    expect(mismatch).toEqual([
+      'drills.databases.orders-db.engine: is mysql, but targets[0] says orders-db runs postgres: the checks are written for another engine',
+    ]);
+    expect(unknown).toEqual([
+      'drills.databases.orders-db.engine: must be an RDS engine: postgres, aurora-postgresql, mysql, mariadb, aurora-mysql',
+    ]);
+  });
+
+  it('verifies the drill database’s certificate by default, and names what each TLS mode protects', () => {
+    // Act
+    const policy = parsePolicyText(
+      readFileSync('lifeboat.policy.yml', 'utf8').replace(/^ {2}tls: .*$/m, ''),
+      'lifeboat.policy.yml',
+    );
+    const bad = problems(
+      readFileSync('lifeboat.policy.yml', 'utf8').replace(/^ {2}tls: .*$/m, '  tls: prefer'),
+    );
+
+    // Assess
+    expect(policy.drills?.tls).toBe('verify-full');
+    expect(bad).toEqual([
+      'drills.tls: must be verify-full (encrypted, the server proven by the RDS certificate authorities), require (encrypted, unproven) or disable',
+    ]);
+  });
+
   it('reports every bad field at once, not only the first', () => {
     // Prepare
     const text = VALID.replace('version: 1', 'version: 3')

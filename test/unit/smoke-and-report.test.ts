@@ -5,14 +5,12 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { Connect, DatabaseLogin, SqlSession } from '../../shared/drills/database-session.js';
 import { drillReport, drillReportMarkdown } from '../../shared/drills/drill-report.js';
 import {
-  type Connect,
-  type DatabaseLogin,
   runSmokeChecks,
   SmokeConfigError,
   SmokeConnectionError,
-  type SqlSession,
 } from '../../shared/drills/smoke-checks.js';
 import { drillPlanFixture, SMOKE_PASSED, TEARDOWN_DONE } from '../support/machine-world.js';
 
@@ -48,16 +46,22 @@ function database(answers: Record<string, unknown[][] | Error>) {
   return { connect, logins, ended: () => ended };
 }
 
-const input = (checks: unknown[], freshness: string | null = null) => ({
+const input = (
+  checks: unknown[],
+  freshness: string | null = null,
+  engines: { readonly runs?: string; readonly writtenFor?: string | null } = {},
+) => ({
   drillId: 'lb-drill-x',
+  engine: engines.runs ?? 'postgres',
   address: 'lb-drill-x.abc.eu-central-1.rds.amazonaws.com',
   port: 5432,
   check: {
     database: 'orders',
     credentialsSecret: 'prod/orders-db/master',
+    engine: engines.writtenFor ?? null,
     checks,
     freshness,
-    tls: 'require',
+    tls: 'verify-full',
   },
 });
 
@@ -102,12 +106,13 @@ describe('smoke checks', () => {
     });
     expect(db.logins).toEqual([
       {
+        engine: 'postgres',
         host: 'lb-drill-x.abc.eu-central-1.rds.amazonaws.com',
         port: 5432,
         database: 'orders',
         user: 'app',
         password: PASSWORD,
-        tls: 'require',
+        tls: 'verify-full',
       },
     ]);
     expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, {
@@ -198,6 +203,133 @@ describe('smoke checks', () => {
     // Assess
     expect(error).toBeInstanceOf(SmokeConfigError);
     expect(String((error as Error).message)).not.toContain(PASSWORD);
+  });
+
+  it.each([
+    ['mysql', 'ER_CON_COUNT_ERROR', 'Too many connections'],
+    ['mariadb', 'ER_SERVER_SHUTDOWN', 'Server shutdown in progress'],
+    [
+      'aurora-mysql',
+      'PROTOCOL_CONNECTION_LOST',
+      'Connection lost: The server closed the connection.',
+    ],
+    ['postgres', '57P03', 'the database system is starting up'],
+    ['aurora-postgresql', '53300', 'sorry, too many clients already'],
+  ])('retries %s when it answers %s at connection', async (engine, code, message) => {
+    // Arrange
+    const busy: Connect = async () => {
+      throw Object.assign(new Error(message), { code });
+    };
+
+    // Act
+    const act = runSmokeChecks(
+      { secrets: secrets as never, connect: busy },
+      input([{ name: 'one', sql: 'select 1', atLeast: 1 }], null, { runs: engine }),
+    );
+
+    // Assess
+    await expect(act).rejects.toThrow(SmokeConnectionError);
+  });
+
+  it('fails at once, as not retryable, when the server cannot prove it is the drill database', async () => {
+    // Arrange: how mysql2 and pg report a certificate they cannot verify
+    const impostors: [string, Connect][] = [
+      [
+        'mysql',
+        async () => {
+          throw Object.assign(new Error('self-signed certificate in certificate chain'), {
+            code: 'HANDSHAKE_SSL_ERROR',
+          });
+        },
+      ],
+      [
+        'postgres',
+        async () => {
+          throw Object.assign(new Error("Hostname/IP does not match certificate's altnames"), {
+            code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+          });
+        },
+      ],
+    ];
+
+    for (const [engine, connect] of impostors) {
+      // Act
+      const error = await runSmokeChecks(
+        { secrets: secrets as never, connect },
+        input([{ name: 'one', sql: 'select 1', atLeast: 1 }], null, { runs: engine }),
+      ).catch((e: Error) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(SmokeConfigError);
+      expect((error as Error).message).toContain(
+        'did not prove it is the drill database (tls verify-full)',
+      );
+    }
+  });
+
+  it('names the engine’s error code and message when a check’s SQL fails', async () => {
+    // Arrange
+    const mysqlError = Object.assign(new Error("Table 'shop.orderz' doesn't exist"), {
+      code: 'ER_NO_SUCH_TABLE',
+      errno: 1146,
+      sqlMessage: "Table 'shop.orderz' doesn't exist",
+    });
+    const pgError = Object.assign(new Error('relation "orderz" does not exist'), { code: '42P01' });
+    const db = (error: Error) => database({ 'select count(*) from orderz': error }).connect;
+    const checks = [{ name: 'orders', sql: 'select count(*) from orderz', atLeast: 1 }];
+
+    // Act
+    const mysql = await runSmokeChecks(
+      { secrets: secrets as never, connect: db(mysqlError) },
+      input(checks, null, { runs: 'mariadb' }),
+    );
+    const postgres = await runSmokeChecks(
+      { secrets: secrets as never, connect: db(pgError) },
+      input(checks, null, { runs: 'postgres' }),
+    );
+
+    // Assess
+    expect(mysql.checks[0]?.error).toBe(
+      "MySQL/MariaDB error ER_NO_SUCH_TABLE (1146): Table 'shop.orderz' doesn't exist",
+    );
+    expect(postgres.checks[0]?.error).toBe(
+      'PostgreSQL error 42P01: relation "orderz" does not exist',
+    );
+  });
+
+  it('opens a MySQL-family database with its engine, and refuses checks written for another engine without connecting', async () => {
+    // Arrange
+    const db = database({ 'select 1': [[1]] });
+    const checks = [{ name: 'one', sql: 'select 1', atLeast: 1 }];
+
+    // Act
+    const aurora = await runSmokeChecks(
+      { secrets: secrets as never, connect: db.connect },
+      input(checks, null, { runs: 'aurora-mysql', writtenFor: 'mariadb' }),
+    );
+    const mismatch = await runSmokeChecks(
+      { secrets: secrets as never, connect: db.connect },
+      input(checks, null, { runs: 'postgres', writtenFor: 'mysql' }),
+    ).catch((e: Error) => e);
+    const unknown = await runSmokeChecks(
+      { secrets: secrets as never, connect: db.connect },
+      input(checks, null, { runs: 'sqlserver-ex' }),
+    ).catch((e: Error) => e);
+
+    // Assess
+    expect(aurora.passed).toBe(true);
+    expect(db.logins.map((l) => l.engine)).toEqual(['mysql']);
+    expect(mismatch).toEqual(
+      new SmokeConfigError(
+        'the checks are written for mysql (MySQL/MariaDB), but the restored database runs postgres (PostgreSQL)',
+      ),
+    );
+    expect(unknown).toEqual(
+      new SmokeConfigError(
+        'the restored database runs sqlserver-ex: smoke checks run on PostgreSQL, MySQL and MariaDB (RDS and Aurora)',
+      ),
+    );
+    expect(db.logins).toHaveLength(1);
   });
 
   it('refuses a secret that is not {username, password}, naming the secret but not its content', async () => {
