@@ -1,4 +1,4 @@
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import {
   CONNECT_TIMEOUT_MS,
   type EngineConnect,
@@ -11,7 +11,9 @@ import {
  * UTC: DATETIME values are taken as UTC, and the session's time zone is UTC for TIMESTAMPs.
  */
 export const openMysql: EngineConnect = async (login, tls) => {
-  const connection = await mysql.createConnection({
+  // Loaded when a drill first connects to a MySQL database: a cold start pays for one driver.
+  const { createConnection } = await import('mysql2/promise');
+  const connection = await createConnection({
     host: login.host,
     port: login.port,
     database: login.database,

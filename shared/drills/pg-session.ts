@@ -1,4 +1,3 @@
-import pg from 'pg';
 import {
   CONNECT_TIMEOUT_MS,
   type EngineConnect,
@@ -8,6 +7,8 @@ import {
 
 /** Opens a PostgreSQL (or Aurora PostgreSQL) session with `pg`. */
 export const openPostgres: EngineConnect = async (login, tls) => {
+  // Loaded when a drill first connects to a PostgreSQL database: a cold start pays for one driver.
+  const { default: pg } = await import('pg');
   const client = new pg.Client({
     host: login.host,
     port: login.port,
