@@ -1,27 +1,36 @@
-import { Command, CommanderError, Option } from 'commander';
-import { MotoMissingError } from '../local/aws/local-aws.js';
-import { RebuildReplicaError } from '../shared/failover/rebuild-replica.js';
-import { ManifestNotFoundError } from '../shared/manifest/manifest-store.js';
-import { errorSummary } from '../shared/observability/job-log.js';
-import { PolicyError } from '../shared/policy/errors.js';
-import { ExportTamperedError } from '../shared/secrets/open-export.js';
-import { RestoreRefusedError, UnknownSecretError } from '../shared/secrets/restore.js';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { type Io, line, processIo } from '../terminal/output.js';
-import { EXIT, UsageError } from './cli-errors.js';
-import { backupRunCommand } from './commands/backup.js';
-import { demoCommand } from './commands/demo.js';
-import { drillStartCommand, drillStatusCommand } from './commands/drill.js';
-import {
-  failoverPlanCommand,
-  failoverStartCommand,
-  failoverStatusCommand,
-  rebuildReplicaCommand,
-} from './commands/failover.js';
-import { holdCommand, holdListCommand } from './commands/hold.js';
-import { retentionApplyCommand, retentionPlanCommand } from './commands/retention.js';
-import { secretsExportCommand, secretsRestoreCommand } from './commands/secrets.js';
-import { validateCommand } from './commands/validate.js';
-import { verifyCommand } from './commands/verify.js';
+import { EXIT } from './cli-errors.js';
+import { failureText } from './failure-text.js';
+
+// Each command's module is loaded when the command runs: `lifeboat --help` and `lifeboat
+// validate` load no AWS client.
+const commands = {
+  backup: () => import('./commands/backup.js'),
+  demo: () => import('./commands/demo.js'),
+  drill: () => import('./commands/drill.js'),
+  failover: () => import('./commands/failover.js'),
+  hold: () => import('./commands/hold.js'),
+  retention: () => import('./commands/retention.js'),
+  secrets: () => import('./commands/secrets.js'),
+  validate: () => import('./commands/validate.js'),
+  verify: () => import('./commands/verify.js'),
+};
+
+/** The version of this Lifeboat, from its package.json. */
+function version(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  const fallback = new URL('../package.json', import.meta.url);
+  for (const candidate of [file, fallback]) {
+    try {
+      return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
+    } catch {
+      // Not there: the CLI runs from dist/ or from its sources.
+    }
+  }
+  return 'unknown';
+}
 
 const POLICY_HELP = 'policy file (default: $LIFEBOAT_POLICY or lifeboat.policy.yml)';
 const STAGE_HELP = 'the stage the stack was deployed with (default: prod)';
@@ -36,9 +45,9 @@ const BUCKET_HELP = 'backup bucket (default: the stack’s, lb-<policy>-<account
 export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
   const run =
-    <O>(command: (options: O, io: Io) => Promise<number>) =>
+    <O>(command: () => Promise<(options: O, io: Io) => Promise<number>>) =>
     async (options: O) => {
-      code = await guard(io, () => command(options, io));
+      code = await guard(io, async () => (await command())(options, io));
     };
 
   const program = new Command('lifeboat')
@@ -50,14 +59,22 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       writeOut: (s) => io.out.write(s),
       writeErr: (s) => io.err.write(s),
     })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .version(version(), '-V, --version', 'print the version')
+    // Options a command cannot run without say so in its help.
+    .configureHelp({
+      optionDescription: (option) =>
+        option.mandatory
+          ? `(required) ${new Help().optionDescription(option)}`
+          : new Help().optionDescription(option),
+    });
 
   program
     .command('validate')
     .description('check the policy file; every bad field is named with the reason')
     .option('-p, --policy <file>', POLICY_HELP)
     .option('--json', 'print the validated policy, or its problems, as JSON')
-    .action(run(validateCommand));
+    .action(run(async () => (await commands.validate()).validateCommand));
 
   const backup = program.command('backup').description('snapshots of the policy’s databases');
   backup
@@ -70,7 +87,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'log each snapshot and copy as it starts')
-    .action(run(backupRunCommand));
+    .action(run(async () => (await commands.backup()).backupRunCommand));
 
   const retention = program
     .command('retention')
@@ -83,7 +100,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--now <time>', 'plan as of this time, ISO 8601 (default: now)')
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the plan as JSON')
-    .action(run(retentionPlanCommand));
+    .action(run(async () => (await commands.retention()).retentionPlanCommand));
   retention
     .command('apply')
     .description('delete what the plan says to delete, at the policy’s RDS request rate')
@@ -91,7 +108,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--yes', 'confirm the deletions')
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the deletions as JSON')
-    .action(run(retentionApplyCommand));
+    .action(run(async () => (await commands.retention()).retentionApplyCommand));
 
   const hold = program
     .command('hold')
@@ -109,8 +126,10 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       .option('-p, --policy <file>', POLICY_HELP)
       .option('--bucket <name>', BUCKET_HELP)
       .option('--json', 'print the record as JSON')
-      .action(async (options: Parameters<typeof holdCommand>[1]) => {
-        code = await guard(io, () => holdCommand(action, options, io));
+      .action(async (options: Record<string, string | boolean | undefined>) => {
+        code = await guard(io, async () =>
+          (await commands.hold()).holdCommand(action, options, io),
+        );
       });
   }
   hold
@@ -119,7 +138,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('-p, --policy <file>', POLICY_HELP)
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the holds as JSON')
-    .action(run(holdListCommand));
+    .action(run(async () => (await commands.hold()).holdListCommand));
 
   program
     .command('verify')
@@ -136,7 +155,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     )
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the verification as JSON')
-    .action(run(verifyCommand));
+    .action(run(async () => (await commands.verify()).verifyCommand));
 
   const secrets = program
     .command('secrets')
@@ -148,7 +167,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--slot <time>', 'the schedule slot to run as, ISO 8601 (default: now)')
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the result as JSON')
-    .action(run(secretsExportCommand));
+    .action(run(async () => (await commands.secrets()).secretsExportCommand));
   secrets
     .command('restore')
     .description(
@@ -164,7 +183,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--apply', 'write the secrets (CreateSecret / PutSecretValue)')
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the plan or the outcome as JSON')
-    .action(run(secretsRestoreCommand));
+    .action(run(async () => (await commands.secrets()).secretsRestoreCommand));
 
   const drill = program
     .command('drill')
@@ -193,7 +212,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       'with --local: skip the Wait states’ delays (for a local AWS, where restores are instant)',
     )
     .option('--json', 'print the execution as JSON')
-    .action(run(drillStartCommand));
+    .action(run(async () => (await commands.drill()).drillStartCommand));
   drill
     .command('status')
     .description('show a drill execution: running, or its report and measured RTO/RPO')
@@ -201,7 +220,9 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--wait', 'follow the execution until it finishes')
     .option('--json', 'print the execution as JSON')
     .action(async (arn: string, options: { wait?: boolean; json?: boolean }) => {
-      code = await guard(io, () => drillStatusCommand(arn, options, io));
+      code = await guard(io, async () =>
+        (await commands.drill()).drillStatusCommand(arn, options, io),
+      );
     });
 
   const failover = program
@@ -218,7 +239,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     )
     .option('--force', 'do not check replication lag')
     .option('--json', 'print the plan as JSON')
-    .action(run(failoverPlanCommand));
+    .action(run(async () => (await commands.failover()).failoverPlanCommand));
   failover
     .command('start')
     .description(
@@ -245,7 +266,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     )
     .option('--instant-waits', 'with --local: skip the Wait states’ delays (for a local AWS)')
     .option('--json', 'print the execution as JSON')
-    .action(run(failoverStartCommand));
+    .action(run(async () => (await commands.failover()).failoverStartCommand));
   failover
     .command('status')
     .description('show a failover execution: running, or its report and measured RTO')
@@ -253,7 +274,9 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--wait', 'follow the execution until it finishes')
     .option('--json', 'print the execution as JSON')
     .action(async (arn: string, options: { wait?: boolean; json?: boolean }) => {
-      code = await guard(io, () => failoverStatusCommand(arn, options, io));
+      code = await guard(io, async () =>
+        (await commands.failover()).failoverStatusCommand(arn, options, io),
+      );
     });
   failover
     .command('rebuild-replica')
@@ -265,20 +288,21 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--replica-id <id>', 'the new replica’s identifier (default: <target>-failback)')
     .option('--kms-key <key>', 'a KMS key in the primary region, for an encrypted replica')
     .option('--json', 'print the result as JSON')
-    .action(run(rebuildReplicaCommand));
+    .action(run(async () => (await commands.failover()).rebuildReplicaCommand));
 
   program
     .command('demo')
     .description('start a local AWS (moto), seed a demo account and run Lifeboat against it')
     .addOption(new Option('--days <n>', 'days of daily runs to simulate').default('30'))
-    .action(run(demoCommand));
+    .action(run(async () => (await commands.demo()).demoCommand));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      const shown = ['commander.helpDisplayed', 'commander.help', 'commander.version'];
-      return shown.includes(error.code) ? EXIT.ok : EXIT.badInput;
+      // Help asked for, or the version: done. Help shown because a subcommand is missing, or
+      // any other usage error: bad input.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
     throw error;
   }
@@ -289,28 +313,8 @@ async function guard(io: Io, command: () => Promise<number>): Promise<number> {
   try {
     return await command();
   } catch (error) {
-    if (
-      error instanceof PolicyError ||
-      error instanceof UsageError ||
-      error instanceof ManifestNotFoundError ||
-      error instanceof UnknownSecretError
-    ) {
-      line(io.err, `lifeboat: ${error.message}`);
-      return EXIT.badInput;
-    }
-    if (error instanceof RebuildReplicaError) {
-      line(io.err, `lifeboat: ${error.message}`);
-      return EXIT.badInput;
-    }
-    if (error instanceof RestoreRefusedError || error instanceof ExportTamperedError) {
-      line(io.err, `lifeboat: ${error.message}`);
-      return EXIT.failed;
-    }
-    if (error instanceof MotoMissingError) {
-      line(io.err, `lifeboat: ${error.message}`);
-      return EXIT.cannotRun;
-    }
-    line(io.err, `lifeboat: could not run: ${errorSummary(error)}`);
-    return EXIT.cannotRun;
+    const failure = failureText(error);
+    line(io.err, `lifeboat: ${failure.message}`);
+    return failure.code;
   }
 }

@@ -2,7 +2,7 @@ import { buildDecrypt } from '@aws-crypto/decrypt-node';
 import { buildEncrypt } from '@aws-crypto/encrypt-node';
 // The package index also loads the hierarchical keyring and with it a DynamoDB client (400 KB
 // in every bundle); the KMS keyring alone is all Lifeboat uses.
-import { KmsKeyringNode } from '@aws-crypto/kms-keyring-node/build/module/src/kms_keyring_node.js';
+import { KmsKeyringNode } from '@aws-crypto/kms-keyring-node/build/main/src/kms_keyring_node.js';
 import { CommitmentPolicy } from '@aws-crypto/material-management-node';
 import { KMS } from '@aws-sdk/client-kms';
 import { clientIn } from '../aws/clients.js';

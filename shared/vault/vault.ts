@@ -29,6 +29,16 @@ export function vaultFromEnv(): Vault {
   };
 }
 
+/** The policy's stack is not deployed where the command looks for it. */
+export class StackNotDeployedError extends Error {
+  constructor(policy: string, region: string, alias: string) {
+    super(
+      `the Lifeboat stack of policy ${policy} is not deployed in ${region} (there is no KMS key ${alias} in this account): deploy it there first (npx sls deploy --region ${region}; see Deploy in the README), or check that the AWS credentials are for the account it runs in`,
+    );
+    this.name = 'StackNotDeployedError';
+  }
+}
+
 /** The vault as deployed, found by its names: the bucket and the key aliases in both regions. */
 export async function resolveVault(
   policy: Pick<Policy, 'name' | 'regions'>,
@@ -37,10 +47,15 @@ export async function resolveVault(
   bucket = backupBucketName(policy.name, account, policy.regions.primary),
 ): Promise<Vault> {
   const arnOf = async (region: string, purpose: 'data' | 'manifest') => {
-    const out = await kmsIn(region).send(
-      new DescribeKeyCommand({ KeyId: keyAlias(policy.name, purpose) }),
-    );
-    return out.KeyMetadata?.Arn ?? '';
+    const alias = keyAlias(policy.name, purpose);
+    try {
+      const out = await kmsIn(region).send(new DescribeKeyCommand({ KeyId: alias }));
+      return out.KeyMetadata?.Arn ?? '';
+    } catch (error) {
+      if ((error as Error).name === 'NotFoundException')
+        throw new StackNotDeployedError(policy.name, region, alias);
+      throw error;
+    }
   };
   const [dataPrimary, dataDr, manifestPrimary, manifestDr] = await Promise.all([
     arnOf(policy.regions.primary, 'data'),

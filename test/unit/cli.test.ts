@@ -138,6 +138,35 @@ describe('lifeboat usage', () => {
     expect(result.err).toContain(message);
   });
 
+  it.each([[[]], [['backup']], [['drill']], [['failover']]])(
+    'prints help and exits 2 when %j names no command to run',
+    async (argv) => {
+      // Act
+      const result = await cli(...argv);
+
+      // Assess
+      expect(result.code).toBe(2);
+      expect(result.err).toContain('Usage: lifeboat');
+    },
+  );
+
+  it('prints its version', async () => {
+    // Act
+    const result = await cli('--version');
+
+    // Assess
+    expect(result).toEqual({ code: 0, out: '0.1.0\n', err: '' });
+  });
+
+  it('marks the options a command cannot run without', async () => {
+    // Act
+    const result = await cli('failover', 'plan', '--help');
+
+    // Assess
+    expect(result.out).toMatch(/--target <database>\s+\(required\) a database/);
+    expect(result.out).toMatch(/--planned\s+a planned failover/);
+  });
+
   it('refuses a demo of zero days', async () => {
     // Act
     const result = await cli('demo', '--days', '0');
@@ -348,6 +377,8 @@ describe('lifeboat commands against an account', () => {
 
     // Assess
     expect(result.code).toBe(3);
-    expect(result.err).toContain('could not run: Error: connect ECONNREFUSED');
+    expect(result.err).toBe(
+      'lifeboat: cannot reach the AWS endpoint http://127.0.0.1:9 (ECONNREFUSED): check the network, AWS_REGION and AWS_ENDPOINT_URL\n',
+    );
   });
 });
