@@ -15,4 +15,17 @@ function definitions() {
     .map((file) => tsxRequire(join(FUNCTIONS, file), __filename).definition);
 }
 
-module.exports = async ({ options }) => stackSettings(options, definitions());
+// A bad policy, or a region the policy does not name, is the user's to fix: say what is wrong,
+// without a stack trace (serverless prints an error's stack when it has one).
+module.exports = async ({ options }) => {
+  try {
+    return stackSettings(options, definitions());
+  } catch (error) {
+    if (error && (error.name === 'PolicyError' || error.name === 'StackSettingsError')) {
+      const plain = new Error(error.message);
+      plain.stack = `\n${error.message}`;
+      throw plain;
+    }
+    throw error;
+  }
+};

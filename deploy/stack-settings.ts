@@ -53,6 +53,14 @@ export interface StackSettings {
   readonly recovery: RecoveryAccess;
 }
 
+/** The stack cannot be deployed as asked (a region the policy does not name, a missing key ARN). */
+export class StackSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StackSettingsError';
+  }
+}
+
 interface ResolverOptions {
   readonly region?: string | null;
   readonly stage?: string | null;
@@ -73,7 +81,7 @@ export function stackSettings(
   const policy = loadPolicyFile(resolve(serviceDir, policyFile));
   const region = options.region ?? policy.regions.primary;
   if (region !== policy.regions.primary && region !== policy.regions.dr) {
-    throw new Error(
+    throw new StackSettingsError(
       `cannot deploy to ${region}: policy ${policy.name} runs in ${policy.regions.primary} (primary) and ${policy.regions.dr} (DR)`,
     );
   }
@@ -356,7 +364,7 @@ function replicaKeys(params: Map<string, string>): Record<string, unknown> {
   const need = (name: string) => {
     const value = params.get(name);
     if (!value) {
-      throw new Error(
+      throw new StackSettingsError(
         `deploying the DR region needs --param="${name}=<ARN>": the ${name} output of the primary region's stack`,
       );
     }

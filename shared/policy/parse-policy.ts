@@ -18,8 +18,15 @@ export function readPolicySource(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
     const reason =
-      (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'unreadable';
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory; name the policy file in it (lifeboat.policy.yml)'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : 'unreadable';
     throw new PolicyError(path, [{ path: '', message: `cannot read the policy: ${reason}` }], {
       cause,
     });

@@ -1,3 +1,4 @@
+import { partition } from '@aws-sdk/core/client';
 import * as z from 'zod/mini';
 import '../validation/zod.js';
 import { engineFamily, RDS_ENGINES } from '../naming/engines.js';
@@ -11,7 +12,20 @@ const RDS_IDENTIFIER = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}(?<!-)$/;
 const KMS_KEY_ARN =
   /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)$/;
 
-const region = z.string().check(z.regex(REGION, 'must be an AWS region name such as eu-west-1'));
+/** A region the SDK's partition data knows (a name it only pattern-matches has no description). */
+export function isKnownRegion(name: string): boolean {
+  return (
+    REGION.test(name) && (partition(name) as { description?: string }).description !== undefined
+  );
+}
+
+const region = z.string().check(
+  z.regex(REGION, 'must be an AWS region name such as eu-west-1'),
+  z.refine(
+    (name) => !REGION.test(name) || isKnownRegion(name),
+    'is not an AWS region (the AWS SDK’s partition data has no such region)',
+  ),
+);
 
 const count = (what: string) =>
   z
@@ -444,7 +458,8 @@ export const PolicySchema = z
     z.superRefine((policy, ctx) => {
       const dr = policy.regions?.dr;
       const keyRegion = KMS_KEY_ARN.exec(policy.snapshots?.drKmsKeyArn ?? '')?.[1];
-      if (dr && REGION.test(dr) && keyRegion && keyRegion !== dr) {
+      // Only between real regions: a bad DR region is blamed on the region, not on the key.
+      if (dr && isKnownRegion(dr) && keyRegion && keyRegion !== dr) {
         ctx.addIssue({
           code: 'custom',
           path: ['snapshots', 'drKmsKeyArn'],
@@ -466,6 +481,19 @@ export const PolicySchema = z
           });
         } else seen.set(key, i);
       });
+      // A drill restores a target's snapshots: its database must be one (by identifier, or
+      // possibly by tag when the policy selects some by tag).
+      const identifiers = new Set((policy.targets ?? []).map((t) => t?.identifier));
+      const byTag = (policy.targets ?? []).some((t) => t?.tags !== undefined);
+      for (const name of Object.keys(policy.drills?.databases ?? {})) {
+        if (identifiers.has(name) || byTag) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['drills', 'databases', name],
+          message: `is not a target: drills restore the snapshots of the policy's targets, and no target is ${name} (targets: ${[...identifiers].filter(Boolean).join(', ')})`,
+          input: name,
+        });
+      }
       // Checks written for one engine cannot run on a database the policy says runs another.
       for (const [name, drill] of Object.entries(policy.drills?.databases ?? {})) {
         const written = drill?.engine ? engineFamily(drill.engine) : undefined;

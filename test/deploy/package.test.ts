@@ -19,6 +19,7 @@ describe('sls package', () => {
 
     // Act
     const result = spawnSync('node_modules/.bin/sls', ['package', '--package', out], {
+      timeout: 300_000,
       encoding: 'utf8',
       env: {
         ...process.env,
@@ -33,6 +34,9 @@ describe('sls package', () => {
     const output = result.stdout + result.stderr;
     expect(output).toContain('version: must be 1');
     expect(output).toContain('retention.primary.daily: must be a whole number of days');
+    // The user's mistake, not Lifeboat's: no stack trace.
+    expect(output).not.toMatch(/\bat \S+ \(?\/\S+:\d+:\d+\)?/);
+    expect(output).not.toContain('parse-policy.ts');
     expect(() => readFileSync(join(out, 'cloudformation-template-update-stack.json'))).toThrow();
   });
 });

@@ -265,6 +265,73 @@ describe('policy validation', () => {
     ]);
   });
 
+  it('knows regions from the SDK’s partition data, and blames a bad DR region on the region', () => {
+    // Act
+    const unknownDr = problems(VALID.replace('dr: eu-west-1', 'dr: eu-west-9'));
+    const govCloud = problems(
+      VALID.replace('primary: eu-central-1', 'primary: us-gov-west-1').replace(
+        'dr: eu-west-1',
+        'dr: us-gov-east-1',
+      ),
+    );
+
+    // Assess
+    expect(unknownDr).toEqual([
+      'regions.dr: is not an AWS region (the AWS SDK’s partition data has no such region)',
+    ]);
+    expect(govCloud.some((p) => p.startsWith('regions.'))).toBe(false);
+  });
+
+  it('says in its own words what kind of value a field wants, and names a number in quotes', () => {
+    // Act
+    const found = problems(
+      VALID.replace('primary: eu-central-1', 'primary: 5')
+        .replace('rdsRequestsPerSecond: 12', 'rdsRequestsPerSecond: "12"')
+        .replace(/targets:\n[\s\S]*?\nsnapshots:/, 'targets: orders-db\nsnapshots:'),
+    );
+
+    // Assess
+    expect(found).toEqual([
+      'regions.primary: must be text, not the number 5',
+      'targets: must be a list of databases to protect',
+      expect.stringMatching(
+        /^rdsRequestsPerSecond: .* \(it is written in quotes, "12": write it without them\)$/,
+      ),
+    ]);
+    expect(found.join('\n')).not.toContain('Invalid input');
+  });
+
+  it('refuses a drill of a database that is not a target', () => {
+    // Prepare: only targets by identifier, so the policy knows them all
+    const text = readFileSync('lifeboat.policy.yml', 'utf8').replace(
+      '  - kind: rds-instance\n    tags:\n      backup: lifeboat\n',
+      '',
+    );
+
+    // Act
+    const found = problems(
+      text.replace(
+        '    orders-db:\n      database: orders',
+        '    orderz-db:\n      database: orders',
+      ),
+    );
+
+    // Assess
+    expect(found).toEqual([
+      "drills.databases.orderz-db: is not a target: drills restore the snapshots of the policy's targets, and no target is orderz-db (targets: orders-db, billing)",
+    ]);
+  });
+
+  it('says so when the policy named is a directory', () => {
+    // Act
+    const act = () => loadPolicyFile('test/fixtures');
+
+    // Assess
+    expect(act).toThrow(
+      'test/fixtures: 1 problem\n  - (top level): cannot read the policy: it is a directory; name the policy file in it (lifeboat.policy.yml)',
+    );
+  });
+
   it('reports every bad field at once, not only the first', () => {
     // Prepare
     const text = VALID.replace('version: 1', 'version: 3')
