@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/support/setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Far above any test's normal duration: the suite must pass on a busy machine.
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
     // Dummy credentials and a dead endpoint: nothing can reach real AWS. Integration tests point
     // AWS_ENDPOINT_URL at their own moto server.
     env: {

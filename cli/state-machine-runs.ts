@@ -1,6 +1,7 @@
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -11,6 +12,7 @@ import { clientIn } from '../shared/aws/clients.js';
 import { backupBucketName, DEFAULT_STAGE, stateMachineName } from '../shared/naming/stack.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { type Io, line, printJson } from '../terminal/output.js';
+import { noProgress, progressOn } from '../terminal/progress.js';
 import { EXIT, UsageError } from './cli-errors.js';
 
 export type MachineName = 'restore-drill' | 'regional-failover';
@@ -59,20 +61,33 @@ export type Execution = Pick<
   'status' | 'startDate' | 'stopDate' | 'output' | 'error' | 'cause' | 'executionArn'
 >;
 
-/** Looks at an execution; with `wait`, until it is no longer running. */
+/** Looks at an execution; with `wait`, until it is no longer running, telling each state. */
 export async function followExecution(
   arn: string,
   region: string,
   wait: boolean,
   pauseMs = 15_000,
-  onWait: (execution: Execution) => void = () => undefined,
+  onWait: (execution: Execution, state: string | undefined) => void = () => undefined,
 ): Promise<Execution> {
   const sfn = clientIn(SFNClient, region);
   for (;;) {
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
     if (!wait || execution.status !== 'RUNNING') return execution;
-    onWait(execution);
+    onWait(execution, await currentState(sfn, arn));
     await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
+
+/** The state a running execution is in: the newest state entered in its history. */
+async function currentState(sfn: SFNClient, arn: string): Promise<string | undefined> {
+  try {
+    const history = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true, maxResults: 20 }),
+    );
+    return history.events?.find((e) => e.stateEnteredEventDetails)?.stateEnteredEventDetails?.name;
+  } catch {
+    // Progress only: a caller that may not read the history still follows the status.
+    return undefined;
   }
 }
 
@@ -150,12 +165,18 @@ export async function runMachine(
   if (options.local) {
     const local = await localTargets(policy, region, options);
     if (!options.json) line(io.out, `${machine} in ${region}, run here (${name})`);
+    const progress = options.json ? noProgress : progressOn(io.err);
+    progress.step(`${machine} ${name}`);
     const execution = await runRecoveryLocally(
       machine,
       input,
       { policy, region, ...local },
-      { waits: options.instantWaits ? 'instant' : 'real', executionName: name },
-    );
+      {
+        waits: options.instantWaits ? 'instant' : 'real',
+        executionName: name,
+        onStateEntered: (state) => progress.state(state),
+      },
+    ).finally(() => progress.done());
     printLocalExecution(io, execution, options.json);
     return execution.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
   }
@@ -176,8 +197,15 @@ export async function followCommand(
   options: { wait?: boolean; json?: boolean },
 ): Promise<number> {
   const { region } = parseExecutionArn(arn, machine);
-  if (!options.json && options.wait) line(io.err, `following ${arn} ...`);
-  const execution = await followExecution(arn, region, options.wait === true);
+  const progress = options.json || !options.wait ? noProgress : progressOn(io.err);
+  progress.step(`following ${arn}`);
+  const execution = await followExecution(
+    arn,
+    region,
+    options.wait === true,
+    15_000,
+    (running, state) => progress.state(`${running.status}${state ? ` in ${state}` : ''}`),
+  ).finally(() => progress.done());
   printExecution(io, execution, options.json);
   return executionExit(execution.status);
 }

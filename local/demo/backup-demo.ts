@@ -82,6 +82,9 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
   let held = '';
   let totalDeleted = 0;
   for (const [day, slot] of snapshotSlots.entries()) {
+    ctx.progress.state(
+      `day ${day + 1} of ${snapshotSlots.length}: ${localTime(slot.time, policy.timeZone)}`,
+    );
     const snapshots = await snapshotRds.run(snapshotRds.wire(at(slot.time)), policy, slot.time);
     if (day === 4) {
       held = snapshots.targets.find((t) => t.target === 'orders-db')?.snapshotId ?? '';

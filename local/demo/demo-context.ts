@@ -3,6 +3,7 @@ import type { RunRecorder } from '../../shared/manifest/run-recorder.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { Vault } from '../../shared/vault/vault.js';
 import type { Io } from '../../terminal/output.js';
+import type { Progress } from '../../terminal/progress.js';
 
 /** What every demo section works with: the seeded account, its vault, and where to print. */
 export interface DemoContext {
@@ -12,5 +13,7 @@ export interface DemoContext {
   readonly recorder: RunRecorder;
   /** Where the demo runs the scheduled jobs: through their own definitions, as Lambda does. */
   readonly env: JobEnvironment;
+  /** Where the demo says how far it got, on standard error. */
+  readonly progress: Progress;
   readonly io: Io;
 }

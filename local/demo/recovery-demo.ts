@@ -226,7 +226,12 @@ async function runDemoDrill(
         drillConnect(ctx.trustedAuthorities),
       ),
     },
-    { waits: 'instant', executionName: `drill-${target}-demo`, startTime: now },
+    {
+      waits: 'instant',
+      executionName: `drill-${target}-demo`,
+      startTime: now,
+      onStateEntered: (state) => ctx.progress.state(state),
+    },
   );
   line(
     io.out,
@@ -321,6 +326,7 @@ export async function failoverDemo(ctx: RecoveryDemoContext): Promise<void> {
   const run = await runRecoveryLocally('regional-failover', input, deps, {
     waits: 'instant',
     executionName: `failover-${TARGET}-demo`,
+    onStateEntered: (state) => ctx.progress.state(state),
   });
   printFailover(io, run.status, run.transitions, run.path);
   const location = run.output as { json?: string; markdown?: string } | undefined;

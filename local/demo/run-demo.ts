@@ -6,6 +6,7 @@ import { localJobEnvironment } from '../../shared/jobs/local-environment.js';
 import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { type Io, line } from '../../terminal/output.js';
+import { progressOn } from '../../terminal/progress.js';
 import { startLocalAws } from '../aws/local-aws.js';
 import { type LocalMariadb, mariadbBinaries, startLocalMariadb } from '../mariadb/local-mariadb.js';
 import { type LocalPostgres, startLocalPostgres } from '../postgres/local-postgres.js';
@@ -61,28 +62,34 @@ export async function runDemo(days: number, io: Io): Promise<void> {
       `1. The last ${days} days of the schedules: snapshot-rds at ${ctx.policy.snapshots.schedule}, enforce-retention at ${ctx.policy.retention.schedule} (${ctx.policy.timeZone})`,
     );
     line(io.out);
+    ctx.progress.step(`1. ${days} days of snapshot and retention runs`);
     await simulateMonth(ctx, days, now);
     line(io.out);
     line(io.out, `2. Secrets: export-secrets at ${ctx.policy.secrets?.schedule}`);
+    ctx.progress.step('2-5. secrets, verification, restore and tampering');
     await secretsAndVerificationDemo(ctx, now);
     line(io.out);
     line(
       io.out,
       `6. Restore drill of orders-db with real smoke checks (${ctx.policy.drills?.databases['orders-db']?.checks.length} checks and a freshness query)`,
     );
+    ctx.progress.step('6. restore drill of orders-db');
     await drillDemo(ctx, new Date());
     line(io.out);
     line(
       io.out,
       `7. Restore drill of shop-db, a MySQL database, over TLS that proves the server (${ctx.policy.drills?.tls})`,
     );
+    ctx.progress.step('7. restore drill of shop-db');
     await mysqlDrillDemo(ctx, new Date());
     line(io.out);
     line(
       io.out,
       `8. Planned failover of orders-db to ${ctx.policy.regions.dr}, with the DNS switch`,
     );
+    ctx.progress.step('8. planned failover of orders-db');
     await failoverDemo(ctx);
+    ctx.progress.done();
   } finally {
     await health.stop();
     await postgres.stop();
@@ -125,6 +132,7 @@ async function seedDemoAccount(
     postgres,
     mariadb,
     trustedAuthorities: [authority.caPem],
+    progress: progressOn(io.err),
     health,
     zoneId,
   };

@@ -46,6 +46,8 @@ export interface LocalRunOptions {
   readonly waits?: 'real' | 'instant';
   readonly executionName?: string;
   readonly startTime?: Date;
+  /** Told each state's name as the execution enters it (progress on a terminal). */
+  readonly onStateEntered?: (state: string) => void;
 }
 
 const validated = new Set<string>();
@@ -132,6 +134,7 @@ export async function runLocally(
         Cause?: unknown;
       };
       if (e.type === 'StateEntered' && e.state) {
+        options.onStateEntered?.(e.state.name);
         path.push(e.state.name);
         enteredAt.push(e.timestamp);
         largest = Math.max(largest, size(e.state.input));

@@ -74,6 +74,7 @@ export async function runRecoveryLocally(
     readonly executionName?: string;
     readonly startTime?: Date;
     readonly lambdas?: Record<string, LambdaTask>;
+    readonly onStateEntered?: (state: string) => void;
   } = {},
 ): Promise<LocalExecution> {
   return runLocally(loadDefinition(machine), input, {
@@ -82,5 +83,6 @@ export async function runRecoveryLocally(
     ...(options.waits ? { waits: options.waits } : {}),
     ...(options.executionName ? { executionName: options.executionName } : {}),
     ...(options.startTime ? { startTime: options.startTime } : {}),
+    ...(options.onStateEntered ? { onStateEntered: options.onStateEntered } : {}),
   });
 }

@@ -179,13 +179,18 @@ describe('drill-janitor handler', () => {
     vi.setSystemTime(new Date('2026-11-21T04:00:30Z'));
 
     // Act
-    const run = handlers.janitor(
-      { scheduledTime: '2026-11-21T04:00:00Z' },
-      lambdaContext('drillJanitor'),
+    let failure: unknown;
+    const metrics = await metricsOf(() =>
+      handlers
+        .janitor({ scheduledTime: '2026-11-21T04:00:00Z' }, lambdaContext('drillJanitor'))
+        .catch((error: unknown) => {
+          failure = error;
+        }),
     );
 
     // Assess
-    await expect(run).rejects.toThrow('drill-janitor: 1 failed: instance lb-drill-b');
+    expect(String(failure)).toContain('drill-janitor: 1 failed: instance lb-drill-b');
+    expect(metrics).toEqual([expect.objectContaining({ DrillLeftoversDeleted: 1 })]);
     vi.useRealTimers();
     expect(rds).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 2);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
