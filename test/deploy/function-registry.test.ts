@@ -7,7 +7,7 @@ import { lambdaTasksOf, loadDefinition } from '../../state-machines/definitions.
 
 // `npm test` packages both stacks before the tests run.
 const TEMPLATES = {
-  primary: '.serverless/cloudformation-template-update-stack.json',
+  primary: '.serverless-primary/cloudformation-template-update-stack.json',
   dr: '.serverless-dr/cloudformation-template-update-stack.json',
 };
 

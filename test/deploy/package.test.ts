@@ -39,4 +39,37 @@ describe('sls package', () => {
     expect(output).not.toContain('parse-policy.ts');
     expect(() => readFileSync(join(out, 'cloudformation-template-update-stack.json'))).toThrow();
   });
+
+  it('packages one stack without removing the other’s package', () => {
+    // Prepare: npm test packaged both stacks before the tests
+    const primary = '.serverless-primary/cloudformation-template-update-stack.json';
+    const before = readFileSync(primary, 'utf8');
+    const out = join(mkdtempSync(join(tmpdir(), 'lifeboat-package-')), 'dr');
+
+    // Act: the DR stack again, elsewhere
+    const result = spawnSync(
+      'node_modules/.bin/sls',
+      [
+        'package',
+        '--region',
+        'eu-west-1',
+        '--param=dataKeyArn=arn:aws:kms:eu-central-1:111122223333:key/mrk-00000000000000000000000000000001',
+        '--param=manifestKeyArn=arn:aws:kms:eu-central-1:111122223333:key/mrk-00000000000000000000000000000002',
+        '--package',
+        out,
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 300_000,
+        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+      },
+    );
+
+    // Assess
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).toContain(
+      'RegionalFailoverStateMachine',
+    );
+    expect(readFileSync(primary, 'utf8')).toBe(before);
+  });
 });

@@ -5,7 +5,7 @@ import { loadPolicyFile } from '../../shared/policy/policy-file.js';
 import { loadDefinition } from '../../state-machines/definitions.js';
 
 // `npm test` packages the primary stack into .serverless and the DR stack into .serverless-dr.
-const PRIMARY = '.serverless/cloudformation-template-update-stack.json';
+const PRIMARY = '.serverless-primary/cloudformation-template-update-stack.json';
 const DR = '.serverless-dr/cloudformation-template-update-stack.json';
 
 interface Resource {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyFile } from '../../shared/policy/policy-file.js';
 
 // `npm test` packages the stack (npx sls package, offline, no credentials) before the tests run.
-const TEMPLATE = '.serverless/cloudformation-template-update-stack.json';
+const TEMPLATE = '.serverless-primary/cloudformation-template-update-stack.json';
 
 interface Resource {
   Type: string;
@@ -258,7 +258,7 @@ describe('packaged CloudFormation template', () => {
 
   it('packages each function as one minified ESM bundle plus the validated policy', () => {
     // Act
-    const listing = execFileSync('unzip', ['-Z1', '.serverless/snapshotRds.zip'], {
+    const listing = execFileSync('unzip', ['-Z1', '.serverless-primary/snapshotRds.zip'], {
       encoding: 'utf8',
     });
 

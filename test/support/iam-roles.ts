@@ -3,7 +3,7 @@ import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
 import type { IamRequest } from './iam-requests.js';
 
 // `npm test` packages both stacks (offline) before the tests run.
-export const PRIMARY_TEMPLATE = '.serverless/cloudformation-template-update-stack.json';
+export const PRIMARY_TEMPLATE = '.serverless-primary/cloudformation-template-update-stack.json';
 export const DR_TEMPLATE = '.serverless-dr/cloudformation-template-update-stack.json';
 
 /** Values the template's intrinsic functions resolve to in the world a test made. */
