@@ -17,7 +17,7 @@ const run = (n) =>
       out += chunk;
     });
     child.on('exit', (code) => {
-      const tests = /Tests\s+(.*)/.exec(out.replace(/\x1b\[[0-9;]*m/g, ''))?.[1] ?? '';
+      const tests = /Tests\s+(.*)/.exec(out)?.[1] ?? '';
       resolve({ n, code, seconds: (Date.now() - started) / 1000, tests, out });
     });
   });

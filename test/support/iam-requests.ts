@@ -146,6 +146,63 @@ export function iamRequestsOf(call: RecordedCall, world: CallWorld): IamRequest[
               ...resourceTags(world, str(input.ResourceName)),
             }),
           ];
+        case 'RestoreDBInstanceFromDBSnapshot': {
+          const db = rds('db', str(input.DBInstanceIdentifier));
+          return [
+            req('rds:RestoreDBInstanceFromDBSnapshot', db, tagContext(tags(input))),
+            req(
+              'rds:RestoreDBInstanceFromDBSnapshot',
+              rdsArn('snapshot', input.DBSnapshotIdentifier),
+            ),
+            ...(input.DBSubnetGroupName
+              ? [
+                  req(
+                    'rds:RestoreDBInstanceFromDBSnapshot',
+                    rds('subgrp', str(input.DBSubnetGroupName)),
+                  ),
+                ]
+              : []),
+            ...tagged(db),
+          ];
+        }
+        case 'RestoreDBClusterFromSnapshot': {
+          const cluster = rds('cluster', str(input.DBClusterIdentifier));
+          return [
+            req('rds:RestoreDBClusterFromSnapshot', cluster, tagContext(tags(input))),
+            req(
+              'rds:RestoreDBClusterFromSnapshot',
+              rdsArn('cluster-snapshot', input.SnapshotIdentifier),
+            ),
+            ...(input.DBSubnetGroupName
+              ? [
+                  req(
+                    'rds:RestoreDBClusterFromSnapshot',
+                    rds('subgrp', str(input.DBSubnetGroupName)),
+                  ),
+                ]
+              : []),
+            ...tagged(cluster),
+          ];
+        }
+        case 'CreateDBInstance': {
+          const db = rds('db', str(input.DBInstanceIdentifier));
+          return [
+            req('rds:CreateDBInstance', db, tagContext(tags(input))),
+            ...(input.DBClusterIdentifier
+              ? [req('rds:CreateDBInstance', rds('cluster', str(input.DBClusterIdentifier)))]
+              : []),
+            ...tagged(db),
+          ];
+        }
+        case 'PromoteReadReplica':
+          return [req('rds:PromoteReadReplica', rds('db', str(input.DBInstanceIdentifier)))];
+        case 'DescribeGlobalClusters':
+          return [
+            req(
+              'rds:DescribeGlobalClusters',
+              `arn:aws:rds::${world.account}:global-cluster:${str(input.GlobalClusterIdentifier) || '*'}`,
+            ),
+          ];
         case 'RemoveTagsFromResource':
           return [
             req('rds:RemoveTagsFromResource', str(input.ResourceName), {
@@ -223,6 +280,49 @@ export function iamRequestsOf(call: RecordedCall, world: CallWorld): IamRequest[
       }
     case 'SNS':
       return [req(`sns:${call.operation}`, str(input.TopicArn))];
+    case 'Route 53': {
+      const zone = (id: unknown) =>
+        `arn:aws:route53:::hostedzone/${str(id).replace(/^\/hostedzone\//, '')}`;
+      switch (call.operation) {
+        case 'ListResourceRecordSets':
+          return [req('route53:ListResourceRecordSets', zone(input.HostedZoneId))];
+        case 'ChangeResourceRecordSets': {
+          const changes = ((input.ChangeBatch as { Changes?: unknown[] } | undefined)?.Changes ??
+            []) as { Action?: string; ResourceRecordSet?: { Name?: string; Type?: string } }[];
+          return [
+            req('route53:ChangeResourceRecordSets', zone(input.HostedZoneId), {
+              // As Route 53 normalizes them: lowercase, without the final dot.
+              'route53:ChangeResourceRecordSetsNormalizedRecordNames': changes.map((c) =>
+                str(c.ResourceRecordSet?.Name).toLowerCase().replace(/\.$/, ''),
+              ),
+              'route53:ChangeResourceRecordSetsRecordTypes': changes.map((c) =>
+                str(c.ResourceRecordSet?.Type),
+              ),
+              'route53:ChangeResourceRecordSetsActions': changes.map((c) => str(c.Action)),
+            }),
+          ];
+        }
+        case 'GetChange':
+          return [
+            req(
+              'route53:GetChange',
+              `arn:aws:route53:::change/${str(input.Id).replace(/^\/change\//, '')}`,
+            ),
+          ];
+        case 'GetHealthCheckStatus':
+          return [
+            req(
+              'route53:GetHealthCheckStatus',
+              `arn:aws:route53:::healthcheck/${str(input.HealthCheckId)}`,
+            ),
+          ];
+        default:
+          return [req(`route53:${call.operation}`, '*')];
+      }
+    }
+    case 'CloudWatch':
+      // CloudWatch metric reads and writes have no resource-level permissions.
+      return [req(`cloudwatch:${call.operation}`, '*')];
     case 'STS':
       // GetCallerIdentity needs no permission.
       return call.operation === 'GetCallerIdentity' ? [] : [req(`sts:${call.operation}`, '*')];
