@@ -1,4 +1,5 @@
 import { benchBundles } from './bundles.js';
+import { benchCliStart } from './cli-start.js';
 import { benchRetentionPlanning } from './retention-planning.js';
 import { benchSecretsAndVerification } from './secrets-and-verification.js';
 import { benchStateMachines } from './state-machines.js';
@@ -7,6 +8,7 @@ import { benchStateMachines } from './state-machines.js';
 // The SDK versions are pinned; its notice about future releases needing Node 22 is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const sections = [
+  benchCliStart,
   benchRetentionPlanning,
   benchBundles,
   benchSecretsAndVerification,
