@@ -1,5 +1,6 @@
 import { benchBundles } from './bundles.js';
 import { benchCliStart } from './cli-start.js';
+import { benchMonthlyCost } from './monthly-cost.js';
 import { benchRetentionPlanning } from './retention-planning.js';
 import { benchSecretsAndVerification } from './secrets-and-verification.js';
 import { benchStateMachines } from './state-machines.js';
@@ -13,6 +14,7 @@ const sections = [
   benchBundles,
   benchSecretsAndVerification,
   benchStateMachines,
+  benchMonthlyCost,
 ];
 for (const section of sections) {
   for (const line of await section()) console.log(line);
