@@ -122,7 +122,11 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
     table(['SLOT', 'CREATED', 'COPIED', 'DELETED PRIMARY', 'DELETED DR', 'KEPT', 'RUN'], rows),
   );
   line(io.out);
-  line(io.out, `Deleted over the ${days} days: ${totalDeleted} snapshots, each with its reason.`);
+  line(
+    io.out,
+    `Deleted over the ${days} days: ${totalDeleted} snapshots, each recorded with its reason before it was deleted:`,
+  );
+  await printDeletions(ctx);
   if (held) {
     line(
       io.out,
@@ -146,6 +150,29 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
   line(io.out, 'What is kept now, and why (the newest first, per target and region):');
   printPlan(io, plan, policy, (s) => s.target === 'orders-db' || s.id === 'before-upgrade');
   line(io.out, '(reports-db, shop-db and billing follow the same rules.)');
+}
+
+/** What retention deleted and why, from its signed records: a few, and the count per reason. */
+async function printDeletions(ctx: DemoContext): Promise<void> {
+  const { policy, io } = ctx;
+  const records = await ctx.recorder.readRuns(policy.name, 'enforce-retention', () => true);
+  const deletions = records.flatMap((r) =>
+    r.artifacts.deletions.map((d) => ({ run: r.runId, ...d })),
+  );
+  const shown = deletions.filter((d) => d.target === 'orders-db').slice(0, 4);
+  line(
+    io.out,
+    table(
+      ['RUN', 'REGION', 'SNAPSHOT', 'WHY'],
+      shown.map((d) => [d.run, d.region, d.arn.split(':').pop() ?? d.arn, d.reasons.join('; ')]),
+    ),
+  );
+  const byReason = new Map<string, number>();
+  for (const d of deletions) {
+    const why = d.reasons.join('; ');
+    byReason.set(why, (byReason.get(why) ?? 0) + 1);
+  }
+  for (const [why, n] of [...byReason].sort((a, b) => b[1] - a[1])) line(io.out, `  ${n} x ${why}`);
 }
 
 /** Tags a snapshot with a legal hold, as a compliance officer would, or (undefined) removes it. */

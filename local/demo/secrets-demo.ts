@@ -8,7 +8,6 @@ import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { manifestKey } from '../../shared/naming/run-ids.js';
 import type { Slot } from '../../shared/naming/slot.js';
 import { TAG } from '../../shared/naming/tags.js';
-import { errorSummary } from '../../shared/observability/job-log.js';
 import { listManualSnapshots } from '../../shared/rds/snapshots.js';
 import { readAttributedInventory } from '../../shared/retention/retention-job.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
@@ -131,7 +130,7 @@ export async function secretsAndVerificationDemo(ctx: DemoContext, now: Date): P
     await restore(ctx, first.runId);
     line(io.out, 'Restore from the tampered export: not refused (unexpected)');
   } catch (error) {
-    line(io.out, `Restore from the tampered export is refused: ${errorSummary(error)}`);
+    line(io.out, `Restore from the tampered export is refused: ${(error as Error).message}`);
   }
 }
 

@@ -52,7 +52,14 @@ describe('npm run demo', () => {
     expect(out).toMatch(
       /Retention decides from the signed records, not the tags: it would delete the same \d+ snapshot\(s\) before and after the tag was rewritten\./,
     );
-    expect(out).toMatch(/Restore from the tampered export is refused: ExportTamperedError/);
+    expect(out).toMatch(
+      /Restore from the tampered export is refused: changed: downloaded bytes hash to [0-9a-f]+\.\.\., not the manifest's/,
+    );
+    // Lifeboat's words only: no error class names.
+    expect(out).not.toMatch(/\b[A-Z][A-Za-z]+(Error|Exception)\b/);
+    // Deletions, with their reasons from the signed records.
+    expect(out).toMatch(/Deleted over the 10 days: \d+ snapshots, each recorded with its reason/);
+    expect(out).toMatch(/^ {2}\d+ x no rule keeps it \(daily 3, monthly 2\)$/m);
     expect(out).not.toMatch(/demo-(Orders-pw|billing-key|binary-tls-key)/);
 
     // The drill restores the snapshot, finds its data, and misses exactly what came after it.
