@@ -21,7 +21,12 @@ export interface RecordedSnapshot {
 export function recordedSnapshots(runs: Iterable<RunRecord>): Map<string, RecordedSnapshot> {
   const recorded = new Map<string, RecordedSnapshot>();
   for (const run of runs) {
-    for (const a of run.artifacts.snapshots) {
+    // Snapshots and DR copies alike; a copy names its source and is always encrypted.
+    const entries = [
+      ...run.artifacts.snapshots.map((a) => ({ ...a, sourceArn: undefined })),
+      ...run.artifacts.drCopies.map((c) => ({ ...c, encrypted: true })),
+    ];
+    for (const a of entries) {
       const slot = parseSlotId(a.slot);
       if (!slot) continue;
       recorded.set(a.arn, {
@@ -30,24 +35,9 @@ export function recordedSnapshots(runs: Iterable<RunRecord>): Map<string, Record
         kind: a.kind,
         target: a.target,
         slot,
-        sourceArn: undefined,
+        sourceArn: a.sourceArn,
         encrypted: a.encrypted,
         kmsKeyId: a.kmsKeyId,
-        runId: run.runId,
-      });
-    }
-    for (const c of run.artifacts.drCopies) {
-      const slot = parseSlotId(c.slot);
-      if (!slot) continue;
-      recorded.set(c.arn, {
-        arn: c.arn,
-        region: c.region,
-        kind: c.kind,
-        target: c.target,
-        slot,
-        sourceArn: c.sourceArn,
-        encrypted: true,
-        kmsKeyId: c.kmsKeyId,
         runId: run.runId,
       });
     }

@@ -9,6 +9,8 @@ import {
   DescribeDBSnapshotsCommand,
 } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { roleOf } from '../../deploy/function-settings.js';
+import { allFunctions } from '../../functions/registry.js';
 import {
   seedCluster,
   seedInstance,
@@ -18,6 +20,7 @@ import {
   seedVault,
 } from '../../local/demo/seed.js';
 import { rdsIn } from '../../shared/aws/clients.js';
+import { moduleNameOf } from '../../shared/jobs/job-definition.js';
 import { loadPolicyFile } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { Vault } from '../../shared/vault/vault.js';
@@ -57,29 +60,24 @@ let roles: Map<string, RolePolicies>;
 let keyPolicyOf: (keyArn: string) => unknown;
 const handlers: Record<string, Handler> = {};
 
-/** The handler of each scheduled job, and the role the template gives its function. */
-const JOBS = {
-  snapshotRds: {
-    load: () => import('../../functions/snapshot-rds.js'),
-    role: 'SnapshotRdsRole',
-  },
-  enforceRetention: {
-    load: () => import('../../functions/enforce-retention.js'),
-    role: 'EnforceRetentionRole',
-  },
-  exportSecrets: {
-    load: () => import('../../functions/export-secrets.js'),
-    role: 'ExportSecretsRole',
-  },
-  verifyManifest: {
-    load: () => import('../../functions/verify-manifest.js'),
-    role: 'VerifyManifestRole',
-  },
-  drillJanitor: {
-    load: () => import('../../functions/drill-janitor.js'),
-    role: 'DrillJanitorRole',
-  },
-} as const;
+/**
+ * Every scheduled job, from the function registry: its handler, and the role the template gives
+ * its function.
+ */
+const JOBS = Object.fromEntries(
+  (await allFunctions())
+    .filter((d) => d.kind === 'job')
+    .map((d) => [
+      d.name,
+      {
+        load: () => import(/* @vite-ignore */ `../../functions/${moduleNameOf(d.name)}.js`),
+        role: roleOf(d.name),
+      },
+    ]),
+) as Record<
+  'snapshotRds' | 'enforceRetention' | 'exportSecrets' | 'verifyManifest' | 'drillJanitor',
+  { load: () => Promise<unknown>; role: string }
+>;
 
 /** Grants that no call of these runs exercises, per role, each with the reason it is there. */
 const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
