@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { FunctionDefinition } from '../shared/jobs/job-definition.js';
+import { type FunctionDefinition, moduleNameOf } from '../shared/jobs/job-definition.js';
 import {
   backupBucketName,
   DEFAULT_STAGE,
@@ -7,8 +7,13 @@ import {
   type StateMachineName,
   stateMachineName,
 } from '../shared/naming/stack.js';
-import { METRIC_NAMESPACE, QUOTA_METRIC } from '../shared/observability/metric-names.js';
+import {
+  JOB_SUCCEEDED_METRIC,
+  METRIC_NAMESPACE,
+  QUOTA_METRIC,
+} from '../shared/observability/metric-names.js';
 import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
+import { longestGapMs, parseSchedule } from '../shared/policy/schedule-expression.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { loadDefinition } from '../state-machines/definitions.js';
 import { functionSettings, machineTasks } from './function-settings.js';
@@ -47,6 +52,8 @@ export interface StackSettings {
   readonly machineTasks: Record<StateMachineName, unknown[]>;
   readonly keyResources: Record<string, unknown>;
   readonly quotaAlarms: Record<string, unknown>;
+  /** An alarm per scheduled job that runs in this stack: no successful run for too long. */
+  readonly heartbeatAlarms: Record<string, unknown>;
   /** The state machines this stack runs (serverless-step-functions' stateMachines). */
   readonly stateMachines: Record<string, unknown>;
   /** What drill and failover tasks may touch, from the policy's drills and failover sections. */
@@ -107,6 +114,7 @@ export function stackSettings(
     machineTasks: machineTasks(),
     keyResources: role === 'primary' ? primaryKeys() : replicaKeys(params),
     quotaAlarms: quotaAlarms(policy),
+    heartbeatAlarms: heartbeatAlarms(definitions, policy, role),
     stateMachines: stateMachines(policy, role, options.stage ?? DEFAULT_STAGE),
     recovery,
   };
@@ -267,6 +275,53 @@ function secretsAccess(policy: Policy): Record<string, unknown>[] {
         : {}),
     },
   ];
+}
+
+const HOUR_S = 3600;
+// CloudWatch evaluates at most 7 days of hourly periods.
+const MAX_EVALUATION_S = 7 * 24 * HOUR_S;
+
+/**
+ * Nothing fails silently: for each scheduled job this stack runs, an alarm when no run succeeded
+ * (no JobSucceeded heartbeat) within the schedule's longest gap plus a margin. Missing data is
+ * breaching: a schedule that stopped, a function that cannot start, or runs that keep failing
+ * all alarm.
+ */
+function heartbeatAlarms(
+  definitions: readonly FunctionDefinition[],
+  policy: Policy,
+  role: Role,
+): Record<string, unknown> {
+  const alarms: Record<string, unknown> = {};
+  for (const job of definitions) {
+    if (job.kind !== 'job' || job.runsIn(policy) !== role) continue;
+    const expression = job.schedule(policy);
+    if (!expression) continue;
+    const gapS = longestGapMs(parseSchedule(expression, policy.timeZone), new Date()) / 1000;
+    // A run may start late and take its time: a margin of a tenth of the gap, at least 30 minutes.
+    const windowS = Math.min(MAX_EVALUATION_S, gapS + Math.max(1800, gapS / 10));
+    const period = windowS >= 6 * HOUR_S ? HOUR_S : 300;
+    const periods = Math.ceil(windowS / period);
+    const service = moduleNameOf(job.name);
+    alarms[`${job.name.charAt(0).toUpperCase()}${job.name.slice(1)}HeartbeatAlarm`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: `Lifeboat ${service} has not completed a run without failures for ${Math.round(windowS / 60)} minutes (its schedule ${expression}, and a margin): a schedule that stopped, a function that cannot start or runs that keep failing`,
+        Namespace: METRIC_NAMESPACE,
+        MetricName: JOB_SUCCEEDED_METRIC,
+        Dimensions: [{ Name: 'service', Value: service }],
+        Statistic: 'Sum',
+        Period: period,
+        EvaluationPeriods: periods,
+        DatapointsToAlarm: periods,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+      },
+    };
+  }
+  return alarms;
 }
 
 /** Quota alarm threshold: manual snapshots in use, as a percentage of the policy's quota. */

@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
@@ -7,6 +8,7 @@ import { JobFailedError, type JobFailure, publishFailureAlert } from '../alerts/
 import { clientIn } from '../aws/clients.js';
 import { invocationDeadline } from '../aws/rate-limiter.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
+import { JOB_SUCCEEDED_METRIC } from '../observability/metric-names.js';
 import { jobObservability } from '../observability/powertools.js';
 import { InvalidEventError } from '../validation/parse-event.js';
 import { vaultFromEnv } from '../vault/vault.js';
@@ -52,6 +54,9 @@ function buildScheduledJobHandler<D, R extends JobResult>(
       };
       const result = await job.run(job.wire(env), policy, scheduledTime);
       job.publish(result, metrics);
+      // The heartbeat: a run with nothing failed (a failed one alerts and throws instead).
+      if (result.failures.length === 0)
+        metrics.addMetric(JOB_SUCCEEDED_METRIC, MetricUnit.Count, 1);
       return result;
     });
   };

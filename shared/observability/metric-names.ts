@@ -1,6 +1,12 @@
 /** Metric namespace of every Lifeboat metric; the alarms in the stack use it too. */
 export const METRIC_NAMESPACE = 'Lifeboat';
 
+/**
+ * Published by every scheduled job (dimension service) each time a run succeeds: its heartbeat.
+ * An alarm fires when none is seen within the schedule's longest gap and a margin.
+ */
+export const JOB_SUCCEEDED_METRIC = 'JobSucceeded';
+
 /** Published by snapshot-rds per region and kind; alarmed at 80%. */
 export const QUOTA_METRIC = 'ManualSnapshotQuotaUsedPercent';
 

@@ -156,4 +156,43 @@ describe('stack settings derived from the policy', () => {
     );
     expect(machineTasks['regional-failover']).toHaveLength(4);
   });
+
+  it('alarms when a scheduled job has gone too long without a run that succeeded', () => {
+    // Act
+    const primary = stackSettings({}, definitions, env, serviceDir);
+    const dr = stackSettings(
+      {
+        region: 'eu-west-1',
+        param: [
+          'dataKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-a',
+          'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
+        ],
+      },
+      definitions,
+      env,
+      serviceDir,
+    );
+
+    // Assess: the daily snapshot job, 24 h and a margin of 2.4 h, in hourly periods
+    expect(primary.heartbeatAlarms.SnapshotRdsHeartbeatAlarm).toMatchObject({
+      Properties: {
+        MetricName: 'JobSucceeded',
+        Dimensions: [{ Name: 'service', Value: 'snapshot-rds' }],
+        Period: 3600,
+        EvaluationPeriods: 27,
+        DatapointsToAlarm: 27,
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        TreatMissingData: 'breaching',
+      },
+    });
+    expect(Object.keys(primary.heartbeatAlarms).sort()).toEqual(
+      definitions
+        .filter((d) => d.kind === 'job' && d.schedule(fixturePolicy()) !== undefined)
+        .map((d) => `${d.name.charAt(0).toUpperCase()}${d.name.slice(1)}HeartbeatAlarm`)
+        .sort(),
+    );
+    // Every job runs in the primary stack: the DR stack watches none.
+    expect(dr.heartbeatAlarms).toEqual({});
+  });
 });

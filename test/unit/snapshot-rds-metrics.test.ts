@@ -72,5 +72,42 @@ describe('snapshot-rds metrics', () => {
     });
     const run = emf.find((m) => 'SnapshotsCreated' in m);
     expect(run).toMatchObject({ SnapshotsCreated: 3, SnapshotFailures: 0 });
+    // The heartbeat of a run that succeeded, which the job's alarm waits for.
+    expect(run).toMatchObject({ service: 'snapshot-rds', JobSucceeded: 1 });
+    vi.useRealTimers();
+  });
+
+  it('sends no heartbeat for a run that failed', async () => {
+    // Prepare: the primary region's databases cannot be listed
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-11-21T02:00:30Z'));
+    const primary = emptyRegion();
+    primary.instances.push(instance('orders-db', 'eu-central-1'));
+    simulateRegion(rdsIn('eu-central-1').client, 'eu-central-1', primary);
+    simulateRegion(rdsIn('eu-west-1').client, 'eu-west-1', emptyRegion());
+    mockClient(SNSClient).on(PublishCommand).resolves({});
+    simulateS3();
+    simulateKms();
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+
+    // Act: the policy's aurora-cluster billing does not exist, a failed target
+    const failure = await handler(structuredClone(scheduled), lambdaContext()).catch(
+      (error: unknown) => error,
+    );
+
+    // Assess
+    spy.mockRestore();
+    vi.useRealTimers();
+    expect(String(failure)).toContain('failed');
+    const emf = written
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l));
+    expect(emf.find((m) => 'SnapshotsCreated' in m)).toMatchObject({ SnapshotFailures: 1 });
+    expect(emf.some((m) => 'JobSucceeded' in m)).toBe(false);
   });
 });
