@@ -3,7 +3,10 @@ import { definition as enforceRetention } from '../../functions/enforce-retentio
 import { rdsIn } from '../../shared/aws/clients.js';
 import { recorderFor } from '../../shared/jobs/job-wiring.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
-import { readAttributedInventory } from '../../shared/retention/retention-job.js';
+import {
+  readAttributedInventory,
+  targetsWithoutSnapshots,
+} from '../../shared/retention/retention-job.js';
 import { planRetention } from '../../shared/retention/retention-planner.js';
 import { type Io, line, printJson } from '../../terminal/output.js';
 import { planJson, printPlan } from '../../terminal/retention-plan.js';
@@ -40,8 +43,17 @@ export async function retentionPlanCommand(options: PlanOptions, io: Io): Promis
         )
       ).snapshots;
   const plan = planRetention(inventory, policy, now);
-  if (options.json) printJson(io, planJson(plan));
-  else printPlan(io, plan, policy);
+  const missing = targetsWithoutSnapshots(policy, inventory);
+  if (options.json) printJson(io, { ...planJson(plan), targetsWithoutSnapshots: missing });
+  else {
+    printPlan(io, plan, policy);
+    for (const target of missing) {
+      line(
+        io.out,
+        `${target}: no snapshot of it in either region, so nothing to keep or delete (is the identifier right?)`,
+      );
+    }
+  }
   return EXIT.ok;
 }
 

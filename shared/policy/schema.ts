@@ -101,6 +101,8 @@ const target = z
     tags: z.optional(tagMap),
     /** The database's engine, when known: drills check their SQL is written for it. */
     engine: z.optional(rdsEngine),
+    /** Tags that may select no database, as expected (otherwise a run selecting none fails). */
+    allowEmpty: z.optional(z.boolean('must be true or false')),
   })
   .check(
     z.refine(

@@ -16,8 +16,11 @@ export interface Target {
 /** A selector that could not be resolved to a database, and why. */
 export interface TargetProblem {
   readonly kind: SnapshotKind;
+  /** The database, or (for tags that select none) the tags. */
   readonly identifier: string;
   readonly message: string;
+  /** A selection by tags that found nothing: there is no database to name a snapshot after. */
+  readonly byTags?: true;
 }
 
 const KIND: Record<TargetSelector['kind'], SnapshotKind> = {
@@ -70,11 +73,23 @@ export async function discoverTargets(
       continue;
     }
     const wantedTags = Object.entries(selector.tags ?? {});
+    let matched = 0;
     for (const c of ofKind) {
       if (c.unsuitable) continue;
       if (wantedTags.every(([k, v]) => c.tags.get(k) === v)) {
         targets.set(`${kind}/${c.identifier}`, strip(c));
+        matched += 1;
       }
+    }
+    // Nothing fails silently: tags that select no database are a problem unless expected.
+    if (matched === 0 && !selector.allowEmpty) {
+      const tags = wantedTags.map(([k, v]) => `${k}=${v}`).join(', ');
+      problems.push({
+        kind,
+        byTags: true,
+        identifier: `tags ${tags}`,
+        message: `no ${selector.kind} in ${rds.region} carries the tags ${tags} (allowEmpty: true on this target if that is expected)`,
+      });
     }
   }
   const sorted = [...targets.values()].sort((a, b) =>

@@ -115,6 +115,20 @@ export async function readAttributedInventory(
  * will delete (and why) in the run's signed manifest; then deletes at a bounded rate exactly
  * what the record lists. A record that cannot be written deletes nothing.
  */
+/** The policy's targets by identifier that have no snapshot in the inventory, in either region. */
+export function targetsWithoutSnapshots(
+  policy: Pick<Policy, 'targets'>,
+  snapshots: readonly Pick<SnapshotRecord, 'kind' | 'target'>[],
+): string[] {
+  const kindOf = { 'rds-instance': 'instance', 'aurora-cluster': 'cluster' } as const;
+  return policy.targets.flatMap((t) =>
+    t.identifier !== undefined &&
+    !snapshots.some((s) => s.kind === kindOf[t.kind] && s.target === t.identifier)
+      ? [`${t.kind} ${t.identifier}`]
+      : [],
+  );
+}
+
 export async function runRetentionJob(
   deps: RetentionJobDeps,
   policy: Policy,
@@ -127,6 +141,14 @@ export async function runRetentionJob(
   const holdsRecorded = await recordTagHolds(deps, policy, snapshots, holds, now, failures);
   const plan = planRetention(snapshots, policy, now);
   const planned = plan.decisions.filter((d) => d.action === 'delete');
+  // A target retention has nothing of is likely a wrong identifier: say so, do not "keep 0".
+  for (const target of targetsWithoutSnapshots(policy, snapshots)) {
+    failures.push({
+      subject: target,
+      error:
+        'no snapshot of it in either region, so retention keeps and deletes nothing for it (is the identifier right, and does snapshot-rds snapshot it?)',
+    });
+  }
 
   const { manifest, recorded } = await recordRun(
     deps.recorder,

@@ -84,7 +84,7 @@ export function planSnapshots(input: SnapshotPlanInput): SnapshotPlan {
   const outcomes: TargetOutcome[] = input.problems.map((p) => ({
     kind: p.kind,
     target: p.identifier,
-    snapshotId: snapshotIdentifier(p.identifier, slot),
+    ...(p.byTags ? {} : { snapshotId: snapshotIdentifier(p.identifier, slot) }),
     outcome: 'failed',
     error: errorSummary(new TargetNotFoundError(p.message)),
   }));

@@ -205,6 +205,10 @@ describe('lifeboat retention plan', () => {
     expect(row('lifeboat-orders-db-202611200200', 'eu-west-1')).toContain(
       'still being copied (copying)',
     );
+    // A target with no snapshot at all is named, not planned as "keep 0".
+    expect(result.out).toContain(
+      'aurora-cluster billing: no snapshot of it in either region, so nothing to keep or delete (is the identifier right?)',
+    );
   });
 
   it('prints the plan as JSON', async () => {
@@ -222,7 +226,11 @@ describe('lifeboat retention plan', () => {
 
     // Assess
     const plan = JSON.parse(result.out);
-    expect(plan).toMatchObject({ keep: 6, delete: 1 });
+    expect(plan).toMatchObject({
+      keep: 6,
+      delete: 1,
+      targetsWithoutSnapshots: ['aurora-cluster billing'],
+    });
     expect(plan.decisions.filter((d: { action: string }) => d.action === 'delete')).toEqual([
       expect.objectContaining({
         region: 'eu-central-1',

@@ -15,6 +15,7 @@ import { silentLog } from '../../shared/observability/job-log.js';
 import {
   applyRetentionPlan,
   type RetentionJobResult,
+  runRetentionJob,
 } from '../../shared/retention/retention-job.js';
 import scheduled from '../events/scheduled.json' with { type: 'json' };
 import { lambdaContext } from '../support/lambda-context.js';
@@ -27,7 +28,7 @@ import {
   type RegionState,
   simulateRegion,
 } from '../support/rds-world.js';
-import { recordSnapshotRuns } from '../support/records.js';
+import { recordSnapshotRuns, testRecorder } from '../support/records.js';
 import { nov, snapshot } from '../support/snapshots.js';
 import { type Bucket, simulateKms, simulateS3, TEST_VAULT_ENV } from '../support/vault-world.js';
 
@@ -44,7 +45,16 @@ let primaryRds: ReturnType<typeof simulateRegion>;
 let drRds: ReturnType<typeof simulateRegion>;
 
 beforeAll(async () => {
-  vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile());
+  // orders-db's history is this file's world: the fixture's other database (billing) has no
+  // snapshot here, which retention would rightly report as a failure of its own.
+  const policy = fixturePolicy();
+  vi.stubEnv(
+    'LIFEBOAT_POLICY_PATH',
+    packagedPolicyFile({
+      ...policy,
+      targets: policy.targets.filter((t) => t.identifier !== 'billing'),
+    }),
+  );
   for (const [key, value] of Object.entries(TEST_VAULT_ENV)) vi.stubEnv(key, value);
   ({ handler } = (await import('../../functions/enforce-retention.js')) as unknown as {
     handler: Handler;
@@ -457,5 +467,29 @@ describe('applyRetentionPlan', () => {
 
     // Assess
     expect(waits).toEqual([500, 1000, 1500]);
+  });
+});
+
+describe('a retention run over a target with no snapshot', () => {
+  it('fails naming it, instead of keeping and deleting nothing in silence', async () => {
+    // Act: the whole fixture policy, whose billing cluster has no snapshot in this world
+    const result = await runRetentionJob(
+      {
+        primary: rdsIn(PRIMARY),
+        dr: rdsIn(DR),
+        limiter: new RateLimiter({ perSecond: 100 }),
+        recorder: testRecorder(),
+        log: silentLog,
+      },
+      fixturePolicy(),
+      new Date('2026-11-14T03:30:00Z'),
+    );
+
+    // Assess
+    expect(result.failures).toContainEqual({
+      subject: 'aurora-cluster billing',
+      error:
+        'no snapshot of it in either region, so retention keeps and deletes nothing for it (is the identifier right, and does snapshot-rds snapshot it?)',
+    });
   });
 });

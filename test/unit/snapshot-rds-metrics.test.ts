@@ -107,7 +107,7 @@ describe('snapshot-rds metrics', () => {
       .flatMap((chunk) => chunk.split('\n'))
       .filter((l) => l.includes('"_aws"'))
       .map((l) => JSON.parse(l));
-    expect(emf.find((m) => 'SnapshotsCreated' in m)).toMatchObject({ SnapshotFailures: 1 });
+    expect(emf.find((m) => 'SnapshotsCreated' in m)?.SnapshotFailures).toBeGreaterThan(0);
     expect(emf.some((m) => 'JobSucceeded' in m)).toBe(false);
   });
 });

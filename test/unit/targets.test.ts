@@ -78,7 +78,36 @@ describe('discoverTargets', () => {
         message:
           'billing-1 is an instance of the cluster billing: protect the cluster (kind: aurora-cluster)',
       },
+      {
+        kind: 'instance',
+        byTags: true,
+        identifier: 'tags backup=lifeboat',
+        message:
+          'no rds-instance in eu-central-1 carries the tags backup=lifeboat (allowEmpty: true on this target if that is expected)',
+      },
     ]);
+  });
+
+  it('names tags that select no database, unless the policy expects that', async () => {
+    // Act
+    const strict = await discoverTargets(rdsIn(REGION), [
+      { kind: 'aurora-cluster', tags: { tier: 'gold' } },
+    ]);
+    const expected = await discoverTargets(rdsIn(REGION), [
+      { kind: 'aurora-cluster', tags: { tier: 'gold' }, allowEmpty: true },
+    ]);
+
+    // Assess
+    expect(strict.problems).toEqual([
+      {
+        kind: 'cluster',
+        byTags: true,
+        identifier: 'tags tier=gold',
+        message:
+          'no aurora-cluster in eu-central-1 carries the tags tier=gold (allowEmpty: true on this target if that is expected)',
+      },
+    ]);
+    expect(expected).toEqual({ targets: [], problems: [] });
   });
 
   it('refuses clusters of other engines that share the RDS API', async () => {
