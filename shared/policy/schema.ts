@@ -3,7 +3,8 @@ import * as z from 'zod/mini';
 import '../validation/zod.js';
 import { engineFamily, RDS_ENGINES } from '../naming/engines.js';
 import { durationWithin, isZeroDuration, parseDuration } from './duration.js';
-import { scheduleExpressionProblem } from './schedule-expression.js';
+import { objectiveSeconds, objectiveText } from './objective.js';
+import { longestGapMs, parseSchedule, scheduleExpressionProblem } from './schedule-expression.js';
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 // RDS instance and cluster identifiers: 1-63 letters, digits or hyphens, a letter first,
@@ -103,6 +104,8 @@ const target = z
     engine: z.optional(rdsEngine),
     /** Tags that may select no database, as expected (otherwise a run selecting none fails). */
     allowEmpty: z.optional(z.boolean('must be true or false')),
+    /** The tier whose objectives the database must meet (default: objectives.default). */
+    tier: z.optional(z.string('must be the name of one tier in objectives.tiers')),
   })
   .check(
     z.refine(
@@ -210,6 +213,33 @@ const drillDatabase = z.strictObject({
   engine: z.optional(rdsEngine),
   checks: z.array(smokeCheck).check(z.minLength(1, 'must list at least one smoke check')),
   freshness: z.optional(text("an SQL query returning the newest row's timestamp")),
+});
+
+/** An objective as elapsed time (`15min`, `1h30min`, `1d`) within bounds. */
+const objective = (what: string, min: number, max: number) =>
+  z.string(`must be ${what} such as 15min, 1h or 1d`).check(
+    z.refine((t) => objectiveSeconds(t) !== undefined, `must be ${what} such as 15min, 1h or 1d`),
+    z.refine(
+      (t) => {
+        const s = objectiveSeconds(t);
+        return s === undefined || (s >= min && s <= max);
+      },
+      `must be from ${objectiveText(min)} to ${objectiveText(max)}`,
+    ),
+  );
+
+/** A tier: the objectives its databases must meet, and the continuous backups that serve them. */
+const tier = z.strictObject({
+  rpo: objective('the most data loss allowed', 60, 30 * 86_400),
+  rto: objective('the longest recovery allowed', 5 * 60, 7 * 86_400),
+  continuousBackups: z.optional(
+    z.strictObject({
+      /** Days of automated backups (point-in-time restore) each database must keep: 1-35. */
+      retentionDays: boundedInt(1, 35, 'must be 1-35 days (RDS keeps automated backups up to 35)'),
+      /** Replicate RDS instances' automated backups to the DR region. */
+      replicateToDr: z._default(z.boolean('must be true or false'), false),
+    }),
+  ),
 });
 
 const SECURITY_GROUP = /^sg-[0-9a-f]{8,17}$/;
@@ -444,6 +474,14 @@ export const PolicySchema = z
           databases: nonEmptyRecord(failoverDatabase, 'database to fail over'),
         }),
       ),
+      objectives: z.optional(
+        z.strictObject({
+          default: text('the tier of targets that name none'),
+          tiers: nonEmptyRecord(tier, 'tier'),
+          /** Raise a database's automated backup retention to its tier's when it is lower. */
+          enforceContinuousBackups: z._default(z.boolean('must be true or false'), false),
+        }),
+      ),
       backupBucket: z._default(
         z.strictObject({
           objectLock: z.strictObject({
@@ -496,6 +534,7 @@ export const PolicySchema = z
           input: name,
         });
       }
+      objectiveProblems(policy, ctx);
       // Checks written for one engine cannot run on a database the policy says runs another.
       for (const [name, drill] of Object.entries(policy.drills?.databases ?? {})) {
         const written = drill?.engine ? engineFamily(drill.engine) : undefined;
@@ -513,6 +552,97 @@ export const PolicySchema = z
       }
     }),
   );
+
+// RDS uploads transaction logs every 5 minutes: a point-in-time restore may lose that much.
+const LOG_UPLOAD_S = 300;
+
+/**
+ * Objectives the policy's protection cannot reach, each refused with the reason: tiers that do
+ * not exist, an RPO shorter than the restore points allow, an RTO drills cannot measure.
+ */
+function objectiveProblems(
+  policy: {
+    targets?: { tier?: string | undefined }[];
+    timeZone?: string;
+    snapshots?: { schedule?: string };
+    objectives?: {
+      default?: string;
+      tiers?: Record<string, { rpo?: string; rto?: string; continuousBackups?: unknown }>;
+    };
+    drills?: { timeout?: string; pollSeconds?: number };
+  },
+  ctx: z.core.$RefinementCtx<unknown>,
+): void {
+  const tiers = policy.objectives?.tiers ?? {};
+  const names = Object.keys(tiers);
+  const issue = (path: PropertyKey[], message: string, input: unknown) =>
+    ctx.addIssue({ code: 'custom', path, message, input });
+  (policy.targets ?? []).forEach((t, i) => {
+    if (t?.tier === undefined || tiers[t.tier]) return;
+    issue(
+      ['targets', i, 'tier'],
+      names.length
+        ? `is not a tier: the tiers are ${names.join(', ')}`
+        : 'names a tier, but the policy has no objectives.tiers',
+      t.tier,
+    );
+  });
+  const objectives = policy.objectives;
+  if (!objectives) return;
+  if (objectives.default !== undefined && !tiers[objectives.default]) {
+    issue(
+      ['objectives', 'default'],
+      `is not a tier: the tiers are ${names.join(', ')}`,
+      objectives.default,
+    );
+  }
+  const schedule = policy.snapshots?.schedule;
+  const gapS =
+    schedule &&
+    policy.timeZone &&
+    !scheduleExpressionProblem(schedule) &&
+    isTimeZone(policy.timeZone)
+      ? longestGapMs(parseSchedule(schedule, policy.timeZone), new Date()) / 1000
+      : undefined;
+  const timeout = parseDuration(policy.drills?.timeout ?? '');
+  const timeoutS = timeout ? timeout.days * 86_400 + timeout.hours * 3600 : undefined;
+  const pollS = policy.drills?.pollSeconds;
+  for (const [name, t] of Object.entries(tiers)) {
+    // Only objectives within their own bounds: one problem per field.
+    const within = (s: number | undefined, min: number, max: number) =>
+      s !== undefined && s >= min && s <= max ? s : undefined;
+    const rpo = within(objectiveSeconds(t?.rpo ?? ''), 60, 30 * 86_400);
+    const rto = within(objectiveSeconds(t?.rto ?? ''), 5 * 60, 7 * 86_400);
+    if (rpo !== undefined && !t.continuousBackups && gapS !== undefined && rpo < gapS) {
+      issue(
+        ['objectives', 'tiers', name, 'rpo'],
+        `is ${objectiveText(rpo)}, but without continuousBackups the newest restore point can be ${objectiveText(gapS)} old (snapshots.schedule): give this tier continuousBackups, or allow at least ${objectiveText(gapS)}`,
+        t.rpo,
+      );
+    }
+    if (rpo !== undefined && t.continuousBackups && rpo < LOG_UPLOAD_S) {
+      issue(
+        ['objectives', 'tiers', name, 'rpo'],
+        `is ${objectiveText(rpo)}, but RDS uploads transaction logs every 5 minutes, so a point-in-time restore can lose that much: allow at least 5min`,
+        t.rpo,
+      );
+    }
+    if (rto !== undefined && timeoutS !== undefined && rto > timeoutS) {
+      issue(
+        ['objectives', 'tiers', name, 'rto'],
+        `is ${objectiveText(rto)}, but a drill stops waiting after drills.timeout (${objectiveText(timeoutS)}) and could never show it met: raise drills.timeout to at least ${objectiveText(rto)}`,
+        t.rto,
+      );
+    }
+    if (rto !== undefined && pollS !== undefined && rto < 2 * pollS) {
+      issue(
+        ['objectives', 'tiers', name, 'rto'],
+        `is ${objectiveText(rto)}, but a drill looks at the restore only every ${pollS}s (drills.pollSeconds): allow at least ${objectiveText(2 * pollS)}, or poll more often`,
+        t.rto,
+      );
+    }
+  }
+}
 
 function isTimeZone(zone: string): boolean {
   // The first DateTimeFormat of a process costs 12-18 ms of ICU start-up, at every cold start;

@@ -332,6 +332,104 @@ describe('policy validation', () => {
     );
   });
 
+  describe('objectives', () => {
+    // The shipped example without its own objectives, and its targets without tiers.
+    const example = readFileSync('lifeboat.policy.yml', 'utf8')
+      .replace(/\nobjectives:[\s\S]*?\n(?=\S)/, '\n')
+      .replace(/^ {4}tier: .*\n/gm, '');
+    const tiers = `
+objectives:
+  default: standard
+  tiers:
+    critical: { rpo: 15min, rto: 1h, continuousBackups: { retentionDays: 7, replicateToDr: true } }
+    standard: { rpo: 1d, rto: 2h }
+`;
+    const withTiers = (change: (text: string) => string = (t) => t) =>
+      problems(change(example + tiers));
+
+    it('takes tiers of objectives, a default, and each target’s tier', () => {
+      // Act
+      const policy = parsePolicyText(
+        example.replace(
+          '    identifier: orders-db\n',
+          '    identifier: orders-db\n    tier: critical\n',
+        ) + tiers,
+        'policy.yml',
+      );
+
+      // Assess
+      expect(policy.objectives).toEqual({
+        default: 'standard',
+        tiers: {
+          critical: {
+            rpo: '15min',
+            rto: '1h',
+            continuousBackups: { retentionDays: 7, replicateToDr: true },
+          },
+          standard: { rpo: '1d', rto: '2h' },
+        },
+        enforceContinuousBackups: false,
+      });
+      expect(policy.targets[0]?.tier).toBe('critical');
+    });
+
+    it.each([
+      [
+        'an RPO shorter than the snapshots allow, without continuous backups',
+        (t: string) =>
+          t.replace(', continuousBackups: { retentionDays: 7, replicateToDr: true }', ''),
+        'objectives.tiers.critical.rpo: is 15m, but without continuousBackups the newest restore point can be 1d old (snapshots.schedule): give this tier continuousBackups, or allow at least 1d',
+      ],
+      [
+        'an RPO shorter than RDS ships its logs',
+        (t: string) => t.replace('rpo: 15min', 'rpo: 2min'),
+        'objectives.tiers.critical.rpo: is 2m, but RDS uploads transaction logs every 5 minutes, so a point-in-time restore can lose that much: allow at least 5min',
+      ],
+      [
+        'an RTO no drill could show met',
+        (t: string) => t.replace('rto: 2h', 'rto: 4h'),
+        'objectives.tiers.standard.rto: is 4h, but a drill stops waiting after drills.timeout (2h) and could never show it met: raise drills.timeout to at least 4h',
+      ],
+      [
+        'an RTO shorter than two polls',
+        (t: string) =>
+          t.replace('rto: 1h', 'rto: 15min').replace('pollSeconds: 60', 'pollSeconds: 600'),
+        'objectives.tiers.critical.rto: is 15m, but a drill looks at the restore only every 600s (drills.pollSeconds): allow at least 20m, or poll more often',
+      ],
+      [
+        'an unknown tier',
+        (t: string) =>
+          t.replace('    identifier: orders-db\n', '    identifier: orders-db\n    tier: gold\n'),
+        'targets[0].tier: is not a tier: the tiers are critical, standard',
+      ],
+      [
+        'a target with two tiers',
+        (t: string) =>
+          t.replace(
+            '    identifier: orders-db\n',
+            '    identifier: orders-db\n    tier: [critical, standard]\n',
+          ),
+        'targets[0].tier: must be the name of one tier in objectives.tiers',
+      ],
+      [
+        'an unknown default',
+        (t: string) => t.replace('default: standard', 'default: bronze'),
+        'objectives.default: is not a tier: the tiers are critical, standard',
+      ],
+      [
+        'an objective that is not a time',
+        (t: string) => t.replace('rpo: 1d', 'rpo: 1 day'),
+        'objectives.tiers.standard.rpo: must be the most data loss allowed such as 15min, 1h or 1d',
+      ],
+    ])('refuses %s, with the reason', (_, change, expected) => {
+      // Act
+      const found = withTiers(change);
+
+      // Assess
+      expect(found).toEqual([expected]);
+    });
+  });
+
   it('reports every bad field at once, not only the first', () => {
     // Prepare
     const text = VALID.replace('version: 1', 'version: 3')
