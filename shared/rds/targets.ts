@@ -11,6 +11,19 @@ export interface Target {
   readonly arn: string;
   readonly engine: string | undefined;
   readonly status: string;
+  /** Its automated backups (point-in-time restore): days kept (0: off), the newest restorable time. */
+  readonly continuous: {
+    readonly retentionDays: number;
+    readonly latestRestorableTime: Date | undefined;
+  };
+  /** The tier its selector names, if it names one. */
+  readonly tier?: string;
+}
+
+/** A database in the region no selector of the policy selects. */
+export interface Unprotected {
+  readonly kind: SnapshotKind;
+  readonly identifier: string;
 }
 
 /** A selector that could not be resolved to a database, and why. */
@@ -45,7 +58,7 @@ interface Candidate extends Target {
 export async function discoverTargets(
   rds: RegionalRds,
   selectors: readonly TargetSelector[],
-): Promise<{ targets: Target[]; problems: TargetProblem[] }> {
+): Promise<{ targets: Target[]; problems: TargetProblem[]; unprotected: Unprotected[] }> {
   const wants = (kind: SnapshotKind) => selectors.some((s) => KIND[s.kind] === kind);
   const candidates = [
     ...(wants('instance') ? await describeInstances(rds) : []),
@@ -68,7 +81,7 @@ export async function discoverTargets(
       } else if (found.unsuitable) {
         problems.push({ kind, identifier: found.identifier, message: found.unsuitable });
       } else {
-        targets.set(`${kind}/${found.identifier}`, strip(found));
+        targets.set(`${kind}/${found.identifier}`, strip(found, selector.tier));
       }
       continue;
     }
@@ -77,7 +90,9 @@ export async function discoverTargets(
     for (const c of ofKind) {
       if (c.unsuitable) continue;
       if (wantedTags.every(([k, v]) => c.tags.get(k) === v)) {
-        targets.set(`${kind}/${c.identifier}`, strip(c));
+        const key = `${kind}/${c.identifier}`;
+        // A database named by identifier keeps that selector's tier.
+        if (!targets.has(key)) targets.set(key, strip(c, selector.tier));
         matched += 1;
       }
     }
@@ -95,11 +110,17 @@ export async function discoverTargets(
   const sorted = [...targets.values()].sort((a, b) =>
     `${a.kind}/${a.identifier}`.localeCompare(`${b.kind}/${b.identifier}`),
   );
-  return { targets: sorted, problems };
+  const unprotected = candidates
+    .filter((c) => !c.unsuitable && !targets.has(`${c.kind}/${c.identifier}`))
+    .map((c) => ({ kind: c.kind, identifier: c.identifier }));
+  return { targets: sorted, problems, unprotected };
 }
 
-function strip({ tags: _tags, unsuitable: _unsuitable, ...target }: Candidate): Target {
-  return target;
+function strip(
+  { tags: _tags, unsuitable: _unsuitable, ...target }: Candidate,
+  tier: string | undefined,
+): Target {
+  return tier === undefined ? target : { ...target, tier };
 }
 
 async function describeInstances(rds: RegionalRds): Promise<Candidate[]> {
@@ -112,6 +133,10 @@ async function describeInstances(rds: RegionalRds): Promise<Candidate[]> {
         arn: db.DBInstanceArn ?? '',
         engine: db.Engine,
         status: db.DBInstanceStatus ?? 'unknown',
+        continuous: {
+          retentionDays: db.BackupRetentionPeriod ?? 0,
+          latestRestorableTime: db.LatestRestorableTime,
+        },
         tags: tagMap(db.TagList),
         ...(db.DBClusterIdentifier
           ? {
@@ -134,6 +159,10 @@ async function describeClusters(rds: RegionalRds): Promise<Candidate[]> {
         arn: c.DBClusterArn ?? '',
         engine: c.Engine,
         status: c.Status ?? 'unknown',
+        continuous: {
+          retentionDays: c.BackupRetentionPeriod ?? 0,
+          latestRestorableTime: c.LatestRestorableTime,
+        },
         tags: tagMap(c.TagList),
         ...(RDS_CLUSTER_ENGINE.test(c.Engine ?? '')
           ? {}

@@ -107,7 +107,7 @@ describe('discoverTargets', () => {
           'no aurora-cluster in eu-central-1 carries the tags tier=gold (allowEmpty: true on this target if that is expected)',
       },
     ]);
-    expect(expected).toEqual({ targets: [], problems: [] });
+    expect(expected).toEqual({ targets: [], problems: [], unprotected: [] });
   });
 
   it('refuses clusters of other engines that share the RDS API', async () => {
@@ -137,5 +137,44 @@ describe('discoverTargets', () => {
     expect(targets).toHaveLength(250);
     expect(rds).toHaveReceivedCommandTimes(DescribeDBInstancesCommand, 3);
     expect(rds.calls()).toHaveLength(3);
+  });
+
+  it('carries each database’s tier, its automated backups, and names the databases no target covers', async () => {
+    // Prepare
+    const restorable = new Date('2026-11-28T03:55:00Z');
+    state.instances.push(
+      {
+        ...instance('orders-db', REGION),
+        BackupRetentionPeriod: 7,
+        LatestRestorableTime: restorable,
+      },
+      {
+        ...instance('tagged', REGION, [{ Key: 'backup', Value: 'lifeboat' }]),
+        BackupRetentionPeriod: 0,
+      },
+      instance('scratch-db', REGION),
+    );
+    state.clusters.push(cluster('billing', REGION));
+
+    // Act
+    const { targets, unprotected } = await discoverTargets(rdsIn(REGION), [
+      { kind: 'rds-instance', identifier: 'orders-db', tier: 'critical' },
+      { kind: 'rds-instance', tags: { backup: 'lifeboat' } },
+    ]);
+
+    // Assess
+    expect(targets).toEqual([
+      expect.objectContaining({
+        identifier: 'orders-db',
+        tier: 'critical',
+        continuous: { retentionDays: 7, latestRestorableTime: restorable },
+      }),
+      expect.objectContaining({
+        identifier: 'tagged',
+        continuous: { retentionDays: 0, latestRestorableTime: undefined },
+      }),
+    ]);
+    expect(targets[1]).not.toHaveProperty('tier');
+    expect(unprotected).toEqual([{ kind: 'instance', identifier: 'scratch-db' }]);
   });
 });
