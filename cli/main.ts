@@ -14,6 +14,7 @@ const commands = {
   hold: () => import('./commands/hold.js'),
   retention: () => import('./commands/retention.js'),
   secrets: () => import('./commands/secrets.js'),
+  status: () => import('./commands/status.js'),
   validate: () => import('./commands/validate.js'),
   verify: () => import('./commands/verify.js'),
 };
@@ -139,6 +140,16 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the holds as JSON')
     .action(run(async () => (await commands.hold()).holdListCommand));
+
+  program
+    .command('status')
+    .description(
+      'every database against its recovery objectives now: restore points, their age, continuous backups, the last drill (exit 1 when one is missed)',
+    )
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--bucket <name>', BUCKET_HELP)
+    .option('--json', 'print the posture as JSON')
+    .action(run(async () => (await commands.status()).statusCommand));
 
   program
     .command('verify')

@@ -10,6 +10,7 @@ import {
 import {
   JOB_SUCCEEDED_METRIC,
   METRIC_NAMESPACE,
+  OBJECTIVES_MISSED_METRIC,
   QUOTA_METRIC,
 } from '../shared/observability/metric-names.js';
 import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
@@ -43,6 +44,9 @@ export interface StackSettings {
   /** The backup bucket's name in the region deployed, and the primary's, as Fn::Sub templates. */
   readonly bucketName: string;
   readonly primaryBucketName: string;
+  /** The bucket in the region drills run in, where they report. */
+  readonly drillBucketName: string;
+
   readonly keyAliases: { readonly data: string; readonly manifest: string };
   /** What export-secrets may read: the policy's prefixes, or secrets carrying its tags. */
   readonly secretsAccess: readonly Record<string, unknown>[];
@@ -105,6 +109,11 @@ export function stackSettings(
     objectLock: policy.backupBucket.objectLock,
     bucketName: backupBucketName(policy.name, ACCOUNT, REGION),
     primaryBucketName: backupBucketName(policy.name, ACCOUNT, policy.regions.primary),
+    drillBucketName: backupBucketName(
+      policy.name,
+      ACCOUNT,
+      policy.regions[policy.drills?.site ?? 'primary'],
+    ),
     keyAliases: {
       data: keyAlias(policy.name, 'data'),
       manifest: keyAlias(policy.name, 'manifest'),
@@ -114,7 +123,10 @@ export function stackSettings(
     machineTasks: machineTasks(),
     keyResources: role === 'primary' ? primaryKeys() : replicaKeys(params),
     quotaAlarms: quotaAlarms(policy),
-    heartbeatAlarms: heartbeatAlarms(definitions, policy, role),
+    heartbeatAlarms: {
+      ...heartbeatAlarms(definitions, policy, role),
+      ...(policy.objectives && role === 'primary' ? objectivesAlarm() : {}),
+    },
     stateMachines: stateMachines(policy, role, options.stage ?? DEFAULT_STAGE),
     recovery,
   };
@@ -322,6 +334,30 @@ function heartbeatAlarms(
     };
   }
   return alarms;
+}
+
+/** An alarm when the posture finds a database missing an objective (RPO now, or its drill's RTO). */
+function objectivesAlarm(): Record<string, unknown> {
+  return {
+    ObjectivesMissedAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription:
+          'A database misses its recovery objectives: its newest restore point is older than its tier allows, or its last drill took longer (lifeboat status names it)',
+        Namespace: METRIC_NAMESPACE,
+        MetricName: OBJECTIVES_MISSED_METRIC,
+        Dimensions: [{ Name: 'service', Value: 'posture-report' }],
+        Statistic: 'Maximum',
+        Period: HOUR_S,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        // A posture that stopped coming is the heartbeat alarm's to report.
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+      },
+    },
+  };
 }
 
 /** Quota alarm threshold: manual snapshots in use, as a percentage of the policy's quota. */

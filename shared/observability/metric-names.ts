@@ -21,3 +21,8 @@ export const DRILL_RPO_METRIC = 'DrillRPO';
 export const DRILL_SUCCEEDED_METRIC = 'DrillSucceeded';
 /** Failovers, per Target: seconds from start to a healthy DR endpoint. */
 export const FAILOVER_RTO_METRIC = 'FailoverRTO';
+
+/** Published by posture-report per Target and Region: the age of the newest restore point. */
+export const RECOVERY_POINT_AGE_METRIC = 'RecoveryPointAge';
+/** Published by posture-report: how many databases miss an objective now; alarmed at 1. */
+export const OBJECTIVES_MISSED_METRIC = 'ObjectivesMissed';

@@ -478,8 +478,13 @@ export const PolicySchema = z
         z.strictObject({
           default: text('the tier of targets that name none'),
           tiers: nonEmptyRecord(tier, 'tier'),
-          /** Raise a database's automated backup retention to its tier's when it is lower. */
+          /**
+           * Bring continuous backups up to each tier (retention, DR replication) rather than only
+           * report them.
+           */
           enforceContinuousBackups: z._default(z.boolean('must be true or false'), false),
+          /** When the posture is measured and reported (and continuous backups enforced). */
+          postureSchedule: z._default(scheduleExpression, 'rate(1 hour)'),
         }),
       ),
       backupBucket: z._default(

@@ -58,8 +58,12 @@ interface Candidate extends Target {
 export async function discoverTargets(
   rds: RegionalRds,
   selectors: readonly TargetSelector[],
+  options: { readonly everyKind?: boolean } = {},
 ): Promise<{ targets: Target[]; problems: TargetProblem[]; unprotected: Unprotected[] }> {
-  const wants = (kind: SnapshotKind) => selectors.some((s) => KIND[s.kind] === kind);
+  // Only the kinds the selectors want, unless every database is asked for (to name the
+  // unprotected ones).
+  const wants = (kind: SnapshotKind) =>
+    options.everyKind === true || selectors.some((s) => KIND[s.kind] === kind);
   const candidates = [
     ...(wants('instance') ? await describeInstances(rds) : []),
     ...(wants('cluster') ? await describeClusters(rds) : []),

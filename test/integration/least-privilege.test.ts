@@ -75,7 +75,12 @@ const JOBS = Object.fromEntries(
       },
     ]),
 ) as Record<
-  'snapshotRds' | 'enforceRetention' | 'exportSecrets' | 'verifyManifest' | 'drillJanitor',
+  | 'snapshotRds'
+  | 'enforceRetention'
+  | 'exportSecrets'
+  | 'verifyManifest'
+  | 'drillJanitor'
+  | 'postureReport',
   { load: () => Promise<unknown>; role: string }
 >;
 
@@ -102,6 +107,23 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
   VerifyManifestRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
     'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+  },
+  PostureReportRole: {
+    'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
+    'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+    'rds:ModifyDBInstance':
+      'raises automated backup retention where the policy enforces it; the shipped policy does not',
+    'rds:ModifyDBCluster':
+      'raises automated backup retention where the policy enforces it; the shipped policy does not',
+    'rds:StartDBInstanceAutomatedBackupsReplication':
+      'replicates automated backups where the policy enforces it; the shipped policy does not',
+    'rds:StopDBInstanceAutomatedBackupsReplication':
+      'stops a replication a tier dropped; the shipped policy enforces nothing',
+    'kms:CreateGrant': 'RDS uses it on the role’s behalf to encrypt replicated backups',
+    'kms:DescribeKey': 'RDS uses it on the role’s behalf to encrypt replicated backups',
+    'kms:Decrypt': 'reads drill reports; no drill has reported in this run',
+    's3:GetObject': 'reads drill reports; no drill has reported in this run',
+    'sns:Publish': 'alerts when a run fails; this run succeeds',
   },
   DrillJanitorRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
@@ -233,6 +255,7 @@ beforeAll(async () => {
   await runJob('exportSecrets', new Date(now - HOUR));
   await runJob('verifyManifest', new Date(now - 60_000));
   await runJob('drillJanitor', new Date(now - 60_000));
+  await runJob('postureReport', new Date(now - 30_000));
   await new Promise((resolve) => setTimeout(resolve, 50));
 
   const kmsId = (arn: string) => arn.split('/').pop() ?? '';

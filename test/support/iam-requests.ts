@@ -194,6 +194,17 @@ export function iamRequestsOf(call: RecordedCall, world: CallWorld): IamRequest[
             ...tagged(db),
           ];
         }
+        case 'DescribeDBInstanceAutomatedBackups':
+          return [
+            req(
+              'rds:DescribeDBInstanceAutomatedBackups',
+              `arn:aws:rds:${region}:${world.account}:auto-backup:*`,
+            ),
+          ];
+        case 'ModifyDBInstance':
+          return [req('rds:ModifyDBInstance', rds('db', str(input.DBInstanceIdentifier)))];
+        case 'ModifyDBCluster':
+          return [req('rds:ModifyDBCluster', rds('cluster', str(input.DBClusterIdentifier)))];
         case 'PromoteReadReplica':
           return [req('rds:PromoteReadReplica', rds('db', str(input.DBInstanceIdentifier)))];
         case 'DescribeGlobalClusters':

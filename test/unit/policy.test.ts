@@ -369,6 +369,7 @@ objectives:
           standard: { rpo: '1d', rto: '2h' },
         },
         enforceContinuousBackups: false,
+        postureSchedule: 'rate(1 hour)',
       });
       expect(policy.targets[0]?.tier).toBe('critical');
     });

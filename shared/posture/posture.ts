@@ -1,0 +1,286 @@
+import { paginateDescribeDBInstanceAutomatedBackups } from '@aws-sdk/client-rds';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { RegionalRds } from '../aws/clients.js';
+import type { DrillReport } from '../drills/drill-report.js';
+import { objectiveSeconds } from '../policy/objective.js';
+import type { Policy } from '../policy/schema.js';
+import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
+import {
+  discoverTargets,
+  type Target,
+  type TargetProblem,
+  type Unprotected,
+} from '../rds/targets.js';
+
+/** What a database must meet: its tier and the tier's objectives, in seconds. */
+export interface Objectives {
+  readonly tier: string;
+  readonly rpoSeconds: number;
+  readonly rtoSeconds: number;
+  readonly retentionDays: number | null;
+  readonly replicateToDr: boolean;
+}
+
+/** A restore point: a snapshot (or copy), named, with its time. */
+export interface RestorePoint {
+  readonly id: string;
+  readonly time: string;
+}
+
+/** Where a database stands in one region. */
+export interface RegionPosture {
+  readonly region: string;
+  /** The newest point-in-time restore reaches (automated backups, or their DR replica). */
+  readonly latestRestorableTime: string | null;
+  /** Days of automated backups kept here (0 or null: none). */
+  readonly continuousDays: number | null;
+  readonly newestSnapshot: RestorePoint | null;
+  readonly newestVerified: (RestorePoint & { readonly verifiedAt: string }) | null;
+  /** How much data a restore here would lose now: the age of the newest restore point. */
+  readonly rpoSeconds: number | null;
+}
+
+/** A database's protection, against its objectives. */
+export interface DatabasePosture {
+  readonly kind: SnapshotKind;
+  readonly identifier: string;
+  readonly objectives: Objectives | null;
+  readonly primary: RegionPosture;
+  readonly dr: RegionPosture;
+  readonly lastDrill: {
+    readonly drillId: string;
+    readonly at: string;
+    readonly succeeded: boolean;
+    readonly rtoSeconds: number | null;
+    readonly rpoSeconds: number | null;
+  } | null;
+  /** Each objective: met, missed, or unknown (no objective, or nothing measured yet). */
+  readonly holds: {
+    readonly rpo: boolean | null;
+    readonly drRpo: boolean | null;
+    readonly rto: boolean | null;
+  };
+  /** What falls short of the tier, in words. */
+  readonly gaps: readonly string[];
+}
+
+export interface Posture {
+  readonly policy: string;
+  readonly at: string;
+  readonly databases: readonly DatabasePosture[];
+  readonly unprotected: readonly Unprotected[];
+  readonly problems: readonly TargetProblem[];
+}
+
+export interface PostureDeps {
+  readonly primary: RegionalRds;
+  readonly dr: RegionalRds;
+  /** The bucket the drills report to, and its client. */
+  readonly reports: { readonly s3: S3Client; readonly bucket: string };
+}
+
+/** A target's tier and its objectives: its own tier, else the policy's default; null without. */
+export function objectivesOf(
+  policy: Pick<Policy, 'objectives'>,
+  target: Pick<Target, 'tier'>,
+): Objectives | null {
+  const name = target.tier ?? policy.objectives?.default;
+  const tier = name === undefined ? undefined : policy.objectives?.tiers[name];
+  if (!name || !tier) return null;
+  return {
+    tier: name,
+    rpoSeconds: objectiveSeconds(tier.rpo) ?? 0,
+    rtoSeconds: objectiveSeconds(tier.rto) ?? 0,
+    retentionDays: tier.continuousBackups?.retentionDays ?? null,
+    replicateToDr: tier.continuousBackups?.replicateToDr ?? false,
+  };
+}
+
+/**
+ * Where every database of the policy stands now: its objectives, the newest point each region
+ * could restore (automated backups and their DR replicas, snapshots and copies), what that
+ * would lose, its newest verified restore point, its last drill, and whether each objective
+ * holds. Reads only: one describe per 100 databases or snapshots, one read per drill report.
+ */
+export async function readPosture(deps: PostureDeps, policy: Policy, now: Date): Promise<Posture> {
+  const [{ targets, problems, unprotected }, primarySnapshots, drSnapshots, replicated, drills] =
+    await Promise.all([
+      discoverTargets(deps.primary, policy.targets, { everyKind: true }),
+      listManualSnapshots(deps.primary),
+      listManualSnapshots(deps.dr),
+      replicatedBackups(deps.dr),
+      lastDrills(deps.reports, policy.name),
+    ]);
+  const databases = targets.map((target): DatabasePosture => {
+    const objectives = objectivesOf(policy, target);
+    const mine = (s: SnapshotRecord) =>
+      s.kind === target.kind && s.target === target.identifier && s.status === 'available';
+    const primary = regionPosture(
+      deps.primary.region,
+      // Without automated backups there is no point in time to restore, whatever RDS reports.
+      target.continuous.retentionDays > 0 ? target.continuous.latestRestorableTime : undefined,
+      target.continuous.retentionDays,
+      primarySnapshots.filter(mine),
+      now,
+    );
+    const replica = replicated.get(target.arn);
+    const dr = regionPosture(
+      deps.dr.region,
+      replica?.latestTime,
+      replica?.retentionDays ?? null,
+      drSnapshots.filter(mine),
+      now,
+    );
+    const drill = drills.get(target.identifier) ?? null;
+    const within = (seconds: number | null, limit: number | undefined) =>
+      seconds === null || limit === undefined ? null : seconds <= limit;
+    return {
+      kind: target.kind,
+      identifier: target.identifier,
+      objectives,
+      primary,
+      dr,
+      lastDrill: drill,
+      holds: {
+        rpo: within(primary.rpoSeconds, objectives?.rpoSeconds),
+        drRpo: within(dr.rpoSeconds, objectives?.rpoSeconds),
+        rto:
+          drill?.rtoSeconds === undefined ? null : within(drill.rtoSeconds, objectives?.rtoSeconds),
+      },
+      gaps: gapsOf(target, objectives, replica !== undefined),
+    };
+  });
+  return { policy: policy.name, at: now.toISOString(), databases, unprotected, problems };
+}
+
+function regionPosture(
+  region: string,
+  latestRestorable: Date | undefined,
+  continuousDays: number | null,
+  snapshots: readonly SnapshotRecord[],
+  now: Date,
+): RegionPosture {
+  const newest = (list: readonly SnapshotRecord[]) =>
+    list
+      .filter((s) => s.time)
+      .sort((a, b) => (b.time?.getTime() ?? 0) - (a.time?.getTime() ?? 0))[0];
+  const snapshot = newest(snapshots);
+  const verified = newest(snapshots.filter((s) => s.verifiedAt));
+  const times = [latestRestorable?.getTime(), snapshot?.time?.getTime()].filter(
+    (t): t is number => t !== undefined,
+  );
+  const best = times.length > 0 ? Math.max(...times) : undefined;
+  return {
+    region,
+    latestRestorableTime: latestRestorable?.toISOString() ?? null,
+    continuousDays,
+    newestSnapshot: snapshot?.time ? { id: snapshot.id, time: snapshot.time.toISOString() } : null,
+    newestVerified:
+      verified?.time && verified.verifiedAt
+        ? {
+            id: verified.id,
+            time: verified.time.toISOString(),
+            verifiedAt: verified.verifiedAt.toISOString(),
+          }
+        : null,
+    rpoSeconds: best === undefined ? null : Math.max(0, Math.round((now.getTime() - best) / 1000)),
+  };
+}
+
+/** What a database's protection lacks against its tier. */
+function gapsOf(target: Target, objectives: Objectives | null, replicated: boolean): string[] {
+  const gaps: string[] = [];
+  if (!objectives?.retentionDays) return gaps;
+  if (target.continuous.retentionDays < objectives.retentionDays) {
+    gaps.push(
+      target.continuous.retentionDays === 0
+        ? `automated backups are off; tier ${objectives.tier} needs ${objectives.retentionDays} days`
+        : `automated backups are kept ${target.continuous.retentionDays} days; tier ${objectives.tier} needs ${objectives.retentionDays}`,
+    );
+  }
+  if (objectives.replicateToDr && target.kind === 'instance' && !replicated) {
+    gaps.push(
+      `automated backups are not replicated to the DR region; tier ${objectives.tier} replicates them`,
+    );
+  }
+  return gaps;
+}
+
+/** The DR region's replicated automated backups, by the ARN of the database they come from. */
+export async function replicatedBackups(dr: RegionalRds): Promise<
+  Map<
+    string,
+    {
+      latestTime: Date | undefined;
+      retentionDays: number;
+      arn: string;
+      kmsKeyId: string | undefined;
+    }
+  >
+> {
+  const found = new Map<
+    string,
+    {
+      latestTime: Date | undefined;
+      retentionDays: number;
+      arn: string;
+      kmsKeyId: string | undefined;
+    }
+  >();
+  for await (const page of paginateDescribeDBInstanceAutomatedBackups(
+    { client: dr.client, pageSize: 100 },
+    {},
+  )) {
+    for (const b of page.DBInstanceAutomatedBackups ?? []) {
+      // A replica names the source database; the region's own automated backups name themselves.
+      if (!b.DBInstanceArn || b.Region === dr.region) continue;
+      found.set(b.DBInstanceArn, {
+        latestTime: b.RestoreWindow?.LatestTime,
+        retentionDays: b.BackupRetentionPeriod ?? 0,
+        arn: b.DBInstanceAutomatedBackupsArn ?? '',
+        kmsKeyId: b.KmsKeyId,
+      });
+    }
+  }
+  return found;
+}
+
+/** The newest drill report of each database, from the drill reports' bucket. */
+async function lastDrills(
+  reports: PostureDeps['reports'],
+  policyName: string,
+): Promise<Map<string, NonNullable<DatabasePosture['lastDrill']>>> {
+  const prefix = `drills/${policyName}/`;
+  const newestKey = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await reports.s3.send(
+      new ListObjectsV2Command({
+        Bucket: reports.bucket,
+        Prefix: prefix,
+        ContinuationToken: token,
+      }),
+    );
+    for (const o of page.Contents ?? []) {
+      // drills/<policy>/lb-drill-<target>-<yymmddhhmmss>/report.json
+      const match = /\/lb-drill-(.+)-(\d{12})\/report\.json$/.exec(o.Key ?? '');
+      if (!match?.[1] || !match[2]) continue;
+      const current = newestKey.get(match[1]);
+      if (!current || current < (o.Key ?? '')) newestKey.set(match[1], o.Key ?? '');
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  const drills = new Map<string, NonNullable<DatabasePosture['lastDrill']>>();
+  for (const [target, key] of newestKey) {
+    const out = await reports.s3.send(new GetObjectCommand({ Bucket: reports.bucket, Key: key }));
+    const report = JSON.parse((await out.Body?.transformToString()) ?? '{}') as DrillReport;
+    drills.set(target, {
+      drillId: report.drillId,
+      at: report.startedAt,
+      succeeded: report.succeeded,
+      rtoSeconds: report.rtoSeconds,
+      rpoSeconds: report.rpoSeconds,
+    });
+  }
+  return drills;
+}

@@ -1,0 +1,63 @@
+import { objectiveText } from '../shared/policy/objective.js';
+import type { DatabasePosture, Posture } from '../shared/posture/posture.js';
+import { type Io, line, table } from './output.js';
+
+const age = (seconds: number | null) => (seconds === null ? '-' : objectiveText(seconds));
+const verdict = (holds: boolean | null) => (holds === null ? '-' : holds ? 'met' : 'MISSED');
+
+/** The posture for people: one row per database, then what falls short and who is unprotected. */
+export function printPosture(io: Io, posture: Posture): void {
+  line(io.out, `Posture of policy ${posture.policy} at ${posture.at}`);
+  line(
+    io.out,
+    table(
+      [
+        'DATABASE',
+        'TIER',
+        'RPO',
+        'NOW',
+        'DR NOW',
+        'RTO',
+        'LAST DRILL',
+        'CONTINUOUS',
+        'VERIFIED',
+        'HOLDS',
+      ],
+      posture.databases.map((d) => [
+        `${d.kind} ${d.identifier}`,
+        d.objectives?.tier ?? '-',
+        d.objectives ? objectiveText(d.objectives.rpoSeconds) : '-',
+        age(d.primary.rpoSeconds),
+        age(d.dr.rpoSeconds),
+        d.objectives ? objectiveText(d.objectives.rtoSeconds) : '-',
+        drill(d),
+        continuous(d),
+        d.primary.newestVerified
+          ? `${d.primary.newestVerified.id} (${d.primary.newestVerified.verifiedAt.slice(0, 16)})`
+          : 'none',
+        `RPO ${verdict(d.holds.rpo)}, DR ${verdict(d.holds.drRpo)}, RTO ${verdict(d.holds.rto)}`,
+      ]),
+    ),
+  );
+  const gaps = posture.databases.flatMap((d) => d.gaps.map((g) => `${d.identifier}: ${g}`));
+  for (const gap of gaps) line(io.out, `  gap: ${gap}`);
+  for (const problem of posture.problems) line(io.out, `  problem: ${problem.message}`);
+  if (posture.unprotected.length > 0) {
+    line(
+      io.out,
+      `Unprotected (no target covers them): ${posture.unprotected.map((u) => `${u.kind} ${u.identifier}`).join(', ')}`,
+    );
+  }
+}
+
+function drill(d: DatabasePosture): string {
+  const last = d.lastDrill;
+  if (!last) return 'never';
+  return `${last.at.slice(0, 10)} ${last.succeeded ? 'ok' : 'FAILED'}, RTO ${age(last.rtoSeconds)}`;
+}
+
+function continuous(d: DatabasePosture): string {
+  const days = d.primary.continuousDays ?? 0;
+  if (days === 0) return 'off';
+  return `${days}d${d.dr.continuousDays ? `, DR ${d.dr.continuousDays}d` : ''}`;
+}
