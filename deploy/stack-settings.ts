@@ -193,6 +193,11 @@ export interface RecoveryAccess {
   readonly replicas: readonly unknown[];
   /** The Aurora global databases and DR clusters failover may switch over or fail over. */
   readonly globalDatabases: readonly unknown[];
+  /**
+   * What a point-in-time drill may restore from: the drilled databases in their own region, or
+   * the automated backups RDS replicates to the DR region.
+   */
+  readonly pointInTimeSources: readonly unknown[];
 }
 
 // An ARN no resource can have: IAM needs a resource, and an absent section grants nothing.
@@ -235,7 +240,22 @@ function recoveryAccess(policy: Policy): RecoveryAccess {
       : [],
   );
   const network = drills?.network;
+  const drilled = policy.targets.filter((t) => t.identifier && drills?.databases[t.identifier]);
+  const inDrillRegion = (resource: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:${resource}`,
+  });
+  // Any drill may be started with pick point-in-time, whatever the policy's default pick.
+  const pointInTimeSources =
+    !drills || drilled.length === 0
+      ? [inDrillRegion(`db:${NOTHING}`)]
+      : drills.site === 'dr'
+        ? // Replicated automated backups are named by RDS (auto-backup:ab-...), not by database.
+          [inDrillRegion('auto-backup:*')]
+        : drilled.map((t) =>
+            inDrillRegion(`${t.kind === 'aurora-cluster' ? 'cluster' : 'db'}:${t.identifier}`),
+          );
   return {
+    pointInTimeSources,
     drillSecrets: secrets.length > 0 ? secrets.map(secretArn) : [secretArn(NOTHING)],
     smokeVpc:
       network?.lambdaSubnetIds && network.lambdaSecurityGroupIds

@@ -3,6 +3,7 @@ import { reportDrill } from '../shared/drills/drill-report.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
 import { taskHandler } from '../shared/jobs/task-handler.js';
 import {
+  DRILL_OBJECTIVE_MISSED_METRIC,
   DRILL_RPO_METRIC,
   DRILL_RTO_METRIC,
   DRILL_SUCCEEDED_METRIC,
@@ -14,7 +15,8 @@ export const definition: StateMachineTask<ReportSink, Awaited<ReturnType<typeof 
   kind: 'task',
   name: 'drillReport',
   machine: 'restore-drill',
-  description: 'Restore drill - stores the report, publishes RTO, RPO and the outcome',
+  description:
+    'Restore drill - stores the report, publishes RTO, RPO, the outcome and any objective missed',
   timeout: 60,
   writesReports: true,
   wire: (env) => reportSinkIn(env),
@@ -31,6 +33,12 @@ export const definition: StateMachineTask<ReportSink, Awaited<ReturnType<typeof 
       metrics.addMetric(DRILL_RTO_METRIC, MetricUnit.Seconds, report.rtoSeconds);
     if (report.rpoSeconds !== null)
       metrics.addMetric(DRILL_RPO_METRIC, MetricUnit.Seconds, report.rpoSeconds);
+    if (report.objectives)
+      metrics.addMetric(
+        DRILL_OBJECTIVE_MISSED_METRIC,
+        MetricUnit.Count,
+        report.outcome === 'objective missed' ? 1 : 0,
+      );
   },
 };
 

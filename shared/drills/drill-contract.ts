@@ -11,7 +11,12 @@ import { CaughtSchema } from '../reports/report-text.js';
 /** What starts a drill: the database to drill, and optionally how to pick its restore point. */
 export const DrillInputSchema = z.strictObject({
   target: z.string('must be the identifier of a database in the policy’s drills'),
-  pick: z.optional(z.enum(['latest-verified', 'random'], 'must be latest-verified or random')),
+  pick: z.optional(
+    z.enum(
+      ['latest-verified', 'random', 'point-in-time'],
+      'must be latest-verified, random or point-in-time',
+    ),
+  ),
   snapshotId: z.optional(z.string('must be the identifier of one of the target’s snapshots')),
 });
 
@@ -63,6 +68,21 @@ export const DrillPlanSchema = z.object({
     time: z.iso.datetime(),
     verifiedAt: z.nullable(z.string()),
   }),
+  /** snapshot: restore `snapshot`; point-in-time: restore continuous backups to `pointInTime`. */
+  restore: z.enum(['snapshot', 'point-in-time']),
+  /**
+   * For a point-in-time restore: the instant, and its source: the database itself in its own
+   * region, or (in the DR region) the ARN of its replicated automated backups.
+   */
+  pointInTime: z.nullable(
+    z.object({
+      time: z.iso.datetime(),
+      sourceIdentifier: z.nullable(z.string()),
+      sourceBackupsArn: z.nullable(z.string()),
+    }),
+  ),
+  /** The target's tier and its objectives, in seconds; null when the policy sets none. */
+  objectives: z.nullable(z.object({ tier: z.string(), rpoSeconds: z.int(), rtoSeconds: z.int() })),
   engine: z.string(),
   instanceId,
   /** The temporary cluster, for Aurora; null for an instance. */

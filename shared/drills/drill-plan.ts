@@ -9,7 +9,8 @@ import {
 } from '../naming/tags.js';
 import { parseDuration, secondsFrom, subtractDuration } from '../policy/duration.js';
 import type { DrillPolicy, Policy } from '../policy/schema.js';
-import { listManualSnapshots, type SnapshotRecord } from '../rds/snapshots.js';
+import { objectivesOf } from '../policy/tiers.js';
+import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import { parseEvent } from '../validation/parse-event.js';
 import {
   type DrillInput,
@@ -18,24 +19,10 @@ import {
   type DrillStart,
   DrillStartSchema,
 } from './drill-contract.js';
+import { DrillConfigError, NoRestorePointError } from './drill-errors.js';
+import { pickPointInTime } from './point-in-time.js';
 
 const MAX_TEARDOWNS = 10;
-
-/** The policy cannot drill what was asked: no drills section, or no drill for the target. */
-export class DrillConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DrillConfigError';
-  }
-}
-
-/** There is no restore point the drill may use. */
-export class NoRestorePointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NoRestorePointError';
-  }
-}
 
 /** The drills section of a policy, or an error saying it has none. */
 export function drillPolicyOf(policy: Policy): DrillPolicy {
@@ -66,21 +53,13 @@ export async function planDrill(
       `no drill is configured for ${input.target}; the policy drills ${Object.keys(drills.databases).join(', ')}`,
     );
   }
-  const snapshots = (await listManualSnapshots(deps.rds)).filter(
-    (s) =>
-      s.managedBy === policy.name &&
-      s.target === input.target &&
-      s.status === 'available' &&
-      s.time,
-  );
-  const chosen = pickRestorePoint(
-    snapshots,
-    input,
-    drills,
-    startedAt,
-    deps.random ?? Math.random,
-    deps.rds.region,
-  );
+  const pick = input.pick ?? drills.pick;
+  const chosen =
+    pick === 'point-in-time' && input.snapshotId === undefined
+      ? await pointInTimeRestore(deps, policy, input.target, startedAt)
+      : await snapshotRestore(deps, policy, input, startedAt);
+  const selector = policy.targets.find((t) => t.identifier === input.target);
+  const objectives = objectivesOf(policy, { tier: selector?.tier });
   const stamp = startedAt.toISOString().slice(2, 19).replace(/[-T:]/g, '');
   const drillId = boundedIdentifier(DRILL_PREFIX, input.target, stamp);
   // An Aurora drill restores a cluster and then adds its one instance.
@@ -96,13 +75,17 @@ export async function planDrill(
     kind: chosen.kind,
     region: deps.rds.region,
     startedAt: startedAt.toISOString(),
-    snapshot: {
-      id: chosen.id,
-      arn: chosen.arn,
-      time: (chosen.time as Date).toISOString(),
-      verifiedAt: chosen.verifiedAt?.toISOString() ?? null,
-    },
-    engine: chosen.engine ?? 'postgres',
+    snapshot: chosen.snapshot,
+    restore: chosen.pointInTime ? 'point-in-time' : 'snapshot',
+    pointInTime: chosen.pointInTime,
+    objectives: objectives
+      ? {
+          tier: objectives.tier,
+          rpoSeconds: objectives.rpoSeconds,
+          rtoSeconds: objectives.rtoSeconds,
+        }
+      : null,
+    engine: chosen.engine,
     instanceId,
     clusterId: chosen.kind === 'cluster' ? drillId : null,
     instanceClass: drills.instanceClass,
@@ -116,7 +99,7 @@ export async function planDrill(
       { Key: TAG.target, Value: input.target },
       { Key: DRILL_TAG, Value: drillId },
       { Key: DRILL_STARTED_TAG, Value: startedAt.toISOString() },
-      { Key: DRILL_RESTORED_FROM_TAG, Value: chosen.id },
+      { Key: DRILL_RESTORED_FROM_TAG, Value: chosen.snapshot.id },
     ],
     pollSeconds: drills.pollSeconds,
     maxPolls: Math.max(1, Math.ceil(timeoutSeconds / drills.pollSeconds)),
@@ -129,6 +112,84 @@ export async function planDrill(
       checks: database.checks,
       freshness: database.freshness ?? null,
       tls: drills.tls,
+    },
+  };
+}
+
+/** What a drill restores: the restore point as the report names it, and how RDS restores it. */
+interface Chosen {
+  readonly kind: SnapshotKind;
+  readonly engine: string;
+  readonly snapshot: DrillPlan['snapshot'];
+  readonly pointInTime: DrillPlan['pointInTime'];
+}
+
+async function snapshotRestore(
+  deps: Parameters<typeof planDrill>[0],
+  policy: Policy,
+  input: DrillInput,
+  startedAt: Date,
+): Promise<Chosen> {
+  const drills = drillPolicyOf(policy);
+  const snapshots = (await listManualSnapshots(deps.rds)).filter(
+    (s) =>
+      s.managedBy === policy.name &&
+      s.target === input.target &&
+      s.status === 'available' &&
+      s.time,
+  );
+  const chosen = pickRestorePoint(
+    snapshots,
+    input,
+    drills,
+    startedAt,
+    deps.random ?? Math.random,
+    deps.rds.region,
+  );
+  return {
+    kind: chosen.kind,
+    engine: chosen.engine ?? 'postgres',
+    snapshot: {
+      id: chosen.id,
+      arn: chosen.arn,
+      time: (chosen.time as Date).toISOString(),
+      verifiedAt: chosen.verifiedAt?.toISOString() ?? null,
+    },
+    pointInTime: null,
+  };
+}
+
+async function pointInTimeRestore(
+  deps: Parameters<typeof planDrill>[0],
+  policy: Policy,
+  target: string,
+  startedAt: Date,
+): Promise<Chosen> {
+  const drills = drillPolicyOf(policy);
+  const selector = policy.targets.find((t) => t.identifier === target);
+  const kind: SnapshotKind = selector?.kind === 'aurora-cluster' ? 'cluster' : 'instance';
+  const point = await pickPointInTime(
+    deps.rds,
+    { identifier: target, kind },
+    { primaryRegion: policy.regions.primary },
+    drills.pointInTime,
+    deps.random ?? Math.random,
+  );
+  if (point.time > startedAt) {
+    throw new NoRestorePointError(
+      `${target}'s latest restorable time in ${deps.rds.region} is after the drill started`,
+    );
+  }
+  const time = point.time.toISOString();
+  return {
+    kind: point.kind,
+    engine: point.engine,
+    // Named for the report and the drill's tags: the database and the instant restored.
+    snapshot: { id: `${target}@${time}`, arn: point.arn, time, verifiedAt: null },
+    pointInTime: {
+      time,
+      sourceIdentifier: point.sourceIdentifier,
+      sourceBackupsArn: point.sourceBackupsArn,
     },
   };
 }
@@ -152,6 +213,7 @@ function pickRestorePoint(
       );
     return named;
   }
+  // A snapshot named, or a snapshot pick; a point-in-time pick never gets here without a name.
   if ((input.pick ?? drills.pick) === 'random') {
     const from = subtractDuration(
       startedAt,

@@ -20,7 +20,23 @@ export interface DrillReport {
     readonly time: string;
     readonly verifiedAt: string | null;
   };
+  /** A snapshot restored, or continuous backups restored to the snapshot's time. */
+  readonly restore: DrillPlan['restore'];
+  /** The data was proven and nothing was left behind (whatever the objectives say). */
   readonly succeeded: boolean;
+  /**
+   * passed: proven within the objectives (or none set); objective missed: proven, but slower or
+   * older than the tier allows; failed: not proven, or not cleaned up.
+   */
+  readonly outcome: 'passed' | 'objective missed' | 'failed';
+  /** The tier's objectives and whether this drill met each (null: not measured). */
+  readonly objectives: {
+    readonly tier: string;
+    readonly rtoSeconds: number;
+    readonly rpoSeconds: number;
+    readonly rtoMet: boolean | null;
+    readonly rpoMet: boolean | null;
+  } | null;
   /** Why the drill failed, in a sentence; null when it succeeded. */
   readonly failure: string | null;
   readonly startedAt: string;
@@ -65,6 +81,17 @@ export function drillReport(event: unknown, finishedAt: Date): DrillReport {
   const rpoBasis = checks?.newestData ? 'newest-row' : 'snapshot-time';
   const newest = checks?.newestData ?? plan.snapshot.time;
   const failure = failureOf(state, passed, teardownDone);
+  const rtoSeconds = passed && checks ? seconds(plan.startedAt, checks.checkedAt) : null;
+  // Without a restored database that answered, there is no recovery point to speak of.
+  const rpoSeconds = checks ? seconds(newest, plan.startedAt) : null;
+  const objectives = plan.objectives
+    ? {
+        ...plan.objectives,
+        rtoMet: rtoSeconds === null ? null : rtoSeconds <= plan.objectives.rtoSeconds,
+        rpoMet: rpoSeconds === null ? null : rpoSeconds <= plan.objectives.rpoSeconds,
+      }
+    : null;
+  const missed = objectives?.rtoMet === false || objectives?.rpoMet === false;
   return {
     drillId: plan.drillId,
     policy: plan.policy,
@@ -72,16 +99,18 @@ export function drillReport(event: unknown, finishedAt: Date): DrillReport {
     region: plan.region,
     kind: plan.kind,
     snapshot: plan.snapshot,
+    restore: plan.restore,
     succeeded: failure === null,
+    outcome: failure !== null ? 'failed' : missed ? 'objective missed' : 'passed',
+    objectives,
     failure,
     startedAt: plan.startedAt,
     availableAt,
     checkedAt: passed ? (checks?.checkedAt ?? null) : null,
     finishedAt: finishedAt.toISOString(),
-    rtoSeconds: passed && checks ? seconds(plan.startedAt, checks.checkedAt) : null,
+    rtoSeconds,
     restoreSeconds: availableAt ? seconds(plan.startedAt, availableAt) : null,
-    // Without a restored database that answered, there is no recovery point to speak of.
-    rpoSeconds: checks ? seconds(newest, plan.startedAt) : null,
+    rpoSeconds,
     rpoBasis,
     polls: poll?.count ?? 0,
     checks: checks?.checks ?? [],
@@ -108,14 +137,23 @@ function failureOf(state: DrillState, passed: boolean, teardownDone: boolean): s
 
 /** The report for people: what was restored, the measurements, every check, the cleanup. */
 export function drillReportMarkdown(report: DrillReport): string {
+  const o = report.objectives;
+  const against = (met: boolean | null | undefined, objective: number | undefined) =>
+    o && objective !== undefined
+      ? `; objective ${duration(objective)} (tier ${o.tier}): ${met === null ? 'not measured' : met ? 'met' : 'MISSED'}`
+      : '';
+  const restorePoint =
+    report.restore === 'point-in-time'
+      ? `point in time ${report.snapshot.time} of ${report.target}'s continuous backups`
+      : `${report.snapshot.id} taken ${report.snapshot.time}${report.snapshot.verifiedAt ? `, verified ${report.snapshot.verifiedAt}` : ', not verified'}`;
   const lines = [
-    `# Restore drill ${report.drillId}: ${report.succeeded ? 'succeeded' : 'FAILED'}`,
+    `# Restore drill ${report.drillId}: ${drillOutcomeText(report)}`,
     '',
     `- Target: ${report.target} (${report.kind}) in ${report.region}, policy ${report.policy}`,
-    `- Restore point: ${report.snapshot.id} taken ${report.snapshot.time}${report.snapshot.verifiedAt ? `, verified ${report.snapshot.verifiedAt}` : ', not verified'}`,
+    `- Restore point: ${restorePoint}`,
     `- Started ${report.startedAt}; available ${report.availableAt ?? 'never'}; checks passed ${report.checkedAt ?? 'never'}`,
-    `- RTO: ${duration(report.rtoSeconds)} (restore ${duration(report.restoreSeconds)}, ${report.polls} polls)`,
-    `- RPO: ${duration(report.rpoSeconds)} (${report.rpoBasis === 'newest-row' ? 'drill start minus the newest row restored' : 'drill start minus the snapshot time'})`,
+    `- RTO: ${duration(report.rtoSeconds)} (restore ${duration(report.restoreSeconds)}, ${report.polls} polls)${against(o?.rtoMet, o?.rtoSeconds)}`,
+    `- RPO: ${duration(report.rpoSeconds)} (${report.rpoBasis === 'newest-row' ? 'drill start minus the newest row restored' : `drill start minus the ${report.restore === 'point-in-time' ? 'instant restored' : 'snapshot time'}`})${against(o?.rpoMet, o?.rpoSeconds)}`,
     ...(report.failure ? [`- Failure: ${report.failure}`] : []),
     '',
     '| Check | Expected | Value | Result |',
@@ -132,6 +170,15 @@ export function drillReportMarkdown(report: DrillReport): string {
   return lines.join('\n');
 }
 
+/** The drill's outcome in a word or two: succeeded, OBJECTIVE MISSED, FAILED. */
+export function drillOutcomeText(report: Pick<DrillReport, 'outcome'>): string {
+  return report.outcome === 'passed'
+    ? 'succeeded'
+    : report.outcome === 'objective missed'
+      ? 'OBJECTIVE MISSED'
+      : 'FAILED';
+}
+
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** Stores the report in the drill region's bucket and sends the one SNS summary. */
@@ -144,13 +191,14 @@ export function publishDrillReport(
     `drills/${report.policy}/${report.drillId}/report`,
     report,
     drillReportMarkdown(report),
-    `Lifeboat drill of ${report.target}: ${report.succeeded ? 'succeeded' : 'FAILED'}`,
+    `Lifeboat drill of ${report.target}: ${drillOutcomeText(report)}`,
   );
 }
 
 /** What the Report task hands back to the state machine: the verdict and where the report is. */
 export interface DrillSummary {
   readonly succeeded: boolean;
+  readonly outcome: DrillReport['outcome'];
   readonly failure: string | null;
   readonly rtoSeconds: number | null;
   readonly rpoSeconds: number | null;
@@ -166,6 +214,33 @@ export async function reportDrill(
 ): Promise<{ report: DrillReport; summary: DrillSummary }> {
   const report = drillReport(event, finishedAt);
   const location = await publishDrillReport(sink, report);
-  const { succeeded, failure, rtoSeconds, rpoSeconds } = report;
-  return { report, summary: { succeeded, failure, rtoSeconds, rpoSeconds, ...location } };
+  return { report, summary: drillSummary(report, location) };
+}
+
+/** The verdict the state machine branches on, and where the report is. */
+export function drillSummary(
+  report: DrillReport,
+  location: { readonly json: string; readonly markdown: string },
+): DrillSummary {
+  const { succeeded, outcome, rtoSeconds, rpoSeconds } = report;
+  const failure =
+    report.failure ?? (outcome === 'objective missed' ? objectiveMissText(report) : null);
+  return { succeeded, outcome, failure, rtoSeconds, rpoSeconds, ...location };
+}
+
+/** Which objective a drill missed, and by how much, in a sentence. */
+export function objectiveMissText(
+  report: Pick<DrillReport, 'objectives' | 'rtoSeconds' | 'rpoSeconds'>,
+): string {
+  const o = report.objectives;
+  const missed: string[] = [];
+  if (o?.rtoMet === false)
+    missed.push(
+      `RTO ${duration(report.rtoSeconds)} is over the ${duration(o.rtoSeconds)} objective`,
+    );
+  if (o?.rpoMet === false)
+    missed.push(
+      `RPO ${duration(report.rpoSeconds)} is over the ${duration(o.rpoSeconds)} objective`,
+    );
+  return `the data was proven, but ${missed.join(' and ')} of tier ${o?.tier}`;
 }

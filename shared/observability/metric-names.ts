@@ -19,6 +19,9 @@ export const DRILL_RTO_METRIC = 'DrillRTO';
 export const DRILL_RPO_METRIC = 'DrillRPO';
 /** Restore drills, per Target: 1 when the drill proved the restore point, 0 when it did not. */
 export const DRILL_SUCCEEDED_METRIC = 'DrillSucceeded';
+
+/** 1 when a drill proved the data but missed its tier's RTO or RPO, else 0 (per Target). */
+export const DRILL_OBJECTIVE_MISSED_METRIC = 'DrillObjectiveMissed';
 /** Failovers, per Target: seconds from start to a healthy DR endpoint. */
 export const FAILOVER_RTO_METRIC = 'FailoverRTO';
 

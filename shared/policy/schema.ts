@@ -415,8 +415,17 @@ export const PolicySchema = z
           schedule: z._default(scheduleExpression, 'cron(0 4 1 * ? *)'),
           site: z._default(z.enum(['primary', 'dr'], 'must be primary or dr'), 'primary'),
           pick: z._default(
-            z.enum(['latest-verified', 'random'], 'must be latest-verified or random'),
+            z.enum(
+              ['latest-verified', 'random', 'point-in-time'],
+              'must be latest-verified, random or point-in-time',
+            ),
             'latest-verified',
+          ),
+          // A point-in-time pick restores the latest restorable time, or an instant at random
+          // within the continuous backups' restore window.
+          pointInTime: z._default(
+            z.enum(['latest', 'random'], 'must be latest or random'),
+            'latest',
           ),
           window: z._default(
             duration('random picks come from this recent past', '1d', '5y'),
@@ -540,6 +549,7 @@ export const PolicySchema = z
         });
       }
       objectiveProblems(policy, ctx);
+      pointInTimeProblems(policy, ctx);
       // Checks written for one engine cannot run on a database the policy says runs another.
       for (const [name, drill] of Object.entries(policy.drills?.databases ?? {})) {
         const written = drill?.engine ? engineFamily(drill.engine) : undefined;
@@ -644,6 +654,44 @@ function objectiveProblems(
         ['objectives', 'tiers', name, 'rto'],
         `is ${objectiveText(rto)}, but a drill looks at the restore only every ${pollS}s (drills.pollSeconds): allow at least ${objectiveText(2 * pollS)}, or poll more often`,
         t.rto,
+      );
+    }
+  }
+}
+
+/**
+ * A point-in-time drill in the DR region restores the replicated automated backups: each drilled
+ * database's tier must replicate them, and Aurora has no such replicas.
+ */
+function pointInTimeProblems(
+  policy: {
+    targets?: { identifier?: string; tier?: string; kind?: string }[];
+    objectives?: {
+      default?: string;
+      tiers?: Record<string, { continuousBackups?: { replicateToDr?: boolean } }>;
+    };
+    drills?: { pick?: string; site?: string; databases?: Record<string, unknown> };
+  },
+  ctx: z.core.$RefinementCtx<unknown>,
+): void {
+  const drills = policy.drills;
+  if (drills?.pick !== 'point-in-time' || drills.site !== 'dr') return;
+  for (const name of Object.keys(drills.databases ?? {})) {
+    const target = (policy.targets ?? []).find((t) => t?.identifier === name);
+    if (!target) continue;
+    const issue = (message: string) =>
+      ctx.addIssue({ code: 'custom', path: ['drills', 'pick'], message, input: drills.pick });
+    if (target.kind === 'aurora-cluster') {
+      issue(
+        `is point-in-time at site dr, but ${name} is an Aurora cluster: RDS replicates the automated backups of instances only; drill it at site primary, or pick a snapshot`,
+      );
+      continue;
+    }
+    const tierName = target.tier ?? policy.objectives?.default;
+    const tier = tierName ? policy.objectives?.tiers?.[tierName] : undefined;
+    if (!tier?.continuousBackups?.replicateToDr) {
+      issue(
+        `is point-in-time at site dr, but ${name}'s automated backups are not replicated there: give its tier (${tierName ?? 'none'}) continuousBackups with replicateToDr: true`,
       );
     }
   }

@@ -9,8 +9,9 @@ import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
 import { errorSummary } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
+import { objectivesOf } from '../policy/tiers.js';
 import { discoverTargets } from '../rds/targets.js';
-import { objectivesOf, replicatedBackups } from './posture.js';
+import { replicatedBackups } from './posture.js';
 
 /** One change made to a database's continuous backups. */
 export interface ProtectionChange {

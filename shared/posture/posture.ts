@@ -2,8 +2,8 @@ import { paginateDescribeDBInstanceAutomatedBackups } from '@aws-sdk/client-rds'
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { RegionalRds } from '../aws/clients.js';
 import type { DrillReport } from '../drills/drill-report.js';
-import { objectiveSeconds } from '../policy/objective.js';
 import type { Policy } from '../policy/schema.js';
+import { type Objectives, objectivesOf } from '../policy/tiers.js';
 import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import {
   discoverTargets,
@@ -11,15 +11,6 @@ import {
   type TargetProblem,
   type Unprotected,
 } from '../rds/targets.js';
-
-/** What a database must meet: its tier and the tier's objectives, in seconds. */
-export interface Objectives {
-  readonly tier: string;
-  readonly rpoSeconds: number;
-  readonly rtoSeconds: number;
-  readonly retentionDays: number | null;
-  readonly replicateToDr: boolean;
-}
 
 /** A restore point: a snapshot (or copy), named, with its time. */
 export interface RestorePoint {
@@ -77,23 +68,6 @@ export interface PostureDeps {
   readonly dr: RegionalRds;
   /** The bucket the drills report to, and its client. */
   readonly reports: { readonly s3: S3Client; readonly bucket: string };
-}
-
-/** A target's tier and its objectives: its own tier, else the policy's default; null without. */
-export function objectivesOf(
-  policy: Pick<Policy, 'objectives'>,
-  target: Pick<Target, 'tier'>,
-): Objectives | null {
-  const name = target.tier ?? policy.objectives?.default;
-  const tier = name === undefined ? undefined : policy.objectives?.tiers[name];
-  if (!name || !tier) return null;
-  return {
-    tier: name,
-    rpoSeconds: objectiveSeconds(tier.rpo) ?? 0,
-    rtoSeconds: objectiveSeconds(tier.rto) ?? 0,
-    retentionDays: tier.continuousBackups?.retentionDays ?? null,
-    replicateToDr: tier.continuousBackups?.replicateToDr ?? false,
-  };
 }
 
 /**

@@ -68,7 +68,7 @@ let keyPolicies: Record<'primary' | 'dr', unknown>;
 // A smoke-check session that answers every check: the database is beyond AWS, and not the point.
 const answering: Connect = async () => ({
   async query(sql) {
-    if (sql.includes('max(')) return [[new Date(Date.now() - 3_600_000)]];
+    if (sql.includes('max(')) return [[new Date(Date.now() - 300_000)]];
     return sql.includes('exists') ? [[true]] : [[5000]];
   },
   async end() {},
@@ -175,11 +175,30 @@ beforeAll(async () => {
       connect: answering,
     },
   );
-  // What the drill database carried when teardown deleted it.
+  // A second drill, of the same database, restores its continuous backups to a point in time.
+  executions.pointInTime = await runAs(
+    'restore-drill',
+    { target: 'orders-db', pick: 'point-in-time' },
+    {
+      policy,
+      region: PRIMARY,
+      alertTopicArn: primaryTopic,
+      reportBucket: backupBucketName(policy.name, ACCOUNT, PRIMARY),
+      connect: answering,
+      now: () => new Date(Date.now() + 1000),
+    },
+  );
+  // What the drill databases carried when teardown deleted them.
   for (const call of recorder.calls) {
-    if (call.operation === 'RestoreDBInstanceFromDBSnapshot') {
+    const restored =
+      call.operation === 'RestoreDBInstanceFromDBSnapshot'
+        ? call.input.DBInstanceIdentifier
+        : call.operation === 'RestoreDBInstanceToPointInTime'
+          ? call.input.TargetDBInstanceIdentifier
+          : undefined;
+    if (restored) {
       tags.set(
-        `arn:aws:rds:${PRIMARY}:${ACCOUNT}:db:${String(call.input.DBInstanceIdentifier)}`,
+        `arn:aws:rds:${PRIMARY}:${ACCOUNT}:db:${String(restored)}`,
         Object.fromEntries(
           ((call.input.Tags as { Key: string; Value: string }[]) ?? []).map((t) => [
             t.Key,
@@ -273,6 +292,7 @@ const LOGS = {
 const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
   RestoreDrillStateMachineRole: {
     'rds:RestoreDBClusterFromSnapshot': 'an Aurora drill; the shipped policy drills an instance',
+    'rds:RestoreDBClusterToPointInTime': 'an Aurora drill; the shipped policy drills an instance',
     'rds:CreateDBInstance': 'the instance of an Aurora drill cluster',
     'kms:CreateGrant': 'RDS uses it on the role’s behalf to restore an encrypted snapshot',
     'kms:DescribeKey': 'RDS uses it on the role’s behalf to restore an encrypted snapshot',
@@ -284,7 +304,13 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
     'rds:FailoverGlobalCluster':
       'an Aurora global database; the shipped policy fails over a replica',
   },
-  DrillPlanRole: LOGS,
+  DrillPlanRole: {
+    ...LOGS,
+    'rds:DescribeDBClusters':
+      'an Aurora point-in-time drill; the shipped policy drills an instance',
+    'rds:DescribeDBInstanceAutomatedBackups':
+      'a point-in-time drill in the DR region; the shipped policy drills in the primary',
+  },
   DrillPollRole: {
     ...LOGS,
     'rds:DescribeDBClusters':
@@ -324,6 +350,8 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
 describe('the recovery roles, simulated against the packaged templates', () => {
   it('ran both machines to success, so every step made its calls', () => {
     expect(executions.drill).toMatchObject({ status: 'SUCCEEDED' });
+    expect(executions.pointInTime).toMatchObject({ status: 'SUCCEEDED' });
+    expect(executions.pointInTime?.path).toContain('RestoreInstanceToPointInTime');
     expect(executions.failover).toMatchObject({ status: 'SUCCEEDED' });
   });
 

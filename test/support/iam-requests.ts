@@ -184,6 +184,44 @@ export function iamRequestsOf(call: RecordedCall, world: CallWorld): IamRequest[
             ...tagged(cluster),
           ];
         }
+        case 'RestoreDBInstanceToPointInTime': {
+          const db = rds('db', str(input.TargetDBInstanceIdentifier));
+          const source = input.SourceDBInstanceAutomatedBackupsArn
+            ? str(input.SourceDBInstanceAutomatedBackupsArn)
+            : rds('db', str(input.SourceDBInstanceIdentifier));
+          return [
+            req('rds:RestoreDBInstanceToPointInTime', db, tagContext(tags(input))),
+            req('rds:RestoreDBInstanceToPointInTime', source),
+            ...(input.DBSubnetGroupName
+              ? [
+                  req(
+                    'rds:RestoreDBInstanceToPointInTime',
+                    rds('subgrp', str(input.DBSubnetGroupName)),
+                  ),
+                ]
+              : []),
+            ...tagged(db),
+          ];
+        }
+        case 'RestoreDBClusterToPointInTime': {
+          const cluster = rds('cluster', str(input.DBClusterIdentifier));
+          return [
+            req('rds:RestoreDBClusterToPointInTime', cluster, tagContext(tags(input))),
+            req(
+              'rds:RestoreDBClusterToPointInTime',
+              rds('cluster', str(input.SourceDBClusterIdentifier)),
+            ),
+            ...(input.DBSubnetGroupName
+              ? [
+                  req(
+                    'rds:RestoreDBClusterToPointInTime',
+                    rds('subgrp', str(input.DBSubnetGroupName)),
+                  ),
+                ]
+              : []),
+            ...tagged(cluster),
+          ];
+        }
         case 'CreateDBInstance': {
           const db = rds('db', str(input.DBInstanceIdentifier));
           return [

@@ -1,5 +1,5 @@
 import { type LocalExecution, runLocally } from '../../local/step-functions/local-state-machine.js';
-import { drillReport } from '../../shared/drills/drill-report.js';
+import { drillReport, drillSummary } from '../../shared/drills/drill-report.js';
 import { failoverReport } from '../../shared/failover/failover-report.js';
 import type { StateMachineName } from '../../shared/naming/stack.js';
 import { lambdaTasksOf, loadDefinition } from '../../state-machines/definitions.js';
@@ -100,6 +100,13 @@ export function drillPlanFixture(kind: 'instance' | 'cluster' = 'instance') {
       time: '2026-11-20T03:00:00.000Z',
       verifiedAt: '2026-11-20T06:00:00.000Z',
     },
+    restore: 'snapshot' as 'snapshot' | 'point-in-time',
+    pointInTime: null as null | {
+      time: string;
+      sourceIdentifier: string | null;
+      sourceBackupsArn: string | null;
+    },
+    objectives: null as null | { tier: string; rpoSeconds: number; rtoSeconds: number },
     engine: cluster ? 'aurora-postgresql' : 'postgres',
     instanceId: cluster ? 'lb-drill-billing-261121040000-w' : 'lb-drill-orders-db-261121040000',
     clusterId: cluster ? 'lb-drill-billing-261121040000' : null,
@@ -174,14 +181,7 @@ export function happyDrill(kind: 'instance' | 'cluster' = 'instance'): Script {
     // The real report, from the state the machine hands over.
     drillReport: (state: unknown) => {
       const report = drillReport(state, new Date('2026-11-21T04:30:00Z'));
-      return {
-        succeeded: report.succeeded,
-        failure: report.failure,
-        rtoSeconds: report.rtoSeconds,
-        rpoSeconds: report.rpoSeconds,
-        json: 'r.json',
-        markdown: 'r.md',
-      };
+      return drillSummary(report, { json: 'r.json', markdown: 'r.md' });
     },
     'sns:publish': { MessageId: 'm-1' },
   };

@@ -14,12 +14,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { rdsIn } from '../../shared/aws/clients.js';
-import {
-  DrillConfigError,
-  NoRestorePointError,
-  planDrill,
-  startDrill,
-} from '../../shared/drills/drill-plan.js';
+import { DrillConfigError, NoRestorePointError } from '../../shared/drills/drill-errors.js';
+import { planDrill, startDrill } from '../../shared/drills/drill-plan.js';
 import { runJanitor } from '../../shared/drills/janitor.js';
 import { pollRestore } from '../../shared/drills/restore-poll.js';
 import { NotThisDrillError, tearDownDrill } from '../../shared/drills/teardown.js';
@@ -187,7 +183,7 @@ describe('planning a drill', () => {
 
     // Assess
     await expect(act).rejects.toThrow(InvalidEventError);
-    await expect(act).rejects.toThrow('pick: must be latest-verified or random');
+    await expect(act).rejects.toThrow('pick: must be latest-verified, random or point-in-time');
     expect(rdsMock.calls()).toHaveLength(0);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  drillPlanFixture,
   failure,
   happyDrill,
   pollAnswer,
@@ -450,5 +451,141 @@ describe('restore-drill state machine', () => {
     // Assess
     expect(run.largestPayloadBytes).toBeGreaterThan(1000);
     expect(run.largestPayloadBytes).toBeLessThan(32 * 1024);
+  });
+
+  describe('point in time', () => {
+    const pitr = (
+      kind: 'instance' | 'cluster',
+      source: { sourceIdentifier: string | null; sourceBackupsArn: string | null },
+    ) => {
+      const script = happyDrill(kind);
+      const plan = {
+        ...drillPlanFixture(kind),
+        restore: 'point-in-time' as const,
+        pointInTime: { time: '2026-11-21T03:55:00.000Z', ...source },
+      };
+      return {
+        ...script,
+        drillPlan: (event: unknown) => ({
+          input: (event as { input: unknown }).input,
+          plan,
+          teardown: { done: false, deleted: [], gone: [], pending: [], attempts: 0 },
+        }),
+        'rds:restoreDBInstanceToPointInTime': { DbInstance: { DbInstanceStatus: 'creating' } },
+        'rds:restoreDBClusterToPointInTime': { DbCluster: { Status: 'creating' } },
+      };
+    };
+
+    it('restores an instance’s own continuous backups to the planned instant', async () => {
+      // Act
+      const run = await runScripted(
+        'restore-drill',
+        { target: 'orders-db', pick: 'point-in-time' },
+        pitr('instance', { sourceIdentifier: 'orders-db', sourceBackupsArn: null }),
+      );
+
+      // Assess
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.path.slice(0, 4)).toEqual([
+        'Plan',
+        'RestoreKind',
+        'RestoreInstanceToPointInTime',
+        'WaitForRestore',
+      ]);
+      expect(run.callsOf('rds:restoreDBInstanceToPointInTime')).toEqual([
+        expect.objectContaining({
+          SourceDbInstanceIdentifier: 'orders-db',
+          TargetDbInstanceIdentifier: 'lb-drill-orders-db-261121040000',
+          RestoreTime: '2026-11-21T03:55:00.000Z',
+          PubliclyAccessible: false,
+          DeletionProtection: false,
+        }),
+      ]);
+      expect(run.callsOf('rds:restoreDBInstanceFromDBSnapshot')).toEqual([]);
+    });
+
+    it('restores the replicated automated backups by their ARN in the DR region', async () => {
+      const arn = 'arn:aws:rds:eu-west-1:123456789012:auto-backup:ab-replica';
+      const run = await runScripted(
+        'restore-drill',
+        { target: 'orders-db', pick: 'point-in-time' },
+        pitr('instance', { sourceIdentifier: null, sourceBackupsArn: arn }),
+      );
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.path[2]).toBe('RestoreReplicaToPointInTime');
+      const [call] = run.callsOf('rds:restoreDBInstanceToPointInTime');
+      expect(call).toMatchObject({ SourceDbInstanceAutomatedBackupsArn: arn });
+      expect(call).not.toHaveProperty('SourceDbInstanceIdentifier');
+    });
+
+    it('restores an Aurora cluster to the instant, then adds its instance', async () => {
+      const run = await runScripted(
+        'restore-drill',
+        { target: 'billing', pick: 'point-in-time' },
+        pitr('cluster', { sourceIdentifier: 'billing', sourceBackupsArn: null }),
+      );
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.path.slice(2, 4)).toEqual([
+        'RestoreClusterToPointInTime',
+        'CreateClusterInstance',
+      ]);
+      expect(run.callsOf('rds:restoreDBClusterToPointInTime')).toEqual([
+        expect.objectContaining({
+          DbClusterIdentifier: 'lb-drill-billing-261121040000',
+          SourceDbClusterIdentifier: 'billing',
+          RestoreToTime: '2026-11-21T03:55:00.000Z',
+          RestoreType: 'full-copy',
+        }),
+      ]);
+    });
+
+    it('tears down when the point-in-time restore is refused', async () => {
+      const run = await runScripted(
+        'restore-drill',
+        { target: 'orders-db', pick: 'point-in-time' },
+        {
+          ...pitr('instance', { sourceIdentifier: 'orders-db', sourceBackupsArn: null }),
+          'rds:restoreDBInstanceToPointInTime': failure(
+            'Rds.PointInTimeRestoreNotEnabledException',
+          ),
+        },
+      );
+      expect(run.status).toBe('FAILED');
+      expect(tail(run.path, 'RestoreInstanceToPointInTime').slice(0, 2)).toEqual([
+        'RestoreInstanceToPointInTime',
+        'Teardown',
+      ]);
+    });
+  });
+
+  it('fails the execution as ObjectiveMissed when proven data took longer than the tier allows', async () => {
+    // Arrange: the drill takes 20 minutes; the tier allows 10.
+    const script = happyDrill();
+    const plan = {
+      ...drillPlanFixture(),
+      objectives: { tier: 'critical', rtoSeconds: 600, rpoSeconds: 86_400 },
+    };
+
+    // Act
+    const run = await runScripted(
+      'restore-drill',
+      { target: 'orders-db' },
+      {
+        ...script,
+        drillPlan: (event: unknown) => ({
+          input: (event as { input: unknown }).input,
+          plan,
+          teardown: { done: false, deleted: [], gone: [], pending: [], attempts: 0 },
+        }),
+      },
+    );
+
+    // Assess
+    expect(run.status).toBe('FAILED');
+    expect(run.path.slice(-2)).toEqual(['Outcome', 'ObjectiveMissed']);
+    expect(run.error).toBe('ObjectiveMissed');
+    expect(run.cause).toBe(
+      'the data was proven, but RTO 20m 0s is over the 10m 0s objective of tier critical',
+    );
   });
 });
