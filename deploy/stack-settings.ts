@@ -12,10 +12,14 @@ import {
   METRIC_NAMESPACE,
   OBJECTIVES_MISSED_METRIC,
   QUOTA_METRIC,
+  RECOVERY_POINT_AGE_METRIC,
+  VERIFIED_RESTORE_POINT_AGE_METRIC,
 } from '../shared/observability/metric-names.js';
+import { objectiveText } from '../shared/policy/objective.js';
 import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
 import { longestGapMs, parseSchedule } from '../shared/policy/schedule-expression.js';
 import type { Policy } from '../shared/policy/schema.js';
+import { objectivesOf, verifiedRestorePointLimit } from '../shared/policy/tiers.js';
 import { loadDefinition } from '../state-machines/definitions.js';
 import { functionSettings, machineTasks } from './function-settings.js';
 
@@ -125,7 +129,9 @@ export function stackSettings(
     quotaAlarms: quotaAlarms(policy),
     heartbeatAlarms: {
       ...heartbeatAlarms(definitions, policy, role),
-      ...(policy.objectives && role === 'primary' ? objectivesAlarm() : {}),
+      ...(policy.objectives && role === 'primary'
+        ? { ...objectivesAlarm(), ...databaseObjectiveAlarms(policy) }
+        : {}),
     },
     stateMachines: stateMachines(policy, role, options.stage ?? DEFAULT_STAGE),
     recovery,
@@ -378,6 +384,74 @@ function objectivesAlarm(): Record<string, unknown> {
       },
     },
   };
+}
+
+/**
+ * Per database the policy names (tag-selected databases are not known until the posture job
+ * finds them; ObjectivesMissed covers them): an alarm per region when its newest restore point
+ * is older than its tier's RPO, and one when its newest verified restore point is older than the
+ * RPO plus the longest gap between verification runs, or there is none.
+ */
+function databaseObjectiveAlarms(policy: Policy): Record<string, unknown> {
+  const alarms: Record<string, unknown> = {};
+  for (const target of policy.targets) {
+    const objectives = target.identifier ? objectivesOf(policy, target) : null;
+    if (!target.identifier || !objectives) continue;
+    const id = target.identifier;
+    const name = id
+      .split('-')
+      .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+      .join('');
+    const alarm = (
+      description: string,
+      metric: string,
+      dimensions: { Name: string; Value: string }[],
+      threshold: number,
+      missing: 'breaching' | 'notBreaching',
+    ) => ({
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: description,
+        Namespace: METRIC_NAMESPACE,
+        MetricName: metric,
+        Dimensions: [{ Name: 'service', Value: 'posture-report' }, ...dimensions],
+        Statistic: 'Maximum',
+        Period: HOUR_S,
+        EvaluationPeriods: 1,
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: missing,
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+      },
+    });
+    for (const [role, Role] of [
+      ['primary', 'Primary'],
+      ['dr', 'Dr'],
+    ] as const) {
+      const region = policy.regions[role];
+      alarms[`${name}Rpo${Role}Alarm`] = alarm(
+        `${id}: its newest restore point in ${region} is older than the ${objectiveText(objectives.rpoSeconds)} RPO of tier ${objectives.tier}`,
+        RECOVERY_POINT_AGE_METRIC,
+        [
+          { Name: 'Target', Value: id },
+          { Name: 'Region', Value: region },
+        ],
+        objectives.rpoSeconds,
+        // A posture that stopped coming is the heartbeat alarm's to report.
+        'notBreaching',
+      );
+    }
+    const limit = verifiedRestorePointLimit(policy, objectives.rpoSeconds);
+    alarms[`${name}VerifiedRestorePointAlarm`] = alarm(
+      `${id}: no verified restore point within ${objectiveText(limit)} (the ${objectiveText(objectives.rpoSeconds)} RPO of tier ${objectives.tier} and the verification interval)`,
+      VERIFIED_RESTORE_POINT_AGE_METRIC,
+      [{ Name: 'Target', Value: id }],
+      limit,
+      // No verified restore point at all publishes nothing: that is the worst case.
+      'breaching',
+    );
+  }
+  return alarms;
 }
 
 /** Quota alarm threshold: manual snapshots in use, as a percentage of the policy's quota. */

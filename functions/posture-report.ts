@@ -9,6 +9,7 @@ import { backupBucketName } from '../shared/naming/stack.js';
 import {
   OBJECTIVES_MISSED_METRIC,
   RECOVERY_POINT_AGE_METRIC,
+  VERIFIED_RESTORE_POINT_AGE_METRIC,
 } from '../shared/observability/metric-names.js';
 import {
   type PostureJobDeps,
@@ -43,6 +44,15 @@ export const definition: ScheduledJob<PostureJobDeps, PostureJobResult> = {
   publish: ({ posture, missed }, metrics) => {
     metrics.addMetric(OBJECTIVES_MISSED_METRIC, MetricUnit.Count, missed.length);
     for (const database of posture.databases) {
+      if (database.verifiedAgeSeconds !== null) {
+        const single = metrics.singleMetric();
+        single.addDimensions({ Target: database.identifier });
+        single.addMetric(
+          VERIFIED_RESTORE_POINT_AGE_METRIC,
+          MetricUnit.Seconds,
+          database.verifiedAgeSeconds,
+        );
+      }
       for (const region of [database.primary, database.dr]) {
         if (region.rpoSeconds === null) continue;
         const single = metrics.singleMetric();

@@ -32,10 +32,8 @@ export function printPosture(io: Io, posture: Posture): void {
         d.objectives ? objectiveText(d.objectives.rtoSeconds) : '-',
         drill(d),
         continuous(d),
-        d.primary.newestVerified
-          ? `${d.primary.newestVerified.id} (${d.primary.newestVerified.verifiedAt.slice(0, 16)})`
-          : 'none',
-        `RPO ${verdict(d.holds.rpo)}, DR ${verdict(d.holds.drRpo)}, RTO ${verdict(d.holds.rto)}`,
+        d.verifiedAgeSeconds === null ? 'none' : `${age(d.verifiedAgeSeconds)} old`,
+        `RPO ${verdict(d.holds.rpo)}, DR ${verdict(d.holds.drRpo)}, RTO ${verdict(d.holds.rto)}, verified ${verdict(d.holds.verified)}`,
       ]),
     ),
   );

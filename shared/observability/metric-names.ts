@@ -29,3 +29,6 @@ export const FAILOVER_RTO_METRIC = 'FailoverRTO';
 export const RECOVERY_POINT_AGE_METRIC = 'RecoveryPointAge';
 /** Published by posture-report: how many databases miss an objective now; alarmed at 1. */
 export const OBJECTIVES_MISSED_METRIC = 'ObjectivesMissed';
+
+/** Seconds since the newest verified restore point of a database, in either region (per Target). */
+export const VERIFIED_RESTORE_POINT_AGE_METRIC = 'VerifiedRestorePointAge';

@@ -1,4 +1,5 @@
 import { objectiveSeconds } from './objective.js';
+import { longestGapMs, parseSchedule } from './schedule-expression.js';
 import type { Policy } from './schema.js';
 
 /** What a database must meet: its tier and the tier's objectives, in seconds. */
@@ -25,4 +26,17 @@ export function objectivesOf(
     retentionDays: tier.continuousBackups?.retentionDays ?? null,
     replicateToDr: tier.continuousBackups?.replicateToDr ?? false,
   };
+}
+
+/**
+ * How old a database's newest verified restore point may be: its RPO, plus the longest gap
+ * between verification runs (a restore point can only be verified when verification runs).
+ */
+export function verifiedRestorePointLimit(
+  policy: Pick<Policy, 'verification' | 'timeZone'>,
+  rpoSeconds: number,
+  now: Date = new Date(),
+): number {
+  const gapMs = longestGapMs(parseSchedule(policy.verification.schedule, policy.timeZone), now);
+  return rpoSeconds + Math.round(gapMs / 1000);
 }

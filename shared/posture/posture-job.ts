@@ -44,7 +44,7 @@ export async function runPostureJob(
   for (const change of changes) deps.log.info('continuous backups', { ...change });
   const posture = await readPosture(deps, policy, now);
   const missed = posture.databases
-    .filter((d) => d.holds.rpo === false || d.holds.rto === false)
+    .filter((d) => d.holds.rpo === false || d.holds.rto === false || d.holds.verified === false)
     .map((d) => d.identifier);
   const json = postureKey(policy.name, 'posture.json');
   const all: JobFailure[] = [...failures];

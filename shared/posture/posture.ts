@@ -3,7 +3,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import type { RegionalRds } from '../aws/clients.js';
 import type { DrillReport } from '../drills/drill-report.js';
 import type { Policy } from '../policy/schema.js';
-import { type Objectives, objectivesOf } from '../policy/tiers.js';
+import { type Objectives, objectivesOf, verifiedRestorePointLimit } from '../policy/tiers.js';
 import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import {
   discoverTargets,
@@ -50,7 +50,13 @@ export interface DatabasePosture {
     readonly rpo: boolean | null;
     readonly drRpo: boolean | null;
     readonly rto: boolean | null;
+    /** The newest verified restore point is within the RPO plus a verification interval. */
+    readonly verified: boolean | null;
   };
+  /** Age of the newest verified restore point in either region; null when there is none. */
+  readonly verifiedAgeSeconds: number | null;
+  /** How old that may be: the RPO plus the longest gap between verification runs. */
+  readonly verifiedLimitSeconds: number | null;
   /** What falls short of the tier, in words. */
   readonly gaps: readonly string[];
 }
@@ -108,6 +114,16 @@ export async function readPosture(deps: PostureDeps, policy: Policy, now: Date):
     const drill = drills.get(target.identifier) ?? null;
     const within = (seconds: number | null, limit: number | undefined) =>
       seconds === null || limit === undefined ? null : seconds <= limit;
+    const verifiedTimes = [primary.newestVerified, dr.newestVerified].flatMap((v) =>
+      v ? [Date.parse(v.time)] : [],
+    );
+    const verifiedAgeSeconds =
+      verifiedTimes.length > 0
+        ? Math.max(0, Math.round((now.getTime() - Math.max(...verifiedTimes)) / 1000))
+        : null;
+    const verifiedLimitSeconds = objectives
+      ? verifiedRestorePointLimit(policy, objectives.rpoSeconds, now)
+      : null;
     return {
       kind: target.kind,
       identifier: target.identifier,
@@ -120,7 +136,14 @@ export async function readPosture(deps: PostureDeps, policy: Policy, now: Date):
         drRpo: within(dr.rpoSeconds, objectives?.rpoSeconds),
         rto:
           drill?.rtoSeconds === undefined ? null : within(drill.rtoSeconds, objectives?.rtoSeconds),
+        // No verified restore point at all misses the objective, once there is one to meet.
+        verified:
+          verifiedLimitSeconds === null
+            ? null
+            : verifiedAgeSeconds !== null && verifiedAgeSeconds <= verifiedLimitSeconds,
       },
+      verifiedAgeSeconds,
+      verifiedLimitSeconds,
       gaps: gapsOf(target, objectives, replica !== undefined),
     };
   });

@@ -195,4 +195,39 @@ describe('stack settings derived from the policy', () => {
     // Every job runs in the primary stack: the DR stack watches none.
     expect(dr.heartbeatAlarms).toEqual({});
   });
+
+  it('alarms per named database on its restore point age against its RPO, and on its newest verified one', () => {
+    // Arrange: the shipped policy, whose orders-db is tier critical (RPO 15 minutes).
+    copyFileSync('lifeboat.policy.yml', join(serviceDir, 'shipped.yml'));
+
+    // Act
+    const primary = stackSettings({}, definitions, { LIFEBOAT_POLICY: 'shipped.yml' }, serviceDir);
+
+    // Assess
+    const alarms = primary.heartbeatAlarms as Record<
+      string,
+      { Properties: Record<string, unknown> }
+    >;
+    expect(alarms.OrdersDbRpoPrimaryAlarm?.Properties).toMatchObject({
+      MetricName: 'RecoveryPointAge',
+      Dimensions: [
+        { Name: 'service', Value: 'posture-report' },
+        { Name: 'Target', Value: 'orders-db' },
+        { Name: 'Region', Value: 'eu-central-1' },
+      ],
+      Threshold: 900,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarms.OrdersDbRpoDrAlarm?.Properties.Dimensions).toContainEqual({
+      Name: 'Region',
+      Value: 'eu-west-1',
+    });
+    // 15 minutes and the daily verification's day.
+    expect(alarms.OrdersDbVerifiedRestorePointAlarm?.Properties).toMatchObject({
+      MetricName: 'VerifiedRestorePointAge',
+      Threshold: 900 + 86_400,
+      TreatMissingData: 'breaching',
+    });
+    expect(alarms.ObjectivesMissedAlarm).toBeDefined();
+  });
 });

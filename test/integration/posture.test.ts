@@ -84,6 +84,9 @@ beforeAll(async () => {
   // reports-db: a verified snapshot 30 hours ago (misses the standard day), no DR copy.
   const old = slotOf(new Date(now.getTime() - 30 * HOUR));
   await seedLifeboatSnapshot(PRIMARY, policy.name, 'instance', 'reports-db', old, new Date());
+  // orders-db: a verified snapshot 2 hours ago; billing: none at all.
+  const recent = slotOf(new Date(now.getTime() - 2 * HOUR));
+  await seedLifeboatSnapshot(PRIMARY, policy.name, 'instance', 'orders-db', recent, new Date());
   // orders-db's last drill: 40 minutes to a restore that passed its checks.
   await clientIn(S3Client, PRIMARY).send(
     new PutObjectCommand({
@@ -114,7 +117,7 @@ describe('posture', () => {
       objectives: { tier: 'critical', rpoSeconds: 900, rtoSeconds: 3600 },
       primary: { continuousDays: 7 },
       lastDrill: { succeeded: true, rtoSeconds: 2400 },
-      holds: { rpo: true, rto: true },
+      holds: { rpo: true, rto: true, verified: true },
       gaps: [
         'automated backups are not replicated to the DR region; tier critical replicates them',
       ],
@@ -123,10 +126,13 @@ describe('posture', () => {
     expect(reports).toMatchObject({
       objectives: { tier: 'standard', rpoSeconds: 86_400 },
       primary: { continuousDays: 0, newestVerified: { id: expect.stringContaining('reports-db') } },
-      holds: { rpo: false, drRpo: null, rto: null },
+      // 30 hours is within a day's RPO and the daily verification's day.
+      holds: { rpo: false, drRpo: null, rto: null, verified: true },
       lastDrill: null,
     });
     expect(reports?.primary.rpoSeconds).toBeGreaterThan(29 * 3600);
+    const billing = posture.databases.find((d) => d.identifier === 'billing');
+    expect(billing).toMatchObject({ verifiedAgeSeconds: null, holds: { verified: false } });
     expect(posture.unprotected).toEqual([{ kind: 'instance', identifier: 'scratch-db' }]);
   });
 
@@ -137,7 +143,8 @@ describe('posture', () => {
 
     // Assess
     expect(result.failures).toEqual([]);
-    expect(result.missed).toEqual(['reports-db']);
+    // reports-db's restore point is too old; billing has no verified restore point at all.
+    expect([...result.missed].sort()).toEqual(['billing', 'reports-db']);
     const stored = await clientIn(S3Client, PRIMARY).send(
       new GetObjectCommand({ Bucket: vault.bucket, Key: postureKey(policy.name, 'posture.json') }),
     );
