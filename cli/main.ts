@@ -15,6 +15,7 @@ const commands = {
   retention: () => import('./commands/retention.js'),
   secrets: () => import('./commands/secrets.js'),
   status: () => import('./commands/status.js'),
+  report: () => import('./commands/report.js'),
   validate: () => import('./commands/validate.js'),
   verify: () => import('./commands/verify.js'),
 };
@@ -150,6 +151,19 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the posture as JSON')
     .action(run(async () => (await commands.status()).statusCommand));
+
+  program
+    .command('report')
+    .description(
+      'write the posture report: the status table and charts of drills and restore-point age over time, as one HTML file (exit 1 when an objective is missed)',
+    )
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--bucket <name>', BUCKET_HELP)
+    .option(
+      '-o, --out <file>',
+      'the HTML file to write (default lifeboat-posture.html; its JSON beside it)',
+    )
+    .action(run(async () => (await commands.report()).reportCommand));
 
   program
     .command('verify')

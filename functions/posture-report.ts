@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientIn } from '../shared/aws/clients.js';
 import type { ScheduledJob } from '../shared/jobs/job-definition.js';
@@ -22,7 +23,7 @@ export const definition: ScheduledJob<PostureJobDeps, PostureJobResult> = {
   kind: 'job',
   name: 'postureReport',
   description:
-    'Measures each database against its recovery objectives, brings continuous backups up to its tier, publishes the posture',
+    'Measures each database against its recovery objectives, brings continuous backups up to its tier, publishes the posture and its report page',
   // Only a policy with objectives has anything to measure them against.
   schedule: (policy) => policy.objectives?.postureSchedule,
   runsIn: () => 'primary',
@@ -37,6 +38,7 @@ export const definition: ScheduledJob<PostureJobDeps, PostureJobResult> = {
         bucket: backupBucketName(policy.name, env.account, drillRegion),
       },
       store: { s3: clientIn(S3Client, policy.regions.primary), bucket: env.vault().bucket },
+      metrics: clientIn(CloudWatchClient, policy.regions.primary),
       log: env.log,
     };
   },

@@ -1,6 +1,6 @@
 import { definition as postureReport } from '../../functions/posture-report.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
-import { readPosture } from '../../shared/posture/posture.js';
+import { missesObjective, readPosture } from '../../shared/posture/posture.js';
 import { type Io, printJson } from '../../terminal/output.js';
 import { printPosture } from '../../terminal/posture.js';
 import { cliJobEnvironment } from '../account.js';
@@ -20,6 +20,5 @@ export async function statusCommand(
   const posture = await readPosture(postureReport.wire(env), policy, env.now());
   if (options.json) printJson(io, posture);
   else printPosture(io, posture);
-  const missed = posture.databases.some((d) => d.holds.rpo === false || d.holds.rto === false);
-  return missed ? EXIT.failed : EXIT.ok;
+  return posture.databases.some(missesObjective) ? EXIT.failed : EXIT.ok;
 }

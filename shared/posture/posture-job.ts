@@ -1,18 +1,55 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
+import { readAgeHistory } from './age-history.js';
 import {
   type ContinuousProtectionDeps,
   enforceContinuousProtection,
   type ProtectionChange,
 } from './continuous-protection.js';
-import { type Posture, type PostureDeps, readPosture } from './posture.js';
+import { drillHistory } from './drill-history.js';
+import { missesObjective, type Posture, type PostureDeps, readPosture } from './posture.js';
+import { type PostureReportData, renderPostureReport } from './report-page.js';
 
 export interface PostureJobDeps extends ContinuousProtectionDeps, PostureDeps {
   /** Where the posture is published: the stack's bucket. */
   readonly store: { readonly s3: S3Client; readonly bucket: string };
+  /** Where the posture's history is read: the metrics it published before. */
+  readonly metrics: CloudWatchClient;
   readonly log: JobLog;
+}
+
+/** Days of restore-point age the report charts. */
+export const REPORT_AGE_DAYS = 30;
+
+/**
+ * Everything the posture report shows: the posture now, every drill report of each database,
+ * and each database's restore-point age per region per day, from the metrics published before.
+ */
+export async function readReportData(
+  deps: PostureDeps & { readonly metrics: CloudWatchClient },
+  policy: Policy,
+  now: Date,
+  posture?: Posture,
+): Promise<PostureReportData> {
+  const [current, drills] = await Promise.all([
+    posture ?? readPosture(deps, policy, now),
+    drillHistory(deps.reports, policy.name),
+  ]);
+  const series = current.databases.flatMap((d) =>
+    [d.primary.region, d.dr.region].map((region) => ({ target: d.identifier, region })),
+  );
+  const ages = await readAgeHistory(deps.metrics, series, now, REPORT_AGE_DAYS);
+  return {
+    posture: current,
+    drills: Object.fromEntries(
+      current.databases.map((d) => [d.identifier, drills.get(d.identifier) ?? []]),
+    ),
+    ages,
+    ageDays: REPORT_AGE_DAYS,
+  };
 }
 
 export interface PostureJobResult {
@@ -20,8 +57,8 @@ export interface PostureJobResult {
   readonly changes: readonly ProtectionChange[];
   /** Databases that miss an objective now. */
   readonly missed: readonly string[];
-  /** Where the posture went. */
-  readonly keys: { readonly json: string };
+  /** Where the posture went: its data, and the page for people. */
+  readonly keys: { readonly json: string; readonly html: string };
   readonly failures: readonly JobFailure[];
 }
 
@@ -43,22 +80,33 @@ export async function runPostureJob(
   const { changes, failures } = await enforceContinuousProtection(deps, policy);
   for (const change of changes) deps.log.info('continuous backups', { ...change });
   const posture = await readPosture(deps, policy, now);
-  const missed = posture.databases
-    .filter((d) => d.holds.rpo === false || d.holds.rto === false || d.holds.verified === false)
-    .map((d) => d.identifier);
+  const missed = posture.databases.filter(missesObjective).map((d) => d.identifier);
   const json = postureKey(policy.name, 'posture.json');
+  const html = postureKey(policy.name, 'posture.html');
   const all: JobFailure[] = [...failures];
+  const put = async (key: string, body: string, contentType: string) => {
+    try {
+      await deps.store.s3.send(
+        new PutObjectCommand({
+          Bucket: deps.store.bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+        }),
+      );
+    } catch (error) {
+      all.push({ subject: `the posture report ${key}`, error: errorSummary(error) });
+    }
+  };
+  let data: PostureReportData;
   try {
-    await deps.store.s3.send(
-      new PutObjectCommand({
-        Bucket: deps.store.bucket,
-        Key: json,
-        Body: `${JSON.stringify({ ...posture, changes }, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    );
+    data = await readReportData(deps, policy, now, posture);
   } catch (error) {
-    all.push({ subject: `the posture report ${json}`, error: errorSummary(error) });
+    // The posture stands without its history: publish it, and say what is missing.
+    all.push({ subject: 'the posture history', error: errorSummary(error) });
+    data = { posture, drills: {}, ages: [], ageDays: REPORT_AGE_DAYS };
   }
-  return { posture, changes, missed, keys: { json }, failures: all };
+  await put(json, `${JSON.stringify({ ...data, changes }, null, 2)}\n`, 'application/json');
+  await put(html, renderPostureReport(data), 'text/html; charset=utf-8');
+  return { posture, changes, missed, keys: { json, html }, failures: all };
 }

@@ -1,7 +1,6 @@
 import { paginateDescribeDBInstanceAutomatedBackups } from '@aws-sdk/client-rds';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { RegionalRds } from '../aws/clients.js';
-import type { DrillReport } from '../drills/drill-report.js';
 import type { Policy } from '../policy/schema.js';
 import { type Objectives, objectivesOf, verifiedRestorePointLimit } from '../policy/tiers.js';
 import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
@@ -11,6 +10,7 @@ import {
   type TargetProblem,
   type Unprotected,
 } from '../rds/targets.js';
+import { type DrillPoint, lastDrills } from './drill-history.js';
 
 /** A restore point: a snapshot (or copy), named, with its time. */
 export interface RestorePoint {
@@ -38,13 +38,7 @@ export interface DatabasePosture {
   readonly objectives: Objectives | null;
   readonly primary: RegionPosture;
   readonly dr: RegionPosture;
-  readonly lastDrill: {
-    readonly drillId: string;
-    readonly at: string;
-    readonly succeeded: boolean;
-    readonly rtoSeconds: number | null;
-    readonly rpoSeconds: number | null;
-  } | null;
+  readonly lastDrill: DrillPoint | null;
   /** Each objective: met, missed, or unknown (no objective, or nothing measured yet). */
   readonly holds: {
     readonly rpo: boolean | null;
@@ -242,42 +236,8 @@ export async function replicatedBackups(dr: RegionalRds): Promise<
   return found;
 }
 
-/** The newest drill report of each database, from the drill reports' bucket. */
-async function lastDrills(
-  reports: PostureDeps['reports'],
-  policyName: string,
-): Promise<Map<string, NonNullable<DatabasePosture['lastDrill']>>> {
-  const prefix = `drills/${policyName}/`;
-  const newestKey = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const page = await reports.s3.send(
-      new ListObjectsV2Command({
-        Bucket: reports.bucket,
-        Prefix: prefix,
-        ContinuationToken: token,
-      }),
-    );
-    for (const o of page.Contents ?? []) {
-      // drills/<policy>/lb-drill-<target>-<yymmddhhmmss>/report.json
-      const match = /\/lb-drill-(.+)-(\d{12})\/report\.json$/.exec(o.Key ?? '');
-      if (!match?.[1] || !match[2]) continue;
-      const current = newestKey.get(match[1]);
-      if (!current || current < (o.Key ?? '')) newestKey.set(match[1], o.Key ?? '');
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  const drills = new Map<string, NonNullable<DatabasePosture['lastDrill']>>();
-  for (const [target, key] of newestKey) {
-    const out = await reports.s3.send(new GetObjectCommand({ Bucket: reports.bucket, Key: key }));
-    const report = JSON.parse((await out.Body?.transformToString()) ?? '{}') as DrillReport;
-    drills.set(target, {
-      drillId: report.drillId,
-      at: report.startedAt,
-      succeeded: report.succeeded,
-      rtoSeconds: report.rtoSeconds,
-      rpoSeconds: report.rpoSeconds,
-    });
-  }
-  return drills;
+/** Whether a database misses an objective now: its RPO, its last drill's RTO, its verification. */
+export function missesObjective(database: DatabasePosture): boolean {
+  const { rpo, rto, verified } = database.holds;
+  return rpo === false || rto === false || verified === false;
 }

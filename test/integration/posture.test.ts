@@ -149,7 +149,7 @@ describe('posture', () => {
       new GetObjectCommand({ Bucket: vault.bucket, Key: postureKey(policy.name, 'posture.json') }),
     );
     const json = JSON.parse((await stored.Body?.transformToString()) ?? '{}');
-    expect(json.databases).toHaveLength(3);
+    expect(json.posture.databases).toHaveLength(3);
   });
 
   it('shows it with lifeboat status, and exits 1 while an objective is missed', async () => {
