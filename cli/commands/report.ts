@@ -22,7 +22,7 @@ export async function reportCommand(
   const env = await cliJobEnvironment(policy, options);
   const data = await readReportData(postureReport.wire(env), policy, env.now());
   const html = resolve(options.out ?? 'lifeboat-posture.html');
-  const json = html.replace(/\.html?$/i, '') + '.json';
+  const json = `${html.replace(/\.html?$/i, '')}.json`;
   writeFileSync(html, renderPostureReport(data));
   writeFileSync(json, `${JSON.stringify(data, null, 2)}\n`);
   const missed = data.posture.databases.filter(missesObjective);

@@ -39,14 +39,14 @@ export function renderPostureReport(data: PostureReportData): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Lifeboat posture: ${escape(posture.policy)}</title>
+<title>Lifeboat posture: ${html(posture.policy)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <header>
-<h1>Recovery posture of policy ${escape(posture.policy)}</h1>
-<p>Measured ${escape(posture.at)}. ${posture.databases.length} databases;
-<strong class="${missed.length ? 'missed' : 'met'}">${missed.length ? `${missed.length} miss an objective: ${escape(missed.map((d) => d.identifier).join(', '))}` : 'every objective met'}</strong>;
+<h1>Recovery posture of policy ${html(posture.policy)}</h1>
+<p>Measured ${html(posture.at)}. ${posture.databases.length} databases;
+<strong class="${missed.length ? 'missed' : 'met'}">${missed.length ? `${missed.length} miss an objective: ${html(missed.map((d) => d.identifier).join(', '))}` : 'every objective met'}</strong>;
 ${posture.unprotected.length} unprotected.</p>
 </header>
 <main>
@@ -102,10 +102,10 @@ function statusTable(posture: Posture): string {
       d.verifiedAgeSeconds === null ? 'none' : `${age(d.verifiedAgeSeconds)} old`,
       holdsText(d),
     ];
-    return `<tr data-database="${escape(d.identifier)}" class="${missesObjective(d) ? 'missed' : 'met'}">${cells.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`;
+    return `<tr data-database="${html(d.identifier)}" class="${missesObjective(d) ? 'missed' : 'met'}">${cells.map((c) => `<td>${html(c)}</td>`).join('')}</tr>`;
   });
   return `<table id="status">
-<thead><tr>${head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead>
+<thead><tr>${head.map((h) => `<th>${html(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
@@ -125,14 +125,14 @@ function gapsList(databases: readonly DatabasePosture[]): string {
 
 function listSection(title: string, items: readonly string[], id: string): string {
   if (items.length === 0) return '';
-  return `<section id="${id}"><h3>${escape(title)}</h3><ul>${items.map((i) => `<li>${escape(i)}</li>`).join('')}</ul></section>`;
+  return `<section id="${id}"><h3>${html(title)}</h3><ul>${items.map((i) => `<li>${html(i)}</li>`).join('')}</ul></section>`;
 }
 
 function databaseSection(d: DatabasePosture, data: PostureReportData): string {
   const drills = data.drills[d.identifier] ?? [];
   const ages = data.ages.filter((a) => a.target === d.identifier);
-  return `<section class="database" id="db-${escape(d.identifier)}">
-<h3>${escape(`${d.kind} ${d.identifier}`)}${d.objectives ? ` <small>tier ${escape(d.objectives.tier)}</small>` : ''}</h3>
+  return `<section class="database" id="db-${html(d.identifier)}">
+<h3>${html(`${d.kind} ${d.identifier}`)}${d.objectives ? ` <small>tier ${html(d.objectives.tier)}</small>` : ''}</h3>
 <div class="charts">
 ${figure(d.identifier, 'drills', `Drills: RTO and RPO (minutes), ${drills.length} drills`, drillChart(d, drills), drillPoints(drills))}
 ${figure(
@@ -161,8 +161,8 @@ function figure(
   svg: string,
   points: number,
 ): string {
-  return `<figure data-target="${escape(target)}" data-chart="${chart}" data-points="${points}">
-<figcaption>${escape(caption)}</figcaption>
+  return `<figure data-target="${html(target)}" data-chart="${chart}" data-points="${points}">
+<figcaption>${html(caption)}</figcaption>
 ${svg}
 </figure>`;
 }
@@ -272,7 +272,7 @@ function age(seconds: number | null): string {
   return seconds === null ? '-' : objectiveText(seconds);
 }
 
-function escape(text: string): string {
+function html(text: string): string {
   return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
