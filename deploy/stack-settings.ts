@@ -389,8 +389,8 @@ function objectivesAlarm(): Record<string, unknown> {
 /**
  * Per database the policy names (tag-selected databases are not known until the posture job
  * finds them; ObjectivesMissed covers them): an alarm per region when its newest restore point
- * is older than its tier's RPO, and one when its newest verified restore point is older than the
- * RPO plus the longest gap between verification runs, or there is none.
+ * is older than its tier's RPO, and one when its newest verified restore point is older than
+ * verification can keep it (verifiedRestorePointLimit), or there is none.
  */
 function databaseObjectiveAlarms(policy: Policy): Record<string, unknown> {
   const alarms: Record<string, unknown> = {};
@@ -443,7 +443,7 @@ function databaseObjectiveAlarms(policy: Policy): Record<string, unknown> {
     }
     const limit = verifiedRestorePointLimit(policy, objectives.rpoSeconds);
     alarms[`${name}VerifiedRestorePointAlarm`] = alarm(
-      `${id}: no verified restore point within ${objectiveText(limit)} (the ${objectiveText(objectives.rpoSeconds)} RPO of tier ${objectives.tier} and the verification interval)`,
+      `${id}: no verified restore point within ${objectiveText(limit)} (the longer of the ${objectiveText(objectives.rpoSeconds)} RPO of tier ${objectives.tier} and the snapshot interval, plus the verification interval)`,
       VERIFIED_RESTORE_POINT_AGE_METRIC,
       [{ Name: 'Target', Value: id }],
       limit,

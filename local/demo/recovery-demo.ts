@@ -2,8 +2,13 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { preflightDeps } from '../../functions/failover-preflight.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { drillConnect } from '../../shared/drills/drill-connect.js';
+import type { DrillInput, DrillPlan } from '../../shared/drills/drill-contract.js';
 import { planDrill } from '../../shared/drills/drill-plan.js';
-import type { DrillReport } from '../../shared/drills/drill-report.js';
+import {
+  type DrillReport,
+  drillOutcomeText,
+  objectiveMissText,
+} from '../../shared/drills/drill-report.js';
 import { confirmationPhrase } from '../../shared/failover/failover-contract.js';
 import type { FailoverReport } from '../../shared/failover/failover-report.js';
 import { plannedSteps } from '../../shared/failover/failover-steps.js';
@@ -57,7 +62,10 @@ async function readJson<T>(region: string, bucket: string, key: string): Promise
  * after the snapshot exist only in production. The drill restores the snapshot in the local AWS,
  * checks the copy, and its RPO shows the orders it lost.
  */
-export async function drillDemo(ctx: RecoveryDemoContext, now: Date): Promise<void> {
+export async function drillDemo(
+  ctx: RecoveryDemoContext,
+  now: Date,
+): Promise<PgEndpoint | undefined> {
   const { policy, io, postgres } = ctx;
   const region = policy.regions.primary;
   const topic = await seedTopic(region, 'lifeboat-demo-alerts');
@@ -109,8 +117,8 @@ export async function drillDemo(ctx: RecoveryDemoContext, now: Date): Promise<vo
   line(io.out, `  ${later} orders were written after it: a restore cannot have them.`);
   line(io.out);
 
-  const drilled = await runDemoDrill(ctx, TARGET, preview.snapshot.id, atSnapshot, topic, now);
-  if (!drilled) return;
+  const drilled = await runDemoDrill(ctx, TARGET, preview, atSnapshot, topic, now);
+  if (!drilled) return production;
   const { report } = drilled;
   const restored = await count(atSnapshot);
   line(
@@ -120,6 +128,43 @@ export async function drillDemo(ctx: RecoveryDemoContext, now: Date): Promise<vo
   line(
     io.out,
     `  RPO ${duration(report.rpoSeconds)} (drill start minus the newest restored order): the ${later} orders since the snapshot are the loss a restore would mean.`,
+  );
+  printDrillEnd(ctx, drilled);
+  return production;
+}
+
+/**
+ * A point-in-time drill of orders-db: its continuous backups restored to their latest
+ * restorable time. The restored data is production as of that instant, so the RPO is the
+ * minutes since the newest order, not the hours since the snapshot.
+ */
+export async function pointInTimeDrillDemo(
+  ctx: RecoveryDemoContext,
+  production: PgEndpoint,
+  now: Date,
+): Promise<void> {
+  const { policy, io, postgres } = ctx;
+  const region = policy.regions.primary;
+  const topic = await seedTopic(region, 'lifeboat-demo-alerts');
+  const input = { target: TARGET, pick: 'point-in-time' as const };
+  const preview = await planDrill({ rds: rdsIn(region), alertTopicArn: topic }, policy, input, now);
+  const instant = preview.pointInTime?.time ?? preview.snapshot.time;
+  // The data at the instant restored: production's orders up to it.
+  const atInstant = await postgres.snapshot(production, 'orders_at_instant');
+  await postgres.query(atInstant, 'delete from orders where created_at > $1::timestamptz', [
+    instant,
+  ]);
+  line(
+    io.out,
+    `Restore point: orders-db's continuous backups (${policy.objectives?.tiers.critical?.continuousBackups?.retentionDays} days kept), at their latest restorable time ${instant}`,
+  );
+  line(io.out);
+  const drilled = await runDemoDrill(ctx, TARGET, preview, atInstant, topic, now, input);
+  if (!drilled) return;
+  const { report } = drilled;
+  line(
+    io.out,
+    `  RPO ${duration(report.rpoSeconds)} (drill start minus the newest restored order): minutes, where the snapshot drill lost hours`,
   );
   printDrillEnd(ctx, drilled);
 }
@@ -185,7 +230,7 @@ export async function mysqlDrillDemo(ctx: RecoveryDemoContext, now: Date): Promi
     `Restore point: ${preview.snapshot.id} (engine ${preview.engine}), taken ${preview.snapshot.time}; TLS ${policy.drills?.tls}`,
   );
   line(io.out);
-  const drilled = await runDemoDrill(ctx, SHOP, preview.snapshot.id, atSnapshot, topic, now);
+  const drilled = await runDemoDrill(ctx, SHOP, preview, atSnapshot, topic, now);
   if (!drilled) return;
   const { report } = drilled;
   const restored = await count(atSnapshot);
@@ -205,16 +250,17 @@ export async function mysqlDrillDemo(ctx: RecoveryDemoContext, now: Date): Promi
 async function runDemoDrill(
   ctx: RecoveryDemoContext,
   target: string,
-  snapshotId: string,
+  plan: DrillPlan,
   data: DataEndpoint,
   topic: string,
   now: Date,
+  input: DrillInput = { target },
 ): Promise<{ readonly report: DrillReport; readonly markdown: string } | undefined> {
   const { policy, io } = ctx;
   const region = policy.regions.primary;
   const run = await runRecoveryLocally(
     'restore-drill',
-    { target },
+    input,
     {
       policy,
       region,
@@ -222,13 +268,13 @@ async function runDemoDrill(
       reportBucket: ctx.vault.bucket,
       connect: restoredDataConnector(
         region,
-        new Map([[snapshotId, data]]),
+        new Map([[plan.snapshot.id, data]]),
         drillConnect(ctx.trustedAuthorities),
       ),
     },
     {
       waits: 'instant',
-      executionName: `drill-${target}-demo`,
+      executionName: `drill-${target}-${plan.restore}-demo`,
       startTime: now,
       onStateEntered: (state) => ctx.progress.state(state),
     },
@@ -238,12 +284,15 @@ async function runDemoDrill(
     `restore-drill (state-machines/restore-drill.asl.yml, waits skipped): ${run.status} in ${run.transitions} state transitions`,
   );
   line(io.out, `  ${run.path.join(' > ')}`);
-  const location = run.output as { json?: string; markdown?: string } | undefined;
-  if (!location?.json) {
+  // A drill that missed its objective fails its execution; its report is written all the same.
+  const key = `drills/${policy.name}/${plan.drillId}/report`;
+  const report = await readJson<DrillReport>(region, ctx.vault.bucket, `${key}.json`).catch(
+    () => undefined,
+  );
+  if (!report) {
     line(io.out, `  ${run.error}: ${run.cause}`);
     return undefined;
   }
-  const report = await readJson<DrillReport>(region, ctx.vault.bucket, location.json);
   line(
     io.out,
     table(
@@ -256,7 +305,15 @@ async function runDemoDrill(
       ]),
     ),
   );
-  return { report, markdown: location.markdown ?? '' };
+  const o = report.objectives;
+  if (o) {
+    line(
+      io.out,
+      `Outcome: ${drillOutcomeText(report)} against tier ${o.tier} (RTO ${duration(o.rtoSeconds)}: ${o.rtoMet === false ? 'missed' : 'met'}; RPO ${duration(o.rpoSeconds)}: ${o.rpoMet === false ? 'missed' : 'met'})`,
+    );
+    if (report.outcome === 'objective missed') line(io.out, `  ${objectiveMissText(report)}`);
+  }
+  return { report, markdown: `${key}.md` };
 }
 
 function printDrillEnd(
@@ -274,7 +331,7 @@ function printDrillEnd(
   );
   line(
     io.out,
-    `  report: s3://${ctx.vault.bucket}/${markdown}; DrillRTO, DrillRPO, DrillSucceeded metrics; one SNS summary`,
+    `  report: s3://${ctx.vault.bucket}/${markdown}; DrillRTO, DrillRPO, DrillSucceeded${report.objectives ? ', DrillObjectiveMissed' : ''} metrics; one SNS summary`,
   );
 }
 

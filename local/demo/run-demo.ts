@@ -13,10 +13,12 @@ import { type LocalPostgres, startLocalPostgres } from '../postgres/local-postgr
 import { createLocalAuthority, type LocalAuthority } from '../tls/local-authority.js';
 import { seedDemoDatabases, simulateMonth } from './backup-demo.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
+import { objectivesDemo } from './objectives-demo.js';
 import {
   drillDemo,
   failoverDemo,
   mysqlDrillDemo,
+  pointInTimeDrillDemo,
   type RecoveryDemoContext,
 } from './recovery-demo.js';
 import { seedZone } from './recovery-seed.js';
@@ -69,26 +71,41 @@ export async function runDemo(days: number, io: Io): Promise<void> {
     ctx.progress.step('2-5. secrets, verification, restore and tampering');
     await secretsAndVerificationDemo(ctx, now);
     line(io.out);
+    const critical = ctx.policy.objectives?.tiers.critical;
     line(
       io.out,
-      `6. Restore drill of orders-db with real smoke checks (${ctx.policy.drills?.databases['orders-db']?.checks.length} checks and a freshness query)`,
+      `6. Restore drill of orders-db from its newest verified snapshot, with real smoke checks (${ctx.policy.drills?.databases['orders-db']?.checks.length} checks and a freshness query), against tier critical (RPO ${critical?.rpo}, RTO ${critical?.rto})`,
     );
     ctx.progress.step('6. restore drill of orders-db');
-    await drillDemo(ctx, new Date());
+    const production = await drillDemo(ctx, new Date());
     line(io.out);
     line(
       io.out,
-      `7. Restore drill of shop-db, a MySQL database, over TLS that proves the server (${ctx.policy.drills?.tls})`,
+      '7. Point-in-time drill of orders-db: its continuous backups, restored to their latest restorable time',
     );
-    ctx.progress.step('7. restore drill of shop-db');
+    ctx.progress.step('7. point-in-time drill of orders-db');
+    if (production) await pointInTimeDrillDemo(ctx, production, new Date());
+    line(io.out);
+    line(
+      io.out,
+      `8. Restore drill of shop-db, a MySQL database, over TLS that proves the server (${ctx.policy.drills?.tls})`,
+    );
+    ctx.progress.step('8. restore drill of shop-db');
     await mysqlDrillDemo(ctx, new Date());
     line(io.out);
     line(
       io.out,
-      `8. Planned failover of orders-db to ${ctx.policy.regions.dr}, with the DNS switch`,
+      `9. Planned failover of orders-db to ${ctx.policy.regions.dr}, with the DNS switch`,
     );
-    ctx.progress.step('8. planned failover of orders-db');
+    ctx.progress.step('9. planned failover of orders-db');
     await failoverDemo(ctx);
+    line(io.out);
+    line(
+      io.out,
+      '10. Recovery objectives: every database against its tier, and the posture report',
+    );
+    ctx.progress.step('10. objectives and the posture report');
+    await objectivesDemo(ctx, new Date());
     ctx.progress.done();
   } finally {
     await health.stop();

@@ -52,6 +52,25 @@ export interface LocalRunOptions {
 
 const validated = new Set<string>();
 
+/** A state whose Parameters read `$$.Execution.StartTime`, given that time as a literal instead. */
+function withStartTime(state: AslState, iso: string): AslState {
+  const replace = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(replace);
+    if (!value || typeof value !== 'object') return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([key, v]) =>
+        key.endsWith('.$') && v === '$$.Execution.StartTime'
+          ? [key.slice(0, -2), iso]
+          : [key, replace(v)],
+      ),
+    );
+  };
+  const parameters = (state as { Parameters?: unknown }).Parameters;
+  return parameters === undefined
+    ? state
+    : ({ ...state, Parameters: replace(parameters) } as AslState);
+}
+
 const SDK_TASK = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$/;
 
 /** A definition a local run cannot execute. */
@@ -92,6 +111,13 @@ export async function runLocally(
   }
 
   const startTime = options.startTime ?? new Date();
+  // The engine stamps $$.Execution.StartTime itself when it starts; a run at a given time reads
+  // that time where the definition asks for it.
+  if (options.startTime) {
+    for (const [name, state] of Object.entries(states)) {
+      states[name] = withStartTime(state, startTime.toISOString());
+    }
+  }
   const resolved = { ...definition, States: states };
   // The engine validates a definition (asl-validator) on construction; once per definition does.
   const text = JSON.stringify(resolved);

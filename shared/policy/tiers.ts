@@ -29,14 +29,17 @@ export function objectivesOf(
 }
 
 /**
- * How old a database's newest verified restore point may be: its RPO, plus the longest gap
- * between verification runs (a restore point can only be verified when verification runs).
+ * How old a database's newest verified restore point may be. Verified restore points are
+ * snapshots, so they come no more often than the snapshot schedule (or the RPO, when that is
+ * longer), and are verified only when verification runs: the longer of the two, plus the longest
+ * gap between verification runs.
  */
 export function verifiedRestorePointLimit(
-  policy: Pick<Policy, 'verification' | 'timeZone'>,
+  policy: Pick<Policy, 'verification' | 'snapshots' | 'timeZone'>,
   rpoSeconds: number,
   now: Date = new Date(),
 ): number {
-  const gapMs = longestGapMs(parseSchedule(policy.verification.schedule, policy.timeZone), now);
-  return rpoSeconds + Math.round(gapMs / 1000);
+  const gapS = (expression: string) =>
+    Math.round(longestGapMs(parseSchedule(expression, policy.timeZone), now) / 1000);
+  return Math.max(rpoSeconds, gapS(policy.snapshots.schedule)) + gapS(policy.verification.schedule);
 }

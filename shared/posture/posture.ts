@@ -44,12 +44,12 @@ export interface DatabasePosture {
     readonly rpo: boolean | null;
     readonly drRpo: boolean | null;
     readonly rto: boolean | null;
-    /** The newest verified restore point is within the RPO plus a verification interval. */
+    /** The newest verified restore point is as fresh as snapshots and verification allow. */
     readonly verified: boolean | null;
   };
   /** Age of the newest verified restore point in either region; null when there is none. */
   readonly verifiedAgeSeconds: number | null;
-  /** How old that may be: the RPO plus the longest gap between verification runs. */
+  /** How old that may be (verifiedRestorePointLimit). */
   readonly verifiedLimitSeconds: number | null;
   /** What falls short of the tier, in words. */
   readonly gaps: readonly string[];
@@ -106,8 +106,10 @@ export async function readPosture(deps: PostureDeps, policy: Policy, now: Date):
       now,
     );
     const drill = drills.get(target.identifier) ?? null;
+    // No restore point at all, where an objective applies, misses it: nothing to restore is the
+    // worst a restore point can be.
     const within = (seconds: number | null, limit: number | undefined) =>
-      seconds === null || limit === undefined ? null : seconds <= limit;
+      limit === undefined ? null : seconds !== null && seconds <= limit;
     const verifiedTimes = [primary.newestVerified, dr.newestVerified].flatMap((v) =>
       v ? [Date.parse(v.time)] : [],
     );
@@ -127,9 +129,17 @@ export async function readPosture(deps: PostureDeps, policy: Policy, now: Date):
       lastDrill: drill,
       holds: {
         rpo: within(primary.rpoSeconds, objectives?.rpoSeconds),
-        drRpo: within(dr.rpoSeconds, objectives?.rpoSeconds),
+        // A tier with continuous backups kept in the primary only asks nothing finer of the DR
+        // region than its copies; one that replicates them, or has none, is held to its RPO there.
+        drRpo:
+          objectives?.retentionDays && !objectives.replicateToDr
+            ? null
+            : within(dr.rpoSeconds, objectives?.rpoSeconds),
+        // An RTO is known once a drill measured one.
         rto:
-          drill?.rtoSeconds === undefined ? null : within(drill.rtoSeconds, objectives?.rtoSeconds),
+          drill?.rtoSeconds === undefined || drill.rtoSeconds === null
+            ? null
+            : within(drill.rtoSeconds, objectives?.rtoSeconds),
         // No verified restore point at all misses the objective, once there is one to meet.
         verified:
           verifiedLimitSeconds === null
@@ -178,6 +188,8 @@ function regionPosture(
   };
 }
 
+const days = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`;
+
 /** What a database's protection lacks against its tier. */
 function gapsOf(target: Target, objectives: Objectives | null, replicated: boolean): string[] {
   const gaps: string[] = [];
@@ -186,7 +198,7 @@ function gapsOf(target: Target, objectives: Objectives | null, replicated: boole
     gaps.push(
       target.continuous.retentionDays === 0
         ? `automated backups are off; tier ${objectives.tier} needs ${objectives.retentionDays} days`
-        : `automated backups are kept ${target.continuous.retentionDays} days; tier ${objectives.tier} needs ${objectives.retentionDays}`,
+        : `automated backups are kept ${days(target.continuous.retentionDays)}; tier ${objectives.tier} needs ${days(objectives.retentionDays)}`,
     );
   }
   if (objectives.replicateToDr && target.kind === 'instance' && !replicated) {
@@ -236,8 +248,11 @@ export async function replicatedBackups(dr: RegionalRds): Promise<
   return found;
 }
 
-/** Whether a database misses an objective now: its RPO, its last drill's RTO, its verification. */
+/**
+ * Whether a database misses an objective now: its RPO (in the DR region too, where the tier asks
+ * it), its last drill's RTO, its newest verified restore point.
+ */
 export function missesObjective(database: DatabasePosture): boolean {
-  const { rpo, rto, verified } = database.holds;
-  return rpo === false || rto === false || verified === false;
+  const { rpo, drRpo, rto, verified } = database.holds;
+  return rpo === false || drRpo === false || rto === false || verified === false;
 }

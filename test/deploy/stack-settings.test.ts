@@ -222,10 +222,10 @@ describe('stack settings derived from the policy', () => {
       Name: 'Region',
       Value: 'eu-west-1',
     });
-    // 15 minutes and the daily verification's day.
+    // The daily snapshots' day (longer than 15 minutes) and the daily verification's day.
     expect(alarms.OrdersDbVerifiedRestorePointAlarm?.Properties).toMatchObject({
       MetricName: 'VerifiedRestorePointAge',
-      Threshold: 900 + 86_400,
+      Threshold: 86_400 + 86_400,
       TreatMissingData: 'breaching',
     });
     expect(alarms.ObjectivesMissedAlarm).toBeDefined();

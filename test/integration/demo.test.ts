@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 describe('npm run demo', () => {
@@ -62,9 +63,13 @@ describe('npm run demo', () => {
     expect(out).toMatch(/^ {2}\d+ x no rule keeps it \(daily 3, monthly 2\)$/m);
     expect(out).not.toMatch(/demo-(Orders-pw|billing-key|binary-tls-key)/);
 
-    // The drill restores the snapshot, finds its data, and misses exactly what came after it.
+    // The drill restores the snapshot, finds its data, and misses exactly what came after it:
+    // hours of orders, more than tier critical's 15 minutes.
     expect(out).toMatch(
-      /restore-drill \(state-machines\/restore-drill\.asl\.yml, waits skipped\): SUCCEEDED in 12 state transitions/,
+      /restore-drill \(state-machines\/restore-drill\.asl\.yml, waits skipped\): FAILED in 12 state transitions\n.* > Outcome > ObjectiveMissed/,
+    );
+    expect(out).toMatch(
+      /Outcome: OBJECTIVE MISSED against tier critical \(RTO 1h 0m 0s: met; RPO 15m 0s: missed\)/,
     );
     const after = Number(/(\d+) orders were written after it/.exec(out)?.[1]);
     const missing = Number(/production has (\d+) more/.exec(out)?.[1]);
@@ -72,9 +77,21 @@ describe('npm run demo', () => {
     expect(missing).toBe(after);
     expect(out).toMatch(/RPO \d+h \d+m \d+s \(drill start minus the newest restored order\)/);
     expect(out).toMatch(/teardown: deleted lb-drill-orders-db-\d{12}/);
+    // The point-in-time drill restores continuous backups: minutes of orders lost, not hours.
+    const pointInTime = out.slice(out.indexOf('7. Point-in-time drill of orders-db'));
+    expect(pointInTime).toMatch(/RestoreKind > RestoreInstanceToPointInTime > .* > DrillSucceeded/);
+    expect(pointInTime).toMatch(
+      /Outcome: succeeded against tier critical \(RTO 1h 0m 0s: met; RPO 15m 0s: met\)/,
+    );
+    const rpo =
+      /RPO (?:(\d+)m )?(\d+)s \(drill start minus the newest restored order\): minutes/.exec(
+        pointInTime,
+      );
+    expect(rpo).not.toBeNull();
+    expect(Number(rpo?.[1] ?? 0)).toBeLessThan(15);
     // The MySQL drill: its checks on MariaDB over TLS that proves the server, RTO and RPO.
     expect(out).toMatch(
-      /7\. Restore drill of shop-db, a MySQL database, over TLS that proves the server \(verify-full\)/,
+      /8\. Restore drill of shop-db, a MySQL database, over TLS that proves the server \(verify-full\)/,
     );
     expect(out).toMatch(/carts exist\s+at least 100\s+288\s+pass/);
     expect(out).toMatch(/checkout enabled\s+true\s+1\s+pass/);
@@ -89,6 +106,17 @@ describe('npm run demo', () => {
     );
     expect(out).toContain(
       'Preflight > PromotionNeeded > DnsNeeded > VerifyHealth > Report > Outcome > FailoverSucceeded',
+    );
+    // Objectives: one tier met, one missed, each named; the report's page is a local file.
+    expect(out).toContain('continuous backups, enforced: orders-db: automated backups kept 7 days');
+    expect(out).toContain('Tier critical: met by orders-db');
+    expect(out).toContain(
+      'Tier standard: MISSED by ledger-db (no restore point at all; no verified restore point)',
+    );
+    expect(out).toContain('Unprotected (no target covers them): instance scratch-db');
+    const page = /Posture report \(open it in a browser\): (\S+\.html)/.exec(out)?.[1] ?? '';
+    expect(readFileSync(page, 'utf8')).toContain(
+      '<figure data-target="orders-db" data-chart="drills"',
     );
   });
 });

@@ -126,8 +126,8 @@ describe('posture', () => {
     expect(reports).toMatchObject({
       objectives: { tier: 'standard', rpoSeconds: 86_400 },
       primary: { continuousDays: 0, newestVerified: { id: expect.stringContaining('reports-db') } },
-      // 30 hours is within a day's RPO and the daily verification's day.
-      holds: { rpo: false, drRpo: null, rto: null, verified: true },
+      // 30 hours is within the day of snapshots and the day of verification; no DR copy at all.
+      holds: { rpo: false, drRpo: false, rto: null, verified: true },
       lastDrill: null,
     });
     expect(reports?.primary.rpoSeconds).toBeGreaterThan(29 * 3600);
@@ -143,8 +143,9 @@ describe('posture', () => {
 
     // Assess
     expect(result.failures).toEqual([]);
-    // reports-db's restore point is too old; billing has no verified restore point at all.
-    expect([...result.missed].sort()).toEqual(['billing', 'reports-db']);
+    // reports-db's restore point is too old; billing has no verified restore point at all;
+    // orders-db's tier replicates to the DR region, where it has nothing to restore.
+    expect([...result.missed].sort()).toEqual(['billing', 'orders-db', 'reports-db']);
     const stored = await clientIn(S3Client, PRIMARY).send(
       new GetObjectCommand({ Bucket: vault.bucket, Key: postureKey(policy.name, 'posture.json') }),
     );
