@@ -39,6 +39,7 @@ export const definition: ScheduledJob<PostureJobDeps, PostureJobResult> = {
       },
       store: { s3: clientIn(S3Client, policy.regions.primary), bucket: env.vault().bucket },
       metrics: clientIn(CloudWatchClient, policy.regions.primary),
+      drMetrics: clientIn(CloudWatchClient, policy.regions.dr),
       log: env.log,
     };
   },

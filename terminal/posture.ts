@@ -1,5 +1,5 @@
 import { objectiveText } from '../shared/policy/objective.js';
-import type { DatabasePosture, Posture } from '../shared/posture/posture.js';
+import { continuousText, type DatabasePosture, type Posture } from '../shared/posture/posture.js';
 import { type Io, line, table } from './output.js';
 
 const age = (seconds: number | null) => (seconds === null ? '-' : objectiveText(seconds));
@@ -55,7 +55,5 @@ function drill(d: DatabasePosture): string {
 }
 
 function continuous(d: DatabasePosture): string {
-  const days = d.primary.continuousDays ?? 0;
-  if (days === 0) return 'off';
-  return `${days}d${d.dr.continuousDays ? `, DR ${d.dr.continuousDays}d` : ''}`;
+  return continuousText(d, (n) => `${n}d`);
 }

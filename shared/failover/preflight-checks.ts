@@ -1,4 +1,4 @@
-import { type CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   DBClusterNotFoundFault,
   DBInstanceNotFoundFault,
@@ -10,6 +10,7 @@ import {
 import { ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import type { RegionalRds } from '../aws/clients.js';
 import type { FailoverDatabase } from '../policy/schema.js';
+import { lagMetricOf, newestLagSeconds } from '../rds/replication-lag.js';
 import type { HealthProbeConfig, Precondition, PromotionState } from './failover-contract.js';
 import { type HttpProbe, route53Health } from './health.js';
 
@@ -19,7 +20,6 @@ import { type HttpProbe, route53Health } from './health.js';
  * called from the preflight.
  */
 
-const LAG_WINDOW_MS = 5 * 60_000;
 const PROBE_SPACING_MS = 2_000;
 
 /** The input's confirmation: absent in a dry run (skipped), or exactly the phrase. */
@@ -256,34 +256,19 @@ export async function checkLag(
   database: FailoverDatabase,
   now: Date,
 ): Promise<Precondition> {
-  const global = database.replica === undefined;
-  const metric = global ? 'AuroraGlobalDBReplicationLag' : 'ReplicaLag';
-  const dimension = global
-    ? { Name: 'DBClusterIdentifier', Value: database.drCluster ?? '' }
-    : { Name: 'DBInstanceIdentifier', Value: database.replica ?? '' };
-  const out = await cloudwatch.send(
-    new GetMetricStatisticsCommand({
-      Namespace: 'AWS/RDS',
-      MetricName: metric,
-      Dimensions: [dimension],
-      StartTime: new Date(now.getTime() - LAG_WINDOW_MS),
-      EndTime: now,
-      Period: 60,
-      Statistics: ['Maximum'],
-    }),
-  );
-  const newest = [...(out.Datapoints ?? [])].sort(
-    (a, b) => (b.Timestamp?.getTime() ?? 0) - (a.Timestamp?.getTime() ?? 0),
-  )[0];
-  if (newest?.Maximum === undefined) {
+  const source = {
+    kind: database.replica === undefined ? 'global-secondary' : 'replica',
+    identifier: database.replica ?? database.drCluster ?? '',
+  } as const;
+  const metric = lagMetricOf(source);
+  const lagSeconds = await newestLagSeconds(cloudwatch, source, now);
+  if (lagSeconds === undefined) {
     return {
       name: 'lag',
       status: 'fail',
-      detail: `no ${metric} reported for ${dimension.Value} in the last 5 minutes (force skips this check)`,
+      detail: `no ${metric} reported for ${source.identifier} in the last 5 minutes (force skips this check)`,
     };
   }
-  // Aurora reports global replication lag in milliseconds, RDS replica lag in seconds.
-  const lagSeconds = global ? newest.Maximum / 1000 : newest.Maximum;
   const within = lagSeconds <= database.maxLagSeconds;
   return {
     name: 'lag',

@@ -1,8 +1,13 @@
-import { paginateDescribeDBInstanceAutomatedBackups } from '@aws-sdk/client-rds';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import {
+  paginateDescribeDBInstanceAutomatedBackups,
+  paginateDescribeGlobalClusters,
+} from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RegionalRds } from '../aws/clients.js';
 import type { Policy } from '../policy/schema.js';
 import { type Objectives, objectivesOf, verifiedRestorePointLimit } from '../policy/tiers.js';
+import { newestLagSeconds } from '../rds/replication-lag.js';
 import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import {
   discoverTargets,
@@ -51,9 +56,25 @@ export interface DatabasePosture {
   readonly verifiedAgeSeconds: number | null;
   /** How old that may be (verifiedRestorePointLimit). */
   readonly verifiedLimitSeconds: number | null;
+  /**
+   * For an Aurora cluster, how it reaches the DR region continuously: a global database (its
+   * secondary cluster there, and its replication lag), or nothing but snapshot copies. Null for
+   * instances, whose path is automated-backup replication (continuousDays in the DR region).
+   */
+  readonly crossRegion: CrossRegionPath | null;
   /** What falls short of the tier, in words. */
   readonly gaps: readonly string[];
 }
+
+export type CrossRegionPath =
+  | {
+      readonly path: 'global-database';
+      readonly globalCluster: string;
+      readonly drCluster: string | null;
+      /** Seconds, as last reported; null when none was reported in five minutes. */
+      readonly lagSeconds: number | null;
+    }
+  | { readonly path: 'none' };
 
 export interface Posture {
   readonly policy: string;
@@ -68,6 +89,8 @@ export interface PostureDeps {
   readonly dr: RegionalRds;
   /** The bucket the drills report to, and its client. */
   readonly reports: { readonly s3: S3Client; readonly bucket: string };
+  /** CloudWatch in the DR region, where Aurora global secondaries report their lag. */
+  readonly drMetrics: CloudWatchClient;
 }
 
 /**
@@ -77,14 +100,38 @@ export interface PostureDeps {
  * holds. Reads only: one describe per 100 databases or snapshots, one read per drill report.
  */
 export async function readPosture(deps: PostureDeps, policy: Policy, now: Date): Promise<Posture> {
-  const [{ targets, problems, unprotected }, primarySnapshots, drSnapshots, replicated, drills] =
-    await Promise.all([
-      discoverTargets(deps.primary, policy.targets, { everyKind: true }),
-      listManualSnapshots(deps.primary),
-      listManualSnapshots(deps.dr),
-      replicatedBackups(deps.dr),
-      lastDrills(deps.reports, policy.name),
-    ]);
+  const [
+    { targets, problems, unprotected },
+    primarySnapshots,
+    drSnapshots,
+    replicated,
+    drills,
+    globals,
+  ] = await Promise.all([
+    discoverTargets(deps.primary, policy.targets, { everyKind: true }),
+    listManualSnapshots(deps.primary),
+    listManualSnapshots(deps.dr),
+    replicatedBackups(deps.dr),
+    lastDrills(deps.reports, policy.name),
+    globalDatabases(deps.primary, deps.dr.region),
+  ]);
+  const paths = new Map<string, CrossRegionPath>();
+  for (const target of targets) {
+    if (target.kind !== 'cluster') continue;
+    const global = globals.get(target.arn);
+    if (!global) {
+      paths.set(target.arn, { path: 'none' });
+      continue;
+    }
+    const lag = global.drCluster
+      ? await newestLagSeconds(
+          deps.drMetrics,
+          { kind: 'global-secondary', identifier: global.drCluster },
+          now,
+        )
+      : undefined;
+    paths.set(target.arn, { path: 'global-database', ...global, lagSeconds: lag ?? null });
+  }
   const databases = targets.map((target): DatabasePosture => {
     const objectives = objectivesOf(policy, target);
     const mine = (s: SnapshotRecord) =>
@@ -98,9 +145,15 @@ export async function readPosture(deps: PostureDeps, policy: Policy, now: Date):
       now,
     );
     const replica = replicated.get(target.arn);
+    const crossRegion = paths.get(target.arn) ?? null;
+    // A global secondary is a restore point as old as its lag.
+    const replicaTime =
+      crossRegion?.path === 'global-database' && crossRegion.lagSeconds !== null
+        ? new Date(now.getTime() - crossRegion.lagSeconds * 1000)
+        : replica?.latestTime;
     const dr = regionPosture(
       deps.dr.region,
-      replica?.latestTime,
+      replicaTime,
       replica?.retentionDays ?? null,
       drSnapshots.filter(mine),
       now,
@@ -148,7 +201,8 @@ export async function readPosture(deps: PostureDeps, policy: Policy, now: Date):
       },
       verifiedAgeSeconds,
       verifiedLimitSeconds,
-      gaps: gapsOf(target, objectives, replica !== undefined),
+      crossRegion,
+      gaps: gapsOf(target, objectives, replica !== undefined, crossRegion),
     };
   });
   return { policy: policy.name, at: now.toISOString(), databases, unprotected, problems };
@@ -191,7 +245,12 @@ function regionPosture(
 const days = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`;
 
 /** What a database's protection lacks against its tier. */
-function gapsOf(target: Target, objectives: Objectives | null, replicated: boolean): string[] {
+function gapsOf(
+  target: Target,
+  objectives: Objectives | null,
+  replicated: boolean,
+  crossRegion: CrossRegionPath | null,
+): string[] {
   const gaps: string[] = [];
   if (!objectives?.retentionDays) return gaps;
   if (target.continuous.retentionDays < objectives.retentionDays) {
@@ -206,7 +265,40 @@ function gapsOf(target: Target, objectives: Objectives | null, replicated: boole
       `automated backups are not replicated to the DR region; tier ${objectives.tier} replicates them`,
     );
   }
+  if (objectives.replicateToDr && crossRegion?.path === 'none') {
+    gaps.push(
+      `no continuous path to the DR region (RDS replicates no automated backups of Aurora clusters): only snapshot copies reach it; an Aurora global database would, as tier ${objectives.tier} asks`,
+    );
+  }
   return gaps;
+}
+
+/**
+ * The Aurora global databases whose writer is in the primary region, by the writer cluster's
+ * ARN: the global database and its secondary cluster in the DR region, if any.
+ */
+async function globalDatabases(
+  primary: RegionalRds,
+  drRegion: string,
+): Promise<Map<string, { globalCluster: string; drCluster: string | null }>> {
+  const found = new Map<string, { globalCluster: string; drCluster: string | null }>();
+  for await (const page of paginateDescribeGlobalClusters(
+    { client: primary.client, pageSize: 100 },
+    {},
+  )) {
+    for (const g of page.GlobalClusters ?? []) {
+      const writer = g.GlobalClusterMembers?.find((m) => m.IsWriter)?.DBClusterArn;
+      if (!writer || !g.GlobalClusterIdentifier) continue;
+      const secondary = g.GlobalClusterMembers?.find(
+        (m) => !m.IsWriter && m.DBClusterArn?.split(':')[3] === drRegion,
+      )?.DBClusterArn;
+      found.set(writer, {
+        globalCluster: g.GlobalClusterIdentifier,
+        drCluster: secondary?.split(':').at(-1) ?? null,
+      });
+    }
+  }
+  return found;
 }
 
 /** The DR region's replicated automated backups, by the ARN of the database they come from. */
@@ -255,4 +347,20 @@ export async function replicatedBackups(dr: RegionalRds): Promise<
 export function missesObjective(database: DatabasePosture): boolean {
   const { rpo, drRpo, rto, verified } = database.holds;
   return rpo === false || drRpo === false || rto === false || verified === false;
+}
+
+/**
+ * A database's continuous backups in words: how long each region keeps them, and for Aurora how
+ * the DR region is reached (a global database and its lag, or copies only).
+ */
+export function continuousText(d: DatabasePosture, days: (n: number) => string): string {
+  const primary = d.primary.continuousDays ?? 0;
+  const parts = [primary === 0 ? 'off' : days(primary)];
+  if (d.dr.continuousDays) parts.push(`DR ${days(d.dr.continuousDays)}`);
+  if (d.crossRegion?.path === 'global-database') {
+    parts.push(
+      `global database ${d.crossRegion.globalCluster}, lag ${d.crossRegion.lagSeconds === null ? 'unknown' : `${d.crossRegion.lagSeconds}s`}`,
+    );
+  } else if (d.crossRegion?.path === 'none') parts.push('DR: copies only');
+  return parts.join(', ');
 }

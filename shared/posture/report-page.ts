@@ -5,7 +5,7 @@ import { SVGRenderer } from 'echarts/renderers';
 import { objectiveText } from '../policy/objective.js';
 import type { AgeSeries } from './age-history.js';
 import type { DrillPoint } from './drill-history.js';
-import { type DatabasePosture, missesObjective, type Posture } from './posture.js';
+import { continuousText, type DatabasePosture, missesObjective, type Posture } from './posture.js';
 
 echarts.use([LineChart, GridComponent, LegendComponent, TitleComponent, SVGRenderer]);
 
@@ -96,9 +96,7 @@ function statusTable(posture: Posture): string {
       last
         ? `${last.at.slice(0, 16).replace('T', ' ')} ${last.outcome}, RTO ${age(last.rtoSeconds)}, RPO ${age(last.rpoSeconds)}`
         : 'never',
-      d.primary.continuousDays
-        ? `${d.primary.continuousDays} days${d.dr.continuousDays ? `, DR ${d.dr.continuousDays} days` : ''}`
-        : 'off',
+      continuousText(d, (n) => `${n} ${n === 1 ? 'day' : 'days'}`),
       d.verifiedAgeSeconds === null ? 'none' : `${age(d.verifiedAgeSeconds)} old`,
       holdsText(d),
     ];

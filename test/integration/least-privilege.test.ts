@@ -121,6 +121,8 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
       'stops a replication a tier dropped; the shipped policy enforces nothing',
     'kms:CreateGrant': 'RDS uses it on the role’s behalf to encrypt replicated backups',
     'kms:DescribeKey': 'RDS uses it on the role’s behalf to encrypt replicated backups',
+    'cloudwatch:GetMetricStatistics':
+      'the replication lag of an Aurora global database; the shipped policy’s cluster has none',
     'kms:Decrypt': 'reads drill reports; no drill has reported in this run',
     's3:GetObject': 'reads drill reports; no drill has reported in this run',
     'sns:Publish': 'alerts when a run fails; this run succeeds',
