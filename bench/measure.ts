@@ -26,3 +26,28 @@ export function verdict(value: number, target: number, unit: string, digits = 1)
   const ok = value <= target ? 'within target' : 'OVER TARGET';
   return `${value.toFixed(digits)}${unit} (target <= ${target}${unit}) ${ok}`;
 }
+
+export /** Counts the commands each client sends, by name, from now on. */
+function countCalls(clients: readonly { middlewareStack: { add: (...args: never[]) => void } }[]) {
+  const counts = new Map<string, number>();
+  for (const client of clients) {
+    client.middlewareStack.add(
+      ((next: (args: unknown) => unknown, context: { commandName?: string }) =>
+        (args: { input?: { Key?: string } }) => {
+          const name = context.commandName ?? 'unknown';
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+          // Reads of records and reads of what they list, told apart by the key's top folder.
+          if (args.input?.Key) {
+            const folder = `${name}:${args.input.Key.split('/')[0]}`;
+            counts.set(folder, (counts.get(folder) ?? 0) + 1);
+          }
+          return next(args);
+        }) as never,
+      { step: 'initialize', name: `benchCount${Math.random()}` } as never,
+    );
+  }
+  return {
+    get: (name: string) => counts.get(name) ?? 0,
+    reset: () => counts.clear(),
+  };
+}

@@ -1,6 +1,7 @@
 import { benchBundles } from './bundles.js';
 import { benchCliStart } from './cli-start.js';
 import { benchMonthlyCost } from './monthly-cost.js';
+import { benchPosture } from './posture.js';
 import { benchRetentionPlanning } from './retention-planning.js';
 import { benchSecretsAndVerification } from './secrets-and-verification.js';
 import { benchStateMachines } from './state-machines.js';
@@ -15,6 +16,7 @@ const sections = [
   benchSecretsAndVerification,
   benchStateMachines,
   benchMonthlyCost,
+  benchPosture,
 ];
 for (const section of sections) {
   for (const line of await section()) console.log(line);

@@ -18,7 +18,7 @@ import { runRetentionJob } from '../shared/retention/retention-job.js';
 import { runExportJob } from '../shared/secrets/export-job.js';
 import { deepExportCheck } from '../shared/verification/deep-export-check.js';
 import { runVerificationJob } from '../shared/verification/verification-job.js';
-import { verdict } from './measure.js';
+import { countCalls, verdict } from './measure.js';
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
@@ -26,31 +26,6 @@ const SECRETS = 1_000;
 const EXPORT_RUNS = 100;
 const DATABASES = 50;
 const SNAPSHOT_RUNS = 9;
-
-/** Counts the commands each client sends, by name, from now on. */
-function countCalls(clients: readonly { middlewareStack: { add: (...args: never[]) => void } }[]) {
-  const counts = new Map<string, number>();
-  for (const client of clients) {
-    client.middlewareStack.add(
-      ((next: (args: unknown) => unknown, context: { commandName?: string }) =>
-        (args: { input?: { Key?: string } }) => {
-          const name = context.commandName ?? 'unknown';
-          counts.set(name, (counts.get(name) ?? 0) + 1);
-          // Reads of records and reads of what they list, told apart by the key's top folder.
-          if (args.input?.Key) {
-            const folder = `${name}:${args.input.Key.split('/')[0]}`;
-            counts.set(folder, (counts.get(folder) ?? 0) + 1);
-          }
-          return next(args);
-        }) as never,
-      { step: 'initialize', name: `benchCount${Math.random()}` } as never,
-    );
-  }
-  return {
-    get: (name: string) => counts.get(name) ?? 0,
-    reset: () => counts.clear(),
-  };
-}
 
 function benchPolicy(drKey: string): Policy {
   return parsePolicyText(
