@@ -1,6 +1,7 @@
 import { Client } from '@smithy/core/client';
 import { definition as enforceRetention } from '../functions/enforce-retention.js';
 import { definition as exportSecrets } from '../functions/export-secrets.js';
+import { definition as postureReport } from '../functions/posture-report.js';
 import { definition as snapshotRds } from '../functions/snapshot-rds.js';
 import { definition as verifyManifest } from '../functions/verify-manifest.js';
 import { startLocalAws } from '../local/aws/local-aws.js';
@@ -149,6 +150,12 @@ async function measureJobs(policy: Policy, databases: number): Promise<JobCost[]
             new Date(now.getTime() + 120_000),
           ),
       ],
+      [
+        'posture-report',
+        measured.objectives?.postureSchedule,
+        () =>
+          postureReport.run(postureReport.wire(env), measured, new Date(now.getTime() + 180_000)),
+      ],
     ];
     const results: JobCost[] = [];
     for (const [job, schedule, run] of jobs) {
@@ -201,10 +208,16 @@ function monthly(policy: Policy, jobs: readonly JobCost[], databases: number) {
   invocations += drills * (4 + DRILL_POLLS);
   gbSeconds += drills * (4 + DRILL_POLLS) * 1 * MEMORY_GB;
   const schedulerInvocations = jobs.reduce((n, j) => n + j.runs, 0) + janitorRuns + drills;
-  // Custom metrics: each job's own, a restore point age per database and region, three per
-  // drilled database, the quota per region and kind.
-  const metrics = 4 + 3 + 2 + 2 + 1 + 4 + 2 * databases + 3 * drills;
-  const alarms = 14 + 4 + 4 + 1; // a function error alarm each, quota, machine alarms, replication
+  // Custom metrics: each job's own and its heartbeat, a restore point age per database and
+  // region and a verified one per database, four per drilled database, the objectives missed,
+  // the quota per region and kind.
+  const metrics = 4 + 3 + 2 + 2 + 1 + 4 + 5 + 3 * databases + 4 * drills + 1;
+  // A function error alarm each, quota, machine alarms, replication, a heartbeat per job, the
+  // objectives missed (databases selected by tag have no alarms of their own).
+  const alarms = 15 + 4 + 4 + 1 + 5 + 1;
+  // The posture page reads each database's age in both regions, every run.
+  const postureRuns = jobs.find((j) => j.job === 'posture-report')?.runs ?? 0;
+  const metricsRead = postureRuns * 2 * databases;
   rows.push([
     'Lambda (requests and GB-seconds, 512 MB arm64)',
     invocations * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaGbSecondArm,
@@ -227,8 +240,10 @@ function monthly(policy: Policy, jobs: readonly JobCost[], databases: number) {
   ]);
   rows.push(['Secrets Manager (API calls of the export)', secrets * PRICES.secretsManagerCall]);
   rows.push([
-    'CloudWatch (custom metrics and alarms)',
-    metrics * PRICES.cloudwatchMetricMonth + alarms * PRICES.cloudwatchAlarmMonth,
+    'CloudWatch (custom metrics, alarms, posture reads)',
+    metrics * PRICES.cloudwatchMetricMonth +
+      alarms * PRICES.cloudwatchAlarmMonth +
+      metricsRead * PRICES.cloudwatchGetMetric,
   ]);
   rows.push([
     `Drill databases (db.t4g.medium, ~${DRILL_HOURS} h each)`,
