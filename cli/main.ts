@@ -222,7 +222,10 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     )
     .requiredOption('--target <database>', 'a database in the policy’s drills section')
     .option('-p, --policy <file>', POLICY_HELP)
-    .option('--pick <how>', 'latest-verified (default: the policy’s) or random')
+    .option(
+      '--pick <how>',
+      'latest-verified, random or point-in-time (default: the policy’s drills.pick)',
+    )
     .option('--snapshot <id>', 'drill this Lifeboat snapshot instead of picking one')
     .option('--stage <stage>', STAGE_HELP)
     .option('--wait', 'follow the execution until it finishes')

@@ -1,3 +1,4 @@
+import { DrillInputSchema } from '../../shared/drills/drill-contract.js';
 import { drillPolicyOf } from '../../shared/drills/drill-plan.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
@@ -19,6 +20,9 @@ export function drillRegion(policy: Policy): string {
  * `lifeboat drill start`: starts the deployed restore-drill state machine for one database, or
  * with --local runs the same definition here against the AWS the environment points to.
  */
+/** How a drill may pick its restore point: the drill input's own choices. */
+const PICKS: readonly string[] = DrillInputSchema.shape.pick.def.innerType.options;
+
 export async function drillStartCommand(
   options: RunOptions & { target: string; pick?: string; snapshot?: string },
   io: Io,
@@ -31,12 +35,10 @@ export async function drillStartCommand(
       `--target ${options.target}: the policy drills ${Object.keys(policy.drills.databases).join(', ')}`,
     );
   }
-  if (
-    options.pick !== undefined &&
-    options.pick !== 'latest-verified' &&
-    options.pick !== 'random'
-  ) {
-    throw new UsageError(`--pick ${options.pick}: must be latest-verified or random`);
+  if (options.pick !== undefined && !PICKS.includes(options.pick)) {
+    throw new UsageError(
+      `--pick ${options.pick}: must be ${PICKS.join(', ').replace(/, (?=[^,]*$)/, ' or ')}`,
+    );
   }
   const input = {
     target: options.target,

@@ -116,7 +116,7 @@ describe('lifeboat drill', () => {
     });
     expect(
       (await cli('drill', 'start', '--target', 'orders-db', '--pick', 'oldest')).err,
-    ).toContain('--pick oldest: must be latest-verified or random');
+    ).toContain('--pick oldest: must be latest-verified, random or point-in-time');
     expect((await cli('drill', 'start', '--target', 'orders-db', '--local')).err).toContain(
       '--local needs --alert-topic <arn>',
     );
