@@ -231,8 +231,8 @@ function monthly(policy: Policy, jobs: readonly JobCost[], databases: number) {
     Math.max(0, schedulerInvocations - 14e6) * PRICES.schedulerInvocation,
   ]);
   rows.push([
-    'KMS (4 keys and their replicas, requests)',
-    4 * PRICES.kmsKeyMonth + kms * PRICES.kmsRequest,
+    'KMS (6 keys: data, manifest, alerts, per region)',
+    6 * PRICES.kmsKeyMonth + kms * PRICES.kmsRequest,
   ]);
   rows.push([
     'S3 (requests; records and exports are a few MB)',

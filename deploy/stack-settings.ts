@@ -125,7 +125,10 @@ export function stackSettings(
     secretsAccess: secretsAccess(policy),
     functions: functionSettings(definitions, policy, role, recovery.smokeVpc),
     machineTasks: machineTasks(),
-    keyResources: role === 'primary' ? primaryKeys() : replicaKeys(params),
+    keyResources: {
+      ...(role === 'primary' ? primaryKeys() : replicaKeys(params)),
+      ...alertResources(policy, role),
+    },
     quotaAlarms: quotaAlarms(policy),
     heartbeatAlarms: {
       ...heartbeatAlarms(definitions, policy, role),
@@ -516,6 +519,104 @@ const KEY_POLICY = {
     },
   ],
 };
+
+/**
+ * Alerts: the topic's own key, and a rule that alerts when a key backups depend on is disabled
+ * or scheduled for deletion. CloudWatch alarms and EventBridge rules cannot publish to a topic
+ * under the AWS managed key aws/sns (its policy cannot grant them), so the topic has a key whose
+ * policy lets both encrypt to it. Deleting a key destroys what it encrypts as surely as deleting
+ * the backups, Object Lock or not: the rule watches this region's data and manifest keys and,
+ * in the DR region, the key the snapshot copies are encrypted with. It needs CloudTrail's
+ * management events (any trail logging them), which is how KMS calls reach EventBridge.
+ */
+function alertResources(policy: Policy, role: Role): Record<string, unknown> {
+  const service = (principal: string, conditions: boolean) => ({
+    Sid: `${principal.split('.')[0]}EncryptsAlerts`,
+    Effect: 'Allow',
+    Principal: { Service: principal },
+    Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    Resource: '*',
+    // EventBridge's requests to KMS carry no source account: a condition would drop every alert.
+    ...(conditions
+      ? { Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }
+      : {}),
+  });
+  const watched = [
+    { 'Fn::GetAtt': ['DataKey', 'Arn'] },
+    { 'Fn::GetAtt': ['ManifestKey', 'Arn'] },
+    ...(role === 'dr' ? [policy.snapshots.drKmsKeyArn] : []),
+  ];
+  return {
+    AlertKey: {
+      Type: 'AWS::KMS::Key',
+      Properties: {
+        Description: 'Lifeboat alert topic key: alarms and rules encrypt their alerts with it',
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          ...KEY_POLICY,
+          Statement: [
+            ...KEY_POLICY.Statement,
+            service('cloudwatch.amazonaws.com', true),
+            service('events.amazonaws.com', false),
+          ],
+        },
+      },
+    },
+    KeyAtRiskRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description:
+          'A KMS key Lifeboat backups depend on was disabled or scheduled for deletion: what it encrypts becomes unreadable',
+        EventPattern: {
+          source: ['aws.kms'],
+          'detail-type': ['AWS API Call via CloudTrail'],
+          detail: {
+            eventSource: ['kms.amazonaws.com'],
+            eventName: ['DisableKey', 'ScheduleKeyDeletion', 'DeleteImportedKeyMaterial'],
+            resources: { ARN: watched },
+          },
+        },
+        Targets: [
+          {
+            Id: 'alert',
+            Arn: { Ref: 'AlertTopic' },
+            InputTransformer: {
+              InputPathsMap: {
+                call: '$.detail.eventName',
+                key: '$.detail.resources[0].ARN',
+                who: '$.detail.userIdentity.arn',
+                at: '$.time',
+              },
+              InputTemplate:
+                '"Lifeboat: <call> on KMS key <key> by <who> at <at>. Backups, exports and records encrypted with this key become unreadable once it is deleted: undo it (EnableKey, CancelKeyDeletion) unless this was intended."',
+            },
+          },
+        ],
+      },
+    },
+    AlertTopicPolicy: {
+      Type: 'AWS::SNS::TopicPolicy',
+      Properties: {
+        Topics: [{ Ref: 'AlertTopic' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'KeyAtRiskRulePublishes',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sns:Publish',
+              Resource: { Ref: 'AlertTopic' },
+              Condition: {
+                ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['KeyAtRiskRule', 'Arn'] } },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
 
 function primaryKeys(): Record<string, unknown> {
   return {

@@ -256,6 +256,81 @@ describe('packaged CloudFormation template', () => {
     expect(resources.AlertTopic?.Type).toBe('AWS::SNS::Topic');
   });
 
+  it('encrypts the alert topic with a key alarms and rules may use, and every publisher may too', () => {
+    // Assess: not aws/sns, which CloudWatch and EventBridge cannot publish under.
+    expect(resources.AlertTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertKey' });
+    const keyStatements = resources.AlertKey?.Properties.KeyPolicy.Statement as {
+      Principal: { Service?: string };
+      Action: string[];
+      Condition?: unknown;
+    }[];
+    const byService = (service: string) =>
+      keyStatements.find((st) => st.Principal.Service === service);
+    expect(byService('cloudwatch.amazonaws.com')).toMatchObject({
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+    });
+    expect(byService('events.amazonaws.com')?.Action).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    ]);
+    expect(byService('events.amazonaws.com')?.Condition).toBeUndefined();
+    // Each role that may publish an alert may have SNS encrypt it, and only through SNS.
+    for (const [id, role] of ofType('AWS::IAM::Role')) {
+      const all = statements(role);
+      if (!all.some((st) => asList(st.Action).includes('sns:Publish'))) continue;
+      expect(all, id).toContainEqual(
+        expect.objectContaining({
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
+          Condition: {
+            StringEquals: {
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub template
+              'kms:ViaService': { 'Fn::Sub': 'sns.${AWS::Region}.amazonaws.com' },
+            },
+          },
+        }),
+      );
+    }
+  });
+
+  it('alerts when a key the backups depend on is disabled or scheduled for deletion', () => {
+    // Assess
+    const rule = resources.KeyAtRiskRule?.Properties;
+    expect(rule?.EventPattern).toEqual({
+      source: ['aws.kms'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['kms.amazonaws.com'],
+        eventName: ['DisableKey', 'ScheduleKeyDeletion', 'DeleteImportedKeyMaterial'],
+        resources: {
+          ARN: [{ 'Fn::GetAtt': ['DataKey', 'Arn'] }, { 'Fn::GetAtt': ['ManifestKey', 'Arn'] }],
+        },
+      },
+    });
+    expect(rule?.Targets[0]).toMatchObject({
+      Arn: { Ref: 'AlertTopic' },
+      InputTransformer: { InputPathsMap: { call: '$.detail.eventName' } },
+    });
+    expect(resources.AlertTopicPolicy?.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['KeyAtRiskRule', 'Arn'] } } },
+      }),
+    ]);
+  });
+
+  it('watches the DR snapshot copies’ key too, in the DR stack', () => {
+    const dr = JSON.parse(
+      readFileSync('.serverless-dr/cloudformation-template-update-stack.json', 'utf8'),
+    ).Resources as Record<string, Resource>;
+    expect(dr.KeyAtRiskRule?.Properties.EventPattern.detail.resources.ARN).toContain(
+      policy.snapshots.drKmsKeyArn,
+    );
+    expect(dr.AlertTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertKey' });
+  });
+
   it('packages each function as one minified ESM bundle plus the validated policy', () => {
     // Act
     const listing = execFileSync('unzip', ['-Z1', '.serverless-primary/snapshotRds.zip'], {

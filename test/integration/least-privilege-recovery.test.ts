@@ -63,7 +63,7 @@ let shippedZone = '';
 const invoked: RecordedCall[] = [];
 const executions: Record<string, LocalExecution> = {};
 let rolesOf: Record<'primary' | 'dr', Map<string, RolePolicies>>;
-let keyPolicies: Record<'primary' | 'dr', unknown>;
+let keyPolicies: Record<'primary' | 'dr', { data: unknown; alert: unknown }>;
 
 // A smoke-check session that answers every check: the database is beyond AWS, and not the point.
 const answering: Connect = async () => ({
@@ -96,6 +96,9 @@ async function runAs(machine: StateMachineName, input: unknown, deps: RecoveryTa
   );
 }
 
+// The alert topic's key in each region (moto's topics are not encrypted; SNS would use it).
+const alertKeyIn = (region: string) => `arn:aws:kms:${region}:${ACCOUNT}:key/0a1b2c3d-alert-key`;
+
 const functionArn = (region: string, name: string) =>
   `arn:aws:lambda:${region}:${ACCOUNT}:function:lifeboat-prod-${name}`;
 
@@ -110,6 +113,7 @@ function values(region: string, topic: string, machine: StateMachineName) {
       BackupBucket: `arn:aws:s3:::${bucket}`,
       DataKey: key,
       ManifestKey: key,
+      AlertKey: alertKeyIn(region),
       ...Object.fromEntries(
         lambdaTasksOf(loadDefinition(machine)).map((name) => [
           lambdaLogicalIdOf(name),
@@ -230,8 +234,18 @@ beforeAll(async () => {
   };
   // KMS authorizes nothing the key's own policy does not allow.
   keyPolicies = {
-    primary: keyPolicy(PRIMARY_TEMPLATE, 'DataKey', values(PRIMARY, primaryTopic, 'restore-drill')),
-    dr: keyPolicy(DR_TEMPLATE, 'DataKey', values(DR, drTopic, 'regional-failover')),
+    primary: {
+      data: keyPolicy(PRIMARY_TEMPLATE, 'DataKey', values(PRIMARY, primaryTopic, 'restore-drill')),
+      alert: keyPolicy(
+        PRIMARY_TEMPLATE,
+        'AlertKey',
+        values(PRIMARY, primaryTopic, 'restore-drill'),
+      ),
+    },
+    dr: {
+      data: keyPolicy(DR_TEMPLATE, 'DataKey', values(DR, drTopic, 'regional-failover')),
+      alert: keyPolicy(DR_TEMPLATE, 'AlertKey', values(DR, drTopic, 'regional-failover')),
+    },
   };
 }, 240_000);
 
@@ -249,6 +263,7 @@ function world(): CallWorld {
       kmsKeyId: `arn:aws:kms:${bucket.endsWith(DR) ? DR : PRIMARY}:${ACCOUNT}:key/mrk-0123456789abcdef0123456789abcdef`,
       ownContext: false,
     }),
+    alertKeyOf: alertKeyIn,
     canonical: (arn) =>
       secretArns.get(arn) ??
       arn.replace(
@@ -297,6 +312,8 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
     'kms:CreateGrant': 'RDS uses it on the role’s behalf to restore an encrypted snapshot',
     'kms:DescribeKey': 'RDS uses it on the role’s behalf to restore an encrypted snapshot',
     'sns:Publish': 'alerts when teardown gives up; this teardown succeeds',
+    'kms:GenerateDataKey': 'SNS encrypts that alert with the topic’s key',
+    'kms:Decrypt': 'SNS encrypts that alert with the topic’s key',
   },
   RegionalFailoverStateMachineRole: {
     'rds:SwitchoverGlobalCluster':
@@ -367,7 +384,11 @@ describe('the recovery roles, simulated against the packaged templates', () => {
         policies,
         request,
         ACCOUNT,
-        request.action.startsWith('kms:') ? keyPolicies[stackOf(role)] : undefined,
+        request.action.startsWith('kms:')
+          ? request.resource.includes('alert-key')
+            ? keyPolicies[stackOf(role)].alert
+            : keyPolicies[stackOf(role)].data
+          : undefined,
       );
       if (decision !== 'Allowed')
         denied.push(`${request.call}: ${request.action} on ${request.resource} ${decision}`);

@@ -40,6 +40,8 @@ import { useLocalAws } from '../support/local-aws.js';
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
+// The alert topic's key (moto's topic is not encrypted; SNS would use this one on AWS).
+const ALERT_KEY = `arn:aws:kms:eu-central-1:${ACCOUNT}:key/0a1b2c3d-alert-key`;
 const HOUR = 3_600_000;
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -132,6 +134,8 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
     'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
     'rds:DeleteDBCluster': 'a leftover drill cluster; the local AWS has only an instance left',
     'sns:Publish': 'alerts when a run fails; this run succeeds',
+    'kms:GenerateDataKey': 'SNS encrypts an alert with the topic’s key; this run sends none',
+    'kms:Decrypt': 'SNS encrypts an alert with the topic’s key; this run sends none',
   },
 };
 
@@ -270,14 +274,23 @@ beforeAll(async () => {
       AlertTopic: topic,
       BackupBucket: vault.bucket,
     },
-    arns: { DataKey: vault.dataKeys.primary, ManifestKey: vault.manifestKeys.primary },
+    arns: {
+      DataKey: vault.dataKeys.primary,
+      ManifestKey: vault.manifestKeys.primary,
+      AlertKey: ALERT_KEY,
+    },
   };
   const keyPolicies = {
     data: keyPolicy(PRIMARY_TEMPLATE, 'DataKey', values),
     manifest: keyPolicy(PRIMARY_TEMPLATE, 'ManifestKey', values),
+    alert: keyPolicy(PRIMARY_TEMPLATE, 'AlertKey', values),
   };
   keyPolicyOf = (arn) =>
-    arn.endsWith(kmsId(vault.manifestKeys.primary)) ? keyPolicies.manifest : keyPolicies.data;
+    arn === ALERT_KEY
+      ? keyPolicies.alert
+      : arn.endsWith(kmsId(vault.manifestKeys.primary))
+        ? keyPolicies.manifest
+        : keyPolicies.data;
   roles = templateRoles(
     PRIMARY_TEMPLATE,
     {
@@ -292,6 +305,7 @@ beforeAll(async () => {
       arns: {
         DataKey: vault.dataKeys.primary,
         ManifestKey: vault.manifestKeys.primary,
+        AlertKey: ALERT_KEY,
         ...Object.fromEntries(
           [
             ...Object.keys(JOBS),
@@ -333,6 +347,7 @@ function world(calls: readonly RecordedCall[]): CallWorld {
     tagsOf: (arn) => tags.get(arn) ?? {},
     encryptionOf: (bucket, key) => stored.get(`${bucket}/${key}`),
     canonical: (arn) => (arn === vault.dataKeys.dr ? drReplica : arn),
+    alertKeyOf: () => ALERT_KEY,
   };
 }
 

@@ -18,6 +18,11 @@ export interface CallWorld {
   encryptionOf(bucket: string, key: string): { kmsKeyId: string; ownContext: boolean } | undefined;
   /** An ARN as the template knows it (moto's DR data key has an id of its own). */
   canonical(arn: string): string;
+  /**
+   * The key the alert topic of a region is encrypted with: SNS encrypts each message under it on
+   * the publisher's behalf.
+   */
+  alertKeyOf?(region: string): string;
 }
 
 type Input = Record<string, unknown>;
@@ -327,8 +332,16 @@ export function iamRequestsOf(call: RecordedCall, world: CallWorld): IamRequest[
         default:
           return [req(`secretsmanager:${call.operation}`, str(input.SecretId) || '*')];
       }
-    case 'SNS':
-      return [req(`sns:${call.operation}`, str(input.TopicArn))];
+    case 'SNS': {
+      const key = world.alertKeyOf?.(region);
+      const viaSns = { 'kms:ViaService': `sns.${region}.amazonaws.com` };
+      return [
+        req(`sns:${call.operation}`, str(input.TopicArn)),
+        ...(key && call.operation === 'Publish'
+          ? [req('kms:GenerateDataKey', key, viaSns), req('kms:Decrypt', key, viaSns)]
+          : []),
+      ];
+    }
     case 'Route 53': {
       const zone = (id: unknown) =>
         `arn:aws:route53:::hostedzone/${str(id).replace(/^\/hostedzone\//, '')}`;
