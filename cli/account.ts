@@ -5,7 +5,7 @@ import type { JobEnvironment } from '../shared/jobs/job-definition.js';
 import { localJobEnvironment } from '../shared/jobs/local-environment.js';
 import type { JobLog } from '../shared/observability/job-log.js';
 import type { Policy } from '../shared/policy/schema.js';
-import { resolveVault } from '../shared/vault/vault.js';
+import { resolveVault, type Site } from '../shared/vault/vault.js';
 
 /**
  * Where a job runs when the CLI runs it: the account the AWS environment points to, the policy's
@@ -14,14 +14,21 @@ import { resolveVault } from '../shared/vault/vault.js';
  */
 export async function cliJobEnvironment(
   policy: Policy,
-  options: { readonly bucket?: string | undefined; readonly log?: JobLog } = {},
+  options: {
+    readonly bucket?: string | undefined;
+    readonly log?: JobLog;
+    /** dr: ask only the DR region (the primary region may be gone). */
+    readonly site?: Site;
+  } = {},
 ): Promise<JobEnvironment> {
-  const account = await callerAccount(policy.regions.primary);
+  const site = options.site ?? 'primary';
+  const account = await callerAccount(policy.regions[site]);
   const vault = await resolveVault(
     policy,
     account,
     (region) => clientIn(KMSClient, region),
     options.bucket,
+    site === 'dr' ? 'dr' : 'both',
   );
   return localJobEnvironment(policy, account, vault, options.log);
 }

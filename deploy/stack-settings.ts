@@ -48,6 +48,8 @@ export interface StackSettings {
   /** The backup bucket's name in the region deployed, and the primary's, as Fn::Sub templates. */
   readonly bucketName: string;
   readonly primaryBucketName: string;
+  /** The DR region's bucket: exports and records are written there too. */
+  readonly drBucketName: string;
   /** The bucket in the region drills run in, where they report. */
   readonly drillBucketName: string;
 
@@ -113,6 +115,7 @@ export function stackSettings(
     objectLock: policy.backupBucket.objectLock,
     bucketName: backupBucketName(policy.name, ACCOUNT, REGION),
     primaryBucketName: backupBucketName(policy.name, ACCOUNT, policy.regions.primary),
+    drBucketName: backupBucketName(policy.name, ACCOUNT, policy.regions.dr),
     drillBucketName: backupBucketName(
       policy.name,
       ACCOUNT,

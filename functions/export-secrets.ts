@@ -12,6 +12,7 @@ import {
   type ExportJobResult,
   runExportJob,
 } from '../shared/secrets/export-job.js';
+import { drVaultOf } from '../shared/vault/dr-copy.js';
 
 /** Exports the policy's Secrets Manager secrets, encrypted, to the backup bucket. */
 export const definition: ScheduledJob<ExportJobDeps, ExportJobResult> = {
@@ -21,13 +22,16 @@ export const definition: ScheduledJob<ExportJobDeps, ExportJobResult> = {
   schedule: (policy) => policy.secrets?.schedule,
   runsIn: () => 'primary',
   wire: (env) => {
-    const { primary } = env.policy().regions;
+    const { primary, dr } = env.policy().regions;
+    const vault = env.vault();
+    const drVault = drVaultOf(vault, clientIn(S3Client, dr));
     return {
       sm: clientIn(SecretsManagerClient, primary),
       s3: clientIn(S3Client, primary),
-      vault: env.vault(),
+      vault,
       recorder: recorderFor(env),
       log: env.log,
+      ...(drVault ? { dr: drVault } : {}),
     };
   },
   run: (deps, policy, scheduledTime) => runExportJob(deps, policy, slotOf(scheduledTime)),

@@ -7,7 +7,8 @@ import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
 import { policyRds } from '../shared/jobs/job-wiring.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import { RESTORE_POINT_AGE_METRIC } from '../shared/observability/metric-names.js';
-import type { Site } from '../shared/vault/vault.js';
+import { drVaultOf } from '../shared/vault/dr-copy.js';
+import { type Site, vaultAt } from '../shared/vault/vault.js';
 import type { deepExportCheck } from '../shared/verification/deep-export-check.js';
 import {
   runVerificationJob,
@@ -26,15 +27,21 @@ export function verificationDeps(
 ): VerificationJobDeps {
   const site = options.site ?? 'primary';
   const { regions } = env.policy();
-  const s3 = clientIn(S3Client, regions.primary);
+  // Each site verifies its own copy of the vault, with its own keys: the DR region needs nothing
+  // from the primary region's.
+  const s3 = clientIn(S3Client, regions[site]);
+  const vault = vaultAt(env.vault(), site);
+  const drVault = drVaultOf(env.vault(), clientIn(S3Client, regions.dr));
   return {
     s3,
     kms: clientIn(KMSClient, regions[site]),
     site,
     ...policyRds(env),
-    vault: env.vault(),
+    vault,
     log: env.log,
-    ...(options.deep ? { deep: options.deep(s3, env.vault().dataKeys[site]) } : {}),
+    ...(options.deep ? { deep: options.deep(s3, vault.dataKeys[site], vault.bucket) } : {}),
+    // From the primary site, each run is also checked for its copy in the DR region.
+    ...(site === 'primary' && drVault ? { drVault } : {}),
   };
 }
 

@@ -11,6 +11,10 @@ export function printVerification(
   line(io.out, `Verification of ${result.runs.length} run(s) of policy ${policy.name}`);
   line(
     io.out,
+    `  read from s3://${result.site.bucket} (the ${result.site.name === 'dr' ? 'DR region’s copy of the vault' : 'primary vault'})${result.site.notConsulted ? `; ${result.site.notConsulted} not consulted: its snapshots are not checked` : ''}`,
+  );
+  line(
+    io.out,
     table(
       ['RUN', 'STATUS', 'CHECKS', 'MODE'],
       result.runs.map((r) => [

@@ -7,7 +7,7 @@ import { parseRunId } from '../../shared/naming/run-ids.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { prepareRestore, type RestoreOutcome } from '../../shared/secrets/restore.js';
-import type { Site } from '../../shared/vault/vault.js';
+import { type Site, vaultAt } from '../../shared/vault/vault.js';
 import { type Io, line, printJson, table } from '../../terminal/output.js';
 import { cliJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
@@ -65,10 +65,11 @@ export async function secretsRestoreCommand(
   }
   const site = siteOf(policy, options.region);
   const region = policy.regions[site];
-  const vault = (await cliJobEnvironment(policy, options)).vault();
+  // Restoring in the DR region reads only the DR region: its copy of the vault, its keys.
+  const vault = vaultAt((await cliJobEnvironment(policy, { ...options, site })).vault(), site);
   const prepared = await prepareRestore(
     {
-      s3: clientIn(S3Client, policy.regions.primary),
+      s3: clientIn(S3Client, region),
       kms: clientIn(KMSClient, region),
       sm: clientIn(SecretsManagerClient, region),
       vault,

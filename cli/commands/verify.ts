@@ -33,7 +33,7 @@ export async function verifyCommand(
       `--run ${bad.join(', ')}: not a run id (snapshots-<slot>, secrets-<slot> or retention-<slot>)`,
     );
   const site = siteOf(policy, options.region);
-  const env = await cliJobEnvironment(policy, { ...options, log: cliLog(io) });
+  const env = await cliJobEnvironment(policy, { ...options, site, log: cliLog(io) });
   const result = await runVerificationJob(
     verificationDeps(env, { site, deep: options.deep ? deepExportCheck : undefined }),
     policy,

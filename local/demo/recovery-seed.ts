@@ -21,14 +21,18 @@ import { type Slot, snapshotIdentifier } from '../../shared/naming/slot.js';
 import { DRILL_RESTORED_FROM_TAG, TAG, tagMap } from '../../shared/naming/tags.js';
 import type { SnapshotKind } from '../../shared/rds/snapshots.js';
 
-/** A bucket in the region, for reports (the stack creates one per region). */
+/** A bucket in the region, for reports (the stack creates one per region); kept if it exists. */
 export async function seedBucket(region: string, name: string): Promise<void> {
-  await clientIn(S3Client, region).send(
-    new CreateBucketCommand({
-      Bucket: name,
-      CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint },
-    }),
-  );
+  try {
+    await clientIn(S3Client, region).send(
+      new CreateBucketCommand({
+        Bucket: name,
+        CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== 'BucketAlreadyOwnedByYou') throw error;
+  }
 }
 
 /** The source database's login, as the drill's smoke checks read it. */

@@ -120,29 +120,32 @@ export async function seedVault(policy: Policy, account: string): Promise<Vault>
   await alias(primary, 'manifest', macId);
   await alias(dr, 'manifest', macId);
 
-  const bucket = backupBucketName(policy.name, account, primary);
-  const s3 = clientIn(S3Client, primary);
-  await s3.send(
-    new CreateBucketCommand({
-      Bucket: bucket,
-      CreateBucketConfiguration: { LocationConstraint: primary as BucketLocationConstraint },
-      ObjectLockEnabledForBucket: true,
-    }),
-  );
-  await s3.send(
-    new PutObjectLockConfigurationCommand({
-      Bucket: bucket,
-      ObjectLockConfiguration: {
-        ObjectLockEnabled: 'Enabled',
-        Rule: {
-          DefaultRetention: {
-            Mode: policy.backupBucket.objectLock.mode,
-            Days: policy.backupBucket.objectLock.days,
+  // The stack's bucket in each region: Object Lock with the policy's default retention.
+  for (const region of [primary, dr]) {
+    const bucket = backupBucketName(policy.name, account, region);
+    const s3 = clientIn(S3Client, region);
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint },
+        ObjectLockEnabledForBucket: true,
+      }),
+    );
+    await s3.send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: bucket,
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: 'Enabled',
+          Rule: {
+            DefaultRetention: {
+              Mode: policy.backupBucket.objectLock.mode,
+              Days: policy.backupBucket.objectLock.days,
+            },
           },
         },
-      },
-    }),
-  );
+      }),
+    );
+  }
   return resolveVault(policy, account, kms);
 }
 

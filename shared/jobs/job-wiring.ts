@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { clientIn, type RegionalRds, rdsIn } from '../aws/clients.js';
 import { type RateLimiter, rdsLimiter } from '../aws/rate-limiter.js';
 import { type RunRecorder, runRecorder } from '../manifest/run-recorder.js';
+import { drVaultOf } from '../vault/dr-copy.js';
 import type { JobEnvironment } from './job-definition.js';
 
 /**
@@ -22,13 +23,19 @@ export function policyRds(env: JobEnvironment): {
   };
 }
 
-/** The recorder of a job's runs: the vault's bucket and keys, in the primary region. */
+/**
+ * The recorder of a job's runs: the vault's bucket and keys in the primary region, and every
+ * revision copied to the DR region's bucket.
+ */
 export function recorderFor(env: JobEnvironment): RunRecorder {
-  const { primary } = env.policy().regions;
+  const { primary, dr } = env.policy().regions;
+  const vault = env.vault();
+  const drVault = drVaultOf(vault, clientIn(S3Client, dr));
   return runRecorder({
     s3: clientIn(S3Client, primary),
     kms: clientIn(KMSClient, primary),
-    vault: env.vault(),
+    vault,
     account: env.account,
+    ...(drVault ? { dr: drVault } : {}),
   });
 }

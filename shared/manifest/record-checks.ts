@@ -25,7 +25,8 @@ export interface ArtifactCheck {
     | 'labels'
     | 'failure'
     | 'stray'
-    | 'hold';
+    | 'hold'
+    | 'dr-vault';
   /** What was checked: an ARN, s3://bucket/key, or the run. */
   readonly artifact: string;
   readonly status: CheckStatus;

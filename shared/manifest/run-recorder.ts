@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import { manifestKey, type ProducingJob } from '../naming/run-ids.js';
 import { errorSummary } from '../observability/job-log.js';
+import { type DrVault, ensureDrCopies } from '../vault/dr-copy.js';
 import type { Vault } from '../vault/vault.js';
 import {
   type Artifacts,
@@ -32,6 +33,8 @@ export type RecordOutcome = 'written' | 'amended' | 'already-recorded';
 /** What recording did, and the run's record as it now stands (every revision together). */
 export interface Recorded {
   readonly outcome: RecordOutcome;
+  /** Why the DR region's copy of the record is incomplete; undefined when it is complete. */
+  readonly drFailure?: string;
   /** The revision written, or the highest one there when nothing needed writing. */
   readonly revision: number;
   readonly record: { readonly artifacts: Artifacts; readonly failures: readonly RunFailure[] };
@@ -52,6 +55,11 @@ export interface RunRecorder {
   record(draft: ManifestDraft): Promise<Recorded>;
   /** The runs of a job that have a record, oldest first. */
   runs(policyName: string, job: ProducingJob): Promise<string[]>;
+  /**
+   * Copies a run's revisions the DR region's bucket lacks there (recording does it too); throws
+   * DrCopyError. Nothing to do without a DR copy of the vault.
+   */
+  copyRunToDr(policyName: string, job: ProducingJob, runId: string): Promise<void>;
   /** The records of the runs of a job that `wanted` picks, every revision read and checked. */
   readRuns(
     policyName: string,
@@ -92,6 +100,8 @@ export function runRecorder(deps: {
   readonly kms: KMSClient;
   readonly vault: Vault;
   readonly account: string;
+  /** The DR region's copy of the vault, which gets every revision too. */
+  readonly dr?: DrVault;
 }): RunRecorder {
   const access: LedgerAccess = {
     s3: deps.s3,
@@ -128,45 +138,71 @@ export function runRecorder(deps: {
       return [...records.values()];
     },
     async record(draft) {
-      for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
-        const ledger = await readLedger(deps.s3, deps.vault.bucket, draft.policy.name, draft.job);
-        const entries = ledger.runs.get(draft.runId) ?? [];
-        if (entries.length === 0) {
-          const previous = await previousRun(access, ledger, draft.runId);
-          if ((await store({ ...draft, revision: 1, previous })) === 'written') {
-            return { outcome: 'written', revision: 1, record: mergeRecords([draft]) };
-          }
-          continue;
-        }
-        const record = await readRun(access, ledger, draft.runId);
-        if (!record) continue;
-        const additions = additionsOf(draft, record);
-        const highest = Math.max(...entries.map((e) => e.revision));
-        if (additions.empty) return { outcome: 'already-recorded', revision: highest, record };
-        const last = record.revisions.find((r) => r.entry.revision === highest);
-        // A revision that could not be read cannot be followed: name it, rather than guess.
-        const unread = record.revisions.find(
-          (r) => r.sha256 === undefined && r.entry.stored.versions.length > 0,
-        );
-        if (unread) throw new RecordUnreadableError(unread.entry.key, unread.problems.join('; '));
-        const amendment: Manifest = {
-          ...draft,
-          artifacts: additions.artifacts,
-          failures: additions.failures,
-          revision: highest + 1,
-          previous: { runId: draft.runId, revision: highest, sha256: last?.sha256 ?? UNREADABLE },
-        };
-        if ((await store(amendment)) === 'written') {
-          return {
-            outcome: 'amended',
-            revision: amendment.revision,
-            record: mergeRecords([record, amendment]),
-          };
-        }
+      const recorded = await recordInPrimary(draft);
+      try {
+        await copyRunToDr(draft.policy.name, draft.job, draft.runId);
+        return recorded;
+      } catch (error) {
+        return { ...recorded, drFailure: errorSummary(error) };
       }
-      throw new RecordContentionError(draft.runId, ATTEMPTS);
     },
+    copyRunToDr,
   };
+
+  /**
+   * Every revision of a run, as the primary first stored it, in the DR region too: this
+   * delivery's, and any an earlier delivery could not copy.
+   */
+  async function copyRunToDr(policyName: string, job: ProducingJob, runId: string) {
+    if (!deps.dr) return;
+    const ledger = await readLedger(deps.s3, deps.vault.bucket, policyName, job);
+    const keys = (ledger.runs.get(runId) ?? []).map((e) => e.key);
+    await ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, deps.dr, keys, {
+      contentType: 'application/json',
+      ownKmsContext: true,
+      firstVersion: true,
+    });
+  }
+
+  async function recordInPrimary(draft: ManifestDraft): Promise<Recorded> {
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
+      const ledger = await readLedger(deps.s3, deps.vault.bucket, draft.policy.name, draft.job);
+      const entries = ledger.runs.get(draft.runId) ?? [];
+      if (entries.length === 0) {
+        const previous = await previousRun(access, ledger, draft.runId);
+        if ((await store({ ...draft, revision: 1, previous })) === 'written') {
+          return { outcome: 'written', revision: 1, record: mergeRecords([draft]) };
+        }
+        continue;
+      }
+      const record = await readRun(access, ledger, draft.runId);
+      if (!record) continue;
+      const additions = additionsOf(draft, record);
+      const highest = Math.max(...entries.map((e) => e.revision));
+      if (additions.empty) return { outcome: 'already-recorded', revision: highest, record };
+      const last = record.revisions.find((r) => r.entry.revision === highest);
+      // A revision that could not be read cannot be followed: name it, rather than guess.
+      const unread = record.revisions.find(
+        (r) => r.sha256 === undefined && r.entry.stored.versions.length > 0,
+      );
+      if (unread) throw new RecordUnreadableError(unread.entry.key, unread.problems.join('; '));
+      const amendment: Manifest = {
+        ...draft,
+        artifacts: additions.artifacts,
+        failures: additions.failures,
+        revision: highest + 1,
+        previous: { runId: draft.runId, revision: highest, sha256: last?.sha256 ?? UNREADABLE },
+      };
+      if ((await store(amendment)) === 'written') {
+        return {
+          outcome: 'amended',
+          revision: amendment.revision,
+          record: mergeRecords([record, amendment]),
+        };
+      }
+    }
+    throw new RecordContentionError(draft.runId, ATTEMPTS);
+  }
 }
 
 /** The first revision of the newest run of the same job before this one, by its stored bytes. */
@@ -209,6 +245,12 @@ export async function recordRun(
 ): Promise<RunRecordOutcome> {
   try {
     const recorded = await recorder.record(draft);
+    if (recorded.drFailure) {
+      failures.push({
+        subject: `DR copy of the manifest of ${draft.runId}`,
+        error: recorded.drFailure,
+      });
+    }
     return { manifest: recorded.outcome, recorded };
   } catch (error) {
     failures.push({

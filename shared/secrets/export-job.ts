@@ -18,6 +18,7 @@ import { exportKey, manifestKey, runIdOf } from '../naming/run-ids.js';
 import type { Slot } from '../naming/slot.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
+import { type DrVault, ensureDrCopies } from '../vault/dr-copy.js';
 import type { Vault } from '../vault/vault.js';
 import { EXPORT_FORMAT, type ExportedSecret, encodePayload } from './export-payload.js';
 import { type SelectedSecret, selectSecrets } from './secret-selection.js';
@@ -34,6 +35,8 @@ export interface ExportJobDeps {
   readonly vault: Vault;
   readonly recorder: RunRecorder;
   readonly log: JobLog;
+  /** The DR region's copy of the vault: the export is written there too. */
+  readonly dr?: DrVault;
 }
 
 export interface ExportJobResult {
@@ -90,6 +93,12 @@ export async function runExportJob(
         error: 'the export exists but its manifest does not',
       });
     }
+    // An earlier delivery wrote them; the DR region gets what it lacks, as the primary holds it.
+    await copyExportToDr(deps, key, failures, async () => {
+      await ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, deps.dr as DrVault, [key]);
+      if (manifest === 'already-recorded')
+        await deps.recorder.copyRunToDr(policy.name, 'export-secrets', runId);
+    });
     return { runId, outcome: 'already-exists', exported: 0, export: undefined, manifest, failures };
   }
 
@@ -132,6 +141,10 @@ export async function runExportJob(
     kmsKeyId: deps.vault.dataKeys.primary,
   });
   if (written === 'already-exists') {
+    // An earlier delivery wrote it; the DR region gets the one it wrote, if it lacks it.
+    await copyExportToDr(deps, key, failures, () =>
+      ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, deps.dr as DrVault, [key]),
+    );
     return {
       runId,
       outcome: 'already-exists',
@@ -167,6 +180,12 @@ export async function runExportJob(
     ),
     failures,
   );
+  // The same bytes in the DR region, under its replica of the data key. A copy that fails is
+  // the run's failure (it alerts), not the record's: verification judges the DR copy by itself.
+  await copyExportToDr(deps, key, failures, async () => {
+    const dr = deps.dr as DrVault;
+    await storeObject(dr.s3, dr.bucket, key, ciphertext, { once: true, kmsKeyId: dr.kmsKeyId });
+  });
   return {
     runId,
     outcome: 'written',
@@ -175,6 +194,20 @@ export async function runExportJob(
     manifest,
     failures,
   };
+}
+
+async function copyExportToDr(
+  deps: ExportJobDeps,
+  key: string,
+  failures: JobFailure[],
+  copy: () => Promise<unknown>,
+): Promise<void> {
+  if (!deps.dr) return;
+  try {
+    await copy();
+  } catch (error) {
+    failures.push({ subject: `DR copy of ${key}`, error: errorSummary(error) });
+  }
 }
 
 /** Reads the selected secrets' current values, 20 a call; a secret that fails is reported. */

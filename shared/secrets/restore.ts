@@ -90,7 +90,12 @@ export async function prepareRestore(
   if (record.job !== 'export-secrets' || !artifact) {
     throw new RestoreRefusedError(`${runId} is not a secrets export run`);
   }
-  const payload = await openExport(deps.s3, artifact, deps.vault.dataKeys[deps.site]);
+  // The export as this site's vault bucket holds it: the DR region's copy, restoring there.
+  const payload = await openExport(
+    deps.s3,
+    { ...artifact, bucket: deps.vault.bucket },
+    deps.vault.dataKeys[deps.site],
+  );
   const missing = record.failures
     .filter((f) => f.subject.startsWith('secret '))
     .map((f) => ({ name: f.subject.slice('secret '.length), error: f.error }));

@@ -4,11 +4,17 @@ import { backupBucketName, keyAlias } from '../naming/stack.js';
 import type { Policy } from '../policy/schema.js';
 
 /**
- * Where a policy's backups and keys are: the backup bucket, and per region the data key (exports)
- * and the manifest key (HMAC). The DR keys are replicas of the primary's multi-Region keys.
+ * Where a policy's backups and keys are: the backup bucket and its DR copy, and per region the
+ * data key (exports) and the manifest key (HMAC). The DR keys are replicas of the primary's
+ * multi-Region keys.
  */
 export interface Vault {
   readonly bucket: string;
+  /**
+   * The DR region's backup bucket, where every export and record is written too, so that the DR
+   * region holds a complete vault when the primary region is lost. Absent: nothing is copied.
+   */
+  readonly drBucket?: string;
   readonly dataKeys: { readonly primary: string; readonly dr: string };
   readonly manifestKeys: { readonly primary: string; readonly dr: string };
 }
@@ -24,6 +30,8 @@ export function vaultFromEnv(): Vault {
     });
   return {
     bucket: need('BACKUP_BUCKET'),
+    // Set by every stack; without it (a function run by hand), nothing is copied to the DR region.
+    ...(process.env.DR_BACKUP_BUCKET ? { drBucket: process.env.DR_BACKUP_BUCKET } : {}),
     dataKeys: { primary: need('DATA_KEY_ARN'), dr: need('DR_DATA_KEY_ARN') },
     manifestKeys: { primary: need('MANIFEST_KEY_ARN'), dr: need('DR_MANIFEST_KEY_ARN') },
   };
@@ -45,6 +53,8 @@ export async function resolveVault(
   account: string,
   kmsIn: (region: string) => KMSClient,
   bucket = backupBucketName(policy.name, account, policy.regions.primary),
+  /** dr: look in the DR region only (the primary region may be gone). */
+  from: 'both' | 'dr' = 'both',
 ): Promise<Vault> {
   const arnOf = async (region: string, purpose: 'data' | 'manifest') => {
     const alias = keyAlias(policy.name, purpose);
@@ -57,15 +67,36 @@ export async function resolveVault(
       throw error;
     }
   };
+  // A multi-Region key and its replica share their id: from the DR region alone, the primary's
+  // ARNs are the replicas' with the region changed (and nothing read in the DR region uses them).
+  const inPrimary = async (purpose: 'data' | 'manifest', dr: Promise<string>) =>
+    from === 'dr'
+      ? (await dr).replace(`:${policy.regions.dr}:`, `:${policy.regions.primary}:`)
+      : arnOf(policy.regions.primary, purpose);
+  const dataDrArn = arnOf(policy.regions.dr, 'data');
+  const manifestDrArn = arnOf(policy.regions.dr, 'manifest');
   const [dataPrimary, dataDr, manifestPrimary, manifestDr] = await Promise.all([
-    arnOf(policy.regions.primary, 'data'),
-    arnOf(policy.regions.dr, 'data'),
-    arnOf(policy.regions.primary, 'manifest'),
-    arnOf(policy.regions.dr, 'manifest'),
+    inPrimary('data', dataDrArn),
+    dataDrArn,
+    inPrimary('manifest', manifestDrArn),
+    manifestDrArn,
   ]);
   return {
     bucket,
+    drBucket: backupBucketName(policy.name, account, policy.regions.dr),
     dataKeys: { primary: dataPrimary, dr: dataDr },
     manifestKeys: { primary: manifestPrimary, dr: manifestDr },
   };
+}
+
+/** Where a site's copy of the vault is: the primary's bucket, or the DR region's. */
+export function bucketAt(vault: Vault, site: Site): string {
+  if (site === 'primary') return vault.bucket;
+  if (!vault.drBucket) throw new Error('the vault has no DR bucket');
+  return vault.drBucket;
+}
+
+/** The vault as a site reads it: its bucket is that site's copy. */
+export function vaultAt(vault: Vault, site: Site): Vault {
+  return site === 'primary' ? vault : { ...vault, bucket: bucketAt(vault, site) };
 }

@@ -11,11 +11,17 @@ import type { DeepExportCheck } from './verify-run.js';
  * region's data key (the DR replica proves the DR region can read it alone), and compares the
  * secrets inside with the manifest's inventory. Values are never part of a result.
  */
-export function deepExportCheck(s3: S3Client, dataKeyArn: string): DeepExportCheck {
+export function deepExportCheck(
+  s3: S3Client,
+  dataKeyArn: string,
+  bucket?: string,
+): DeepExportCheck {
   return async (
     record: Pick<RunRecord, 'runId' | 'artifacts'>,
-    artifact: ExportArtifact,
+    recorded: ExportArtifact,
   ): Promise<ArtifactCheck[]> => {
+    // Read where this vault copy holds it (the DR region's bucket, when verifying there).
+    const artifact = bucket ? { ...recorded, bucket } : recorded;
     const name = `s3://${artifact.bucket}/${artifact.key}`;
     let payload: Awaited<ReturnType<typeof openExport>>;
     try {

@@ -29,6 +29,7 @@ import { parseDuration, subtractDuration } from '../policy/duration.js';
 import type { Policy } from '../policy/schema.js';
 import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import { readHolds } from '../retention/holds.js';
+import { type DrVault, inDr } from '../vault/dr-copy.js';
 import type { Site, Vault } from '../vault/vault.js';
 import {
   type DeepExportCheck,
@@ -49,6 +50,8 @@ export interface VerificationJobDeps {
   readonly limiter: RateLimiter;
   readonly log: JobLog;
   readonly deep?: DeepExportCheck;
+  /** The DR region's copy of the vault, checked for every run's record and exports. */
+  readonly drVault?: DrVault;
 }
 
 /** The age of a target's newest verified restore point in a region. */
@@ -69,6 +72,12 @@ export interface VerificationJobResult {
   readonly restorePoints: readonly RestorePointAge[];
   /** Every failed check, naming the artifact and why. Pending checks are not failures. */
   readonly failures: readonly JobFailure[];
+  /** Where this verification read: the site, its bucket, and a region it did not consult. */
+  readonly site: {
+    readonly name: Site;
+    readonly bucket: string;
+    readonly notConsulted: string | null;
+  };
 }
 
 /**
@@ -184,6 +193,11 @@ export async function runVerificationJob(
     tagged,
     restorePoints: restorePointAges(records, runs, inventory, now),
     failures,
+    site: {
+      name: deps.site,
+      bucket: deps.vault.bucket,
+      notConsulted: deps.site === 'dr' ? deps.primary.region : null,
+    },
   };
 }
 
@@ -212,13 +226,63 @@ function bySlot(a: string, b: string): number {
   );
 }
 
-/** Every manual snapshot of both regions, by ARN: one paged listing each. */
+/**
+ * Every manual snapshot of both regions, by ARN: one paged listing each. From the DR site, the
+ * DR region's only: it must verify with the primary region gone.
+ */
 async function inventoryOf(deps: VerificationJobDeps): Promise<Map<string, SnapshotRecord>> {
   const lists = await Promise.all([
-    listManualSnapshots(deps.primary),
+    deps.site === 'dr' ? [] : listManualSnapshots(deps.primary),
     listManualSnapshots(deps.dr),
   ]);
   return new Map(lists.flat().map((s) => [s.arn, s]));
+}
+
+/**
+ * The DR region's copy of a run: its record's revisions and its exports, each in the DR bucket.
+ * One missing is pending until the copy deadline after the run, then failed: the DR region
+ * could not verify or restore that run with the primary region gone.
+ */
+async function drVaultChecks(
+  deps: VerificationJobDeps,
+  record: RunRecord,
+  createdAt: string,
+  policy: Policy,
+  now: Date,
+): Promise<ArtifactCheck[]> {
+  const dr = deps.drVault;
+  if (!dr || deps.site !== 'primary') return [];
+  const keys = [
+    ...record.revisions.map((r) => r.entry.key),
+    ...record.artifacts.exports.map((e) => e.key),
+  ];
+  const late = now > deadlineAfter(createdAt, policy.verification.copyDeadline);
+  const checks: ArtifactCheck[] = [];
+  for (const key of keys) {
+    const artifact = `s3://${dr.bucket}/${key}`;
+    try {
+      if (await inDr(dr, key)) {
+        checks.push({ kind: 'dr-vault', artifact, status: 'passed', reason: 'in the DR region' });
+      } else {
+        checks.push({
+          kind: 'dr-vault',
+          artifact,
+          status: late ? 'failed' : 'pending',
+          reason: late
+            ? `missing: not in the DR region ${policy.verification.copyDeadline} after the run`
+            : 'not in the DR region yet',
+        });
+      }
+    } catch (error) {
+      checks.push({
+        kind: 'dr-vault',
+        artifact,
+        status: 'failed',
+        reason: `could not be checked: ${errorSummary(error)}`,
+      });
+    }
+  }
+  return checks;
 }
 
 /** ARNs that the trustworthy records of retention runs say they deleted. */
@@ -247,8 +311,10 @@ async function artifactChecks(
   const checks = await verifyArtifacts(
     {
       s3: deps.s3,
+      bucket: deps.vault.bucket,
       policyName: policy.name,
       snapshots: inventory,
+      ...(deps.site === 'dr' ? { notConsulted: deps.primary.region } : {}),
       retired,
       ...(deps.deep ? { deep: deps.deep } : {}),
     },
@@ -257,6 +323,7 @@ async function artifactChecks(
     policy.verification.copyDeadline,
     now,
   );
+  checks.push(...(await drVaultChecks(deps, record, first.signed.manifest.createdAt, policy, now)));
   if (record.job !== 'snapshot-rds') return checks;
   return [
     ...checks,

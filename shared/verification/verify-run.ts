@@ -26,12 +26,22 @@ export type DeepExportCheck = (
 
 export interface VerifyRunDeps {
   readonly s3: S3Client;
+  /**
+   * The vault bucket being verified: the primary's, or the DR region's copy. Exports are read
+   * there, whichever bucket their record names (the primary's, where they were first written).
+   */
+  readonly bucket: string;
   readonly policyName: string;
   /** Every manual snapshot of both regions, by ARN: one listing serves every run. */
   readonly snapshots: ReadonlyMap<string, SnapshotRecord>;
   /** Snapshots retention deleted, by ARN, with the retention run that did (from its record). */
   readonly retired: ReadonlyMap<string, string>;
   readonly deep?: DeepExportCheck;
+  /**
+   * A region this verification does not consult (the primary, verifying from the DR site): the
+   * snapshots there are not checked, and the result says so.
+   */
+  readonly notConsulted?: string;
 }
 
 /**
@@ -56,6 +66,7 @@ export async function verifyArtifacts(
   }
   checks.push(...(await extraExports(deps, record)));
   for (const s of artifacts.snapshots) {
+    if (deps.notConsulted && s.arn.split(':')[3] === deps.notConsulted) continue;
     checks.push(
       retiredCheck(deps, 'snapshot', s.arn) ??
         checkSnapshot(deps.snapshots.get(s.arn), s, deadline, now),
@@ -87,7 +98,7 @@ export function deadlineAfter(since: string, duration: string): Date {
 
 /** Checks an export against the SHA-256 S3 keeps for it: one HEAD, no download. */
 async function checkExport(deps: VerifyRunDeps, artifact: ExportArtifact): Promise<ArtifactCheck> {
-  const name = `s3://${artifact.bucket}/${artifact.key}`;
+  const name = `s3://${deps.bucket}/${artifact.key}`;
   const fail = (reason: string): ArtifactCheck => ({
     kind: 'export',
     artifact: name,
@@ -97,7 +108,7 @@ async function checkExport(deps: VerifyRunDeps, artifact: ExportArtifact): Promi
   try {
     const head = await deps.s3.send(
       new HeadObjectCommand({
-        Bucket: artifact.bucket,
+        Bucket: deps.bucket,
         Key: artifact.key,
         ChecksumMode: 'ENABLED',
       }),
@@ -128,12 +139,12 @@ async function extraExports(deps: VerifyRunDeps, record: RunRecord): Promise<Art
   const first = record.artifacts.exports[0];
   if (record.job !== 'export-secrets' || !slot || !first) return [];
   const listed = new Set(record.artifacts.exports.map((e) => e.key));
-  const keys = await listKeys(deps.s3, first.bucket, exportPrefix(deps.policyName, slot));
+  const keys = await listKeys(deps.s3, deps.bucket, exportPrefix(deps.policyName, slot));
   return keys
     .filter((k) => !listed.has(k))
     .map((k) => ({
       kind: 'export' as const,
-      artifact: `s3://${first.bucket}/${k}`,
+      artifact: `s3://${deps.bucket}/${k}`,
       status: 'failed' as const,
       reason: 'extra: an object in the run’s exports that the manifest does not list',
     }));

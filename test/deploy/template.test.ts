@@ -192,6 +192,7 @@ describe('packaged CloudFormation template', () => {
     expect(Object.keys(env)).toEqual(
       expect.arrayContaining([
         'BACKUP_BUCKET',
+        'DR_BACKUP_BUCKET',
         'DATA_KEY_ARN',
         'DR_DATA_KEY_ARN',
         'MANIFEST_KEY_ARN',

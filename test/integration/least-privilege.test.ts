@@ -94,17 +94,23 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
     'kms:CreateGrant': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
     'kms:DescribeKey': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
     'sns:Publish': 'alerts when a run fails; these runs succeed',
+    's3:ListBucket':
+      'a HEAD of a key the DR bucket lacks answers 404 only with it; every copy is there',
   },
   EnforceRetentionRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
     'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
     'sns:Publish': 'alerts when a run fails; these runs succeed',
+    's3:ListBucket':
+      'a HEAD of a key the DR bucket lacks answers 404 only with it; every copy is there',
   },
   ExportSecretsRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
     'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
     'secretsmanager:DescribeSecret': 'granted with GetSecretValue on the same secrets',
     'sns:Publish': 'alerts when a run fails; these runs succeed',
+    's3:ListBucket':
+      'a HEAD of a key the DR bucket lacks answers 404 only with it; every copy is there',
   },
   VerifyManifestRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
@@ -230,6 +236,7 @@ beforeAll(async () => {
   vi.stubEnv('LIFEBOAT_POLICY_PATH', file);
   vi.stubEnv('ALERT_TOPIC_ARN', topic);
   vi.stubEnv('BACKUP_BUCKET', vault.bucket);
+  vi.stubEnv('DR_BACKUP_BUCKET', vault.drBucket ?? '');
   vi.stubEnv('DATA_KEY_ARN', vault.dataKeys.primary);
   vi.stubEnv('DR_DATA_KEY_ARN', vault.dataKeys.dr);
   vi.stubEnv('MANIFEST_KEY_ARN', vault.manifestKeys.primary);

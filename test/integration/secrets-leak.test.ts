@@ -124,6 +124,7 @@ describe('no secret value outside process memory', () => {
     vi.stubEnv('LIFEBOAT_POLICY_PATH', packagedPolicyFile(policy));
     vi.stubEnv('ALERT_TOPIC_ARN', await seedTopic(PRIMARY));
     vi.stubEnv('BACKUP_BUCKET', vault.bucket);
+    vi.stubEnv('DR_BACKUP_BUCKET', vault.drBucket ?? '');
     vi.stubEnv('DATA_KEY_ARN', vault.dataKeys.primary);
     vi.stubEnv('DR_DATA_KEY_ARN', vault.dataKeys.dr);
     vi.stubEnv('MANIFEST_KEY_ARN', vault.manifestKeys.primary);

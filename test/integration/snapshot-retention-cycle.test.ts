@@ -121,6 +121,7 @@ describe('snapshot and retention cycle against the local AWS', () => {
     vi.stubEnv('ALERT_TOPIC_ARN', await seedTopic(PRIMARY));
     const vault = await resolveVault(policy, ACCOUNT, (region) => clientIn(KMSClient, region));
     vi.stubEnv('BACKUP_BUCKET', vault.bucket);
+    vi.stubEnv('DR_BACKUP_BUCKET', vault.drBucket ?? '');
     vi.stubEnv('DATA_KEY_ARN', vault.dataKeys.primary);
     vi.stubEnv('DR_DATA_KEY_ARN', vault.dataKeys.dr);
     vi.stubEnv('MANIFEST_KEY_ARN', vault.manifestKeys.primary);

@@ -225,11 +225,11 @@ describe('lifeboat against an adversary who can write to the bucket and tag snap
   });
 
   it('refuses to restore secrets from a record the previous export’s was copied over', async () => {
-    // Prepare
+    // Prepare: in the DR region's copy of the vault, which a restore there reads
     const [older, newer] = [exportSlots[0] as Date, exportSlots[1] as Date];
-    await s3().send(
+    await clientIn(S3Client, DR).send(
       new PutObjectCommand({
-        Bucket: vault.bucket,
+        Bucket: vault.drBucket,
         Key: manifestKey(runOf('secrets', newer)),
         Body: await bytesOf(manifestKey(runOf('secrets', older))),
       }),
@@ -279,10 +279,11 @@ describe('lifeboat against an adversary who can write to the bucket and tag snap
 
   it('says a deleted export is missing, with exit 1, not a raw S3 error', async () => {
     // Prepare
+    // the DR region's copy, which a restore there reads
     const older = exportSlots[0] as Date;
-    await s3().send(
+    await clientIn(S3Client, DR).send(
       new DeleteObjectCommand({
-        Bucket: vault.bucket,
+        Bucket: vault.drBucket,
         Key: `exports/${policy.name}/${slotOf(older).id}/secrets.esdk`,
       }),
     );

@@ -6,6 +6,7 @@ export interface FaultCounts {
   passed: number;
   throttled: number;
   dropped: number;
+  refused: number;
 }
 
 /** An HTTP proxy in front of the local AWS that throttles some calls and loses some answers. */
@@ -15,6 +16,11 @@ export interface FaultProxy {
   readonly counts: FaultCounts;
   /** Sets the share of calls throttled (never reach AWS) and dropped (answer lost), 0-1. */
   faults(throttle: number, drop: number): void;
+  /**
+   * Makes regions unreachable: a call signed for one of them has its connection reset before
+   * AWS sees it, as when a region is down. Counted in `counts.refused`.
+   */
+  unreachable(regions: readonly string[]): void;
   stop(): Promise<void>;
 }
 
@@ -55,14 +61,24 @@ function throttle(req: IncomingMessage, res: ServerResponse): void {
  */
 export async function startFaultProxy(target: string, seed = 7): Promise<FaultProxy> {
   const random = mulberry32(seed);
-  const counts: FaultCounts = { passed: 0, throttled: 0, dropped: 0 };
+  const counts: FaultCounts = { passed: 0, throttled: 0, dropped: 0, refused: 0 };
   let shares = { throttle: 0, drop: 0 };
+  let down = new Set<string>();
   const upstream = new URL(target);
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // SigV4: Credential=<key>/<date>/<region>/<service>/aws4_request
+      const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(
+        String(req.headers.authorization ?? ''),
+      )?.[1];
+      if (region && down.has(region)) {
+        counts.refused += 1;
+        req.socket.destroy();
+        return;
+      }
       const roll = random();
       const control = req.url?.startsWith('/moto-api');
       if (!control && roll < shares.throttle) {
@@ -109,6 +125,9 @@ export async function startFaultProxy(target: string, seed = 7): Promise<FaultPr
     counts,
     faults(throttleShare, dropShare) {
       shares = { throttle: throttleShare, drop: dropShare };
+    },
+    unreachable(regions) {
+      down = new Set(regions);
     },
     async stop() {
       for (const socket of sockets) socket.destroy();

@@ -123,6 +123,7 @@ function deps(
 ): VerifyRunDeps {
   return {
     s3: new S3Client({ region: 'eu-central-1' }),
+    bucket: TEST_VAULT.bucket,
     policyName: 'test-policy',
     snapshots: new Map(snapshots.map((s) => [s.arn, s])),
     retired: new Map(Object.entries(retired)),

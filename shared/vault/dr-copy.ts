@@ -1,0 +1,80 @@
+import { HeadObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { getVersionBytes, listVersions, storeObject } from '../manifest/manifest-store.js';
+import type { Vault } from './vault.js';
+
+/** The DR region's copy of the vault: its bucket, written under the DR replica of the data key. */
+export interface DrVault {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly kmsKeyId: string;
+}
+
+/** The vault's DR copy, with a client in the DR region; undefined when the vault has none. */
+export function drVaultOf(vault: Vault, drS3: S3Client): DrVault | undefined {
+  return vault.drBucket
+    ? { s3: drS3, bucket: vault.drBucket, kmsKeyId: vault.dataKeys.dr }
+    : undefined;
+}
+
+/** A copy to the DR region that could not be made: the primary's object stands. */
+export class DrCopyError extends Error {
+  constructor(key: string, why: string) {
+    super(
+      `the DR region's copy of ${key} was not written (${why}); verification fails it after the copy deadline unless a later delivery of the run writes it`,
+    );
+    this.name = 'DrCopyError';
+  }
+}
+
+/** Whether the DR bucket holds a key (any version). */
+export async function inDr(dr: DrVault, key: string): Promise<boolean> {
+  try {
+    await dr.s3.send(new HeadObjectCommand({ Bucket: dr.bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return false;
+    throw error;
+  }
+}
+
+/**
+ * Makes sure the DR bucket holds each key as the primary first stored it: a key it lacks is
+ * read from the primary (its first version: the one that counts) and written once, with the
+ * same SHA-256. Keys already there are left alone; the DR bucket is never overwritten.
+ */
+export async function ensureDrCopies(
+  primary: { readonly s3: S3Client; readonly bucket: string },
+  dr: DrVault,
+  keys: readonly string[],
+  extra: {
+    readonly contentType?: string;
+    readonly ownKmsContext?: boolean;
+    /** Records are versioned and their first version counts; exports have only one. */
+    readonly firstVersion?: boolean;
+  } = {},
+): Promise<{ readonly copied: readonly string[] }> {
+  const copied: string[] = [];
+  for (const key of keys) {
+    try {
+      if (await inDr(dr, key)) continue;
+      const first = extra.firstVersion
+        ? (await listVersions(primary.s3, primary.bucket, key)).get(key)?.versions[0]
+        : 'null';
+      const bytes = first
+        ? await getVersionBytes(primary.s3, primary.bucket, key, first)
+        : undefined;
+      if (!bytes) throw new Error('the primary holds no readable first version');
+      // Written whatever hides the key there (a delete marker): the DR region must hold it.
+      await storeObject(dr.s3, dr.bucket, key, bytes, {
+        once: false,
+        kmsKeyId: dr.kmsKeyId,
+        ...(extra.contentType ? { contentType: extra.contentType } : {}),
+        ...(extra.ownKmsContext ? { ownKmsContext: true } : {}),
+      });
+      copied.push(key);
+    } catch (error) {
+      throw new DrCopyError(key, (error as Error).message);
+    }
+  }
+  return { copied };
+}
