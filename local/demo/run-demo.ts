@@ -22,6 +22,7 @@ import {
   type RecoveryDemoContext,
 } from './recovery-demo.js';
 import { seedZone } from './recovery-seed.js';
+import { regionLossDemo } from './region-loss-demo.js';
 import { secretsAndVerificationDemo, seedDemoSecrets } from './secrets-demo.js';
 import { seedDbNetwork, seedKey, seedVault } from './seed.js';
 
@@ -106,6 +107,13 @@ export async function runDemo(days: number, io: Io): Promise<void> {
     );
     ctx.progress.step('10. objectives and the posture report');
     await objectivesDemo(ctx, new Date());
+    line(io.out);
+    line(
+      io.out,
+      `11. The primary region ${ctx.policy.regions.primary} is lost: verification and the secrets' restore from the DR region alone`,
+    );
+    ctx.progress.step('11. the primary region lost');
+    await regionLossDemo(ctx, aws);
     ctx.progress.done();
   } finally {
     await health.stop();

@@ -13,7 +13,7 @@ import { readAttributedInventory } from '../../shared/retention/retention-job.js
 import { planRetention } from '../../shared/retention/retention-planner.js';
 import type { ExportJobResult } from '../../shared/secrets/export-job.js';
 import { prepareRestore } from '../../shared/secrets/restore.js';
-import type { Site } from '../../shared/vault/vault.js';
+import { type Site, vaultAt } from '../../shared/vault/vault.js';
 import { deepExportCheck } from '../../shared/verification/deep-export-check.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';
 import { line, table } from '../../terminal/output.js';
@@ -127,7 +127,7 @@ export async function secretsAndVerificationDemo(ctx: DemoContext, now: Date): P
       : `Retention would delete ${deletingBefore.length} snapshot(s) before the tag was rewritten and ${deletingAfter.length} after (unexpected)`,
   );
   try {
-    await restore(ctx, first.runId);
+    await restore(ctx, first.runId, 'primary');
     line(io.out, 'Restore from the tampered export: not refused (unexpected)');
   } catch (error) {
     line(io.out, `Restore from the tampered export is refused: ${(error as Error).message}`);
@@ -138,7 +138,7 @@ function exportSecrets(ctx: DemoContext, slot: Slot): Promise<ExportJobResult> {
   return exportSecretsJob.run(exportSecretsJob.wire(ctx.env), ctx.policy, slot.time);
 }
 
-function verify(ctx: DemoContext, site: Site, runIds?: string[], deep = false) {
+export function verify(ctx: DemoContext, site: Site, runIds?: string[], deep = false) {
   return runVerificationJob(
     verificationDeps(ctx.env, { site, deep: deep ? deepExportCheck : undefined }),
     ctx.policy,
@@ -147,15 +147,20 @@ function verify(ctx: DemoContext, site: Site, runIds?: string[], deep = false) {
   );
 }
 
-function restore(ctx: DemoContext, runId: string) {
+/**
+ * Plans a restore of a run's secrets into a site's region, from that site's copy of the vault
+ * with that region's keys (the DR region reads nothing in the primary region).
+ */
+export function restore(ctx: DemoContext, runId: string, site: Site = 'dr') {
   const { policy, vault } = ctx;
+  const region = policy.regions[site];
   return prepareRestore(
     {
-      s3: clientIn(S3Client, policy.regions.primary),
-      kms: clientIn(KMSClient, policy.regions.dr),
-      sm: clientIn(SecretsManagerClient, policy.regions.dr),
-      vault,
-      site: 'dr',
+      s3: clientIn(S3Client, region),
+      kms: clientIn(KMSClient, region),
+      sm: clientIn(SecretsManagerClient, region),
+      vault: vaultAt(vault, site),
+      site,
     },
     policy,
     runId,

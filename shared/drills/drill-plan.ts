@@ -175,12 +175,10 @@ async function pointInTimeRestore(
     drills.pointInTime,
     deps.random ?? Math.random,
   );
-  if (point.time > startedAt) {
-    throw new NoRestorePointError(
-      `${target}'s latest restorable time in ${deps.rds.region} is after the drill started`,
-    );
-  }
-  const time = point.time.toISOString();
+  // A drill restores nothing later than its own start, the instant its RPO is measured from.
+  const instant =
+    point.time > startedAt ? new Date(Math.floor(startedAt.getTime() / 1000) * 1000) : point.time;
+  const time = instant.toISOString();
   return {
     kind: point.kind,
     engine: point.engine,

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FaultProxy, startFaultProxy } from '../../local/aws/fault-proxy.js';
 import { seedCluster, seedInstance, seedKey, seedVault } from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
@@ -17,7 +18,6 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { runSnapshotJob, type SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
 import type { Vault } from '../../shared/vault/vault.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { useLocalAws } from '../support/local-aws.js';
 import { fixturePolicy } from '../support/policy.js';
 

@@ -114,6 +114,17 @@ describe('npm run demo', () => {
       'Tier standard: MISSED by ledger-db (no restore point at all; no verified restore point)',
     );
     expect(out).toContain('Unprotected (no target covers them): instance scratch-db');
+    // The primary region lost: the runs verified and a lost secret restored from the DR region.
+    const lost = out.slice(out.indexOf('11. The primary region eu-central-1 is lost'));
+    expect(lost).toContain(
+      'read from s3://lb-demo-123456789012-eu-west-1 (the DR region’s copy of the vault); eu-central-1 not consulted',
+    );
+    expect(lost).toMatch(/secrets-\d{12}\s+PASSED/);
+    expect(lost).toMatch(/prod\/orders\/db-password\s+create/);
+    expect(lost).toContain('--apply: 1 written');
+    expect(lost).toMatch(
+      /Calls to eu-central-1 while verifying and restoring: none; to eu-west-1: \d+/,
+    );
     const page = /Posture report \(open it in a browser\): (\S+\.html)/.exec(out)?.[1] ?? '';
     expect(readFileSync(page, 'utf8')).toContain(
       '<figure data-target="orders-db" data-chart="drills"',

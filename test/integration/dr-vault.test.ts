@@ -14,6 +14,7 @@ import { runCli } from '../../cli/main.js';
 import { definition as exportSecrets } from '../../functions/export-secrets.js';
 import { definition as snapshotRds } from '../../functions/snapshot-rds.js';
 import { verificationDeps } from '../../functions/verify-manifest.js';
+import { type FaultProxy, startFaultProxy } from '../../local/aws/fault-proxy.js';
 import {
   seedCluster,
   seedInstance,
@@ -28,7 +29,6 @@ import type { Policy } from '../../shared/policy/schema.js';
 import type { Vault } from '../../shared/vault/vault.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';
 import { captureIo } from '../support/capture-io.js';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { useLocalAws } from '../support/local-aws.js';
 import { fixturePolicy } from '../support/policy.js';
 

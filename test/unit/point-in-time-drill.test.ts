@@ -80,6 +80,22 @@ describe('point-in-time drills', () => {
     });
   });
 
+  it('restores no later than the drill’s start, whatever the backups reach', async () => {
+    // Arrange: the backups reach past the start (the plan runs after the execution began)
+    instance(7, new Date(NOW.getTime() + 1500));
+
+    // Act
+    const plan = await planDrill(
+      { rds: rdsIn('eu-central-1'), alertTopicArn: TOPIC },
+      policy,
+      { target: 'orders-db' },
+      NOW,
+    );
+
+    // Assess
+    expect(plan.pointInTime?.time).toBe(NOW.toISOString());
+  });
+
   it('picks an instant at random within the restore window when the policy says so', async () => {
     // Arrange
     instance(7, new Date('2026-11-21T03:55:00Z'));
