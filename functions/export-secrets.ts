@@ -6,13 +6,13 @@ import type { ScheduledJob } from '../shared/jobs/job-definition.js';
 import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
 import { recorderFor } from '../shared/jobs/job-wiring.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
+import { drVaultOf } from '../shared/manifest/dr-copy.js';
 import { slotOf } from '../shared/naming/slot.js';
 import {
   type ExportJobDeps,
   type ExportJobResult,
   runExportJob,
 } from '../shared/secrets/export-job.js';
-import { drVaultOf } from '../shared/vault/dr-copy.js';
 
 /** Exports the policy's Secrets Manager secrets, encrypted, to the backup bucket. */
 export const definition: ScheduledJob<ExportJobDeps, ExportJobResult> = {

@@ -6,8 +6,8 @@ import type { JobEnvironment, ScheduledJob } from '../shared/jobs/job-definition
 import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
 import { policyRds } from '../shared/jobs/job-wiring.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
+import { drVaultOf } from '../shared/manifest/dr-copy.js';
 import { RESTORE_POINT_AGE_METRIC } from '../shared/observability/metric-names.js';
-import { drVaultOf } from '../shared/vault/dr-copy.js';
 import { type Site, vaultAt } from '../shared/vault/vault.js';
 import type { deepExportCheck } from '../shared/verification/deep-export-check.js';
 import {

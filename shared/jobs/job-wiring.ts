@@ -2,8 +2,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientIn, type RegionalRds, rdsIn } from '../aws/clients.js';
 import { type RateLimiter, rdsLimiter } from '../aws/rate-limiter.js';
+import { drVaultOf } from '../manifest/dr-copy.js';
 import { type RunRecorder, runRecorder } from '../manifest/run-recorder.js';
-import { drVaultOf } from '../vault/dr-copy.js';
 import type { JobEnvironment } from './job-definition.js';
 
 /**

@@ -3,8 +3,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import { manifestKey, type ProducingJob } from '../naming/run-ids.js';
 import { errorSummary } from '../observability/job-log.js';
-import { type DrVault, ensureDrCopies } from '../vault/dr-copy.js';
 import type { Vault } from '../vault/vault.js';
+import { type DrVault, ensureDrCopies } from './dr-copy.js';
 import {
   type Artifacts,
   type Manifest,

@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import { encryptMessage } from '../crypto/envelope.js';
+import { type DrVault, ensureDrCopies } from '../manifest/dr-copy.js';
 import {
   type ExportArtifact,
   newManifest,
@@ -18,7 +19,6 @@ import { exportKey, manifestKey, runIdOf } from '../naming/run-ids.js';
 import type { Slot } from '../naming/slot.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
-import { type DrVault, ensureDrCopies } from '../vault/dr-copy.js';
 import type { Vault } from '../vault/vault.js';
 import { EXPORT_FORMAT, type ExportedSecret, encodePayload } from './export-payload.js';
 import { type SelectedSecret, selectSecrets } from './secret-selection.js';

@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
+import { type DrVault, inDr } from '../manifest/dr-copy.js';
 import {
   type Ledger,
   type LedgerAccess,
@@ -29,7 +30,6 @@ import { parseDuration, subtractDuration } from '../policy/duration.js';
 import type { Policy } from '../policy/schema.js';
 import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import { readHolds } from '../retention/holds.js';
-import { type DrVault, inDr } from '../vault/dr-copy.js';
 import type { Site, Vault } from '../vault/vault.js';
 import {
   type DeepExportCheck,

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DrCopyError, ensureDrCopies } from '../../shared/vault/dr-copy.js';
+import { DrCopyError, ensureDrCopies } from '../../shared/manifest/dr-copy.js';
 
 // The DR region's copy when S3 fails: what moto cannot be made to do, scripted with
 // aws-sdk-client-mock, the primary's bucket and the DR region's on one mocked client.

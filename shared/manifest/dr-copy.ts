@@ -1,6 +1,6 @@
 import { HeadObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { getVersionBytes, listVersions, storeObject } from '../manifest/manifest-store.js';
-import type { Vault } from './vault.js';
+import type { Vault } from '../vault/vault.js';
+import { getVersionBytes, listVersions, storeObject } from './manifest-store.js';
 
 /** The DR region's copy of the vault: its bucket, written under the DR replica of the data key. */
 export interface DrVault {
