@@ -218,13 +218,30 @@ async function localTargets(
   policy: Policy,
   region: string,
   options: Pick<RunOptions, 'alertTopic' | 'reportBucket'>,
-): Promise<{ alertTopicArn: string; reportBucket: string }> {
+): Promise<{
+  alertTopicArn: string;
+  reportBucket: string;
+  reportCopy?: { region: string; bucket: string };
+}> {
   if (!options.alertTopic) {
     throw new UsageError(
       '--local needs --alert-topic <arn>: the stack’s AlertTopicArn output, where the summary goes',
     );
   }
-  const reportBucket =
-    options.reportBucket ?? backupBucketName(policy.name, await callerAccount(region), region);
-  return { alertTopicArn: options.alertTopic, reportBucket };
+  const account = await callerAccount(region);
+  const reportBucket = options.reportBucket ?? backupBucketName(policy.name, account, region);
+  // As deployed: a report written in the primary region is copied to the DR region's bucket.
+  const copies = !options.reportBucket && region === policy.regions.primary;
+  return {
+    alertTopicArn: options.alertTopic,
+    reportBucket,
+    ...(copies
+      ? {
+          reportCopy: {
+            region: policy.regions.dr,
+            bucket: backupBucketName(policy.name, account, policy.regions.dr),
+          },
+        }
+      : {}),
+  };
 }

@@ -1,5 +1,5 @@
 import { type FunctionDefinition, moduleNameOf } from '../shared/jobs/job-definition.js';
-import type { StateMachineName } from '../shared/naming/stack.js';
+import { backupBucketName, type StateMachineName } from '../shared/naming/stack.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { lambdaTasksOf, loadDefinition } from '../state-machines/definitions.js';
 
@@ -63,7 +63,25 @@ export function functionSettings(
       timeout: definition.timeout,
       ...(definition.inVpc && smokeVpc ? { vpc: smokeVpc } : {}),
       ...(definition.writesReports
-        ? { environment: { REPORT_BUCKET: { Ref: 'BackupBucket' } } }
+        ? {
+            environment: {
+              REPORT_BUCKET: { Ref: 'BackupBucket' },
+              // The primary stack's reports are copied to the DR region's bucket.
+              ...(role === 'primary'
+                ? {
+                    REPORT_COPY_REGION: policy.regions.dr,
+                    REPORT_COPY_BUCKET: {
+                      'Fn::Sub': backupBucketName(
+                        policy.name,
+                        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub template
+                        '${AWS::AccountId}',
+                        policy.regions.dr,
+                      ),
+                    },
+                  }
+                : {}),
+            },
+          }
         : {}),
     };
   }

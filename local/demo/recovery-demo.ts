@@ -266,6 +266,9 @@ async function runDemoDrill(
       region,
       alertTopicArn: topic,
       reportBucket: ctx.vault.bucket,
+      ...(ctx.vault.drBucket
+        ? { reportCopy: { region: policy.regions.dr, bucket: ctx.vault.drBucket } }
+        : {}),
       connect: restoredDataConnector(
         region,
         new Map([[plan.snapshot.id, data]]),

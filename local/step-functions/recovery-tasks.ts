@@ -18,6 +18,8 @@ export interface RecoveryTaskDeps {
   readonly alertTopicArn: string;
   /** The bucket reports go to, in `region`. */
   readonly reportBucket: string;
+  /** The DR region's bucket, which gets a copy of each report (running in the primary). */
+  readonly reportCopy?: { readonly region: string; readonly bucket: string };
   /** How smoke checks open a session on the restored database (default: `pg`, as deployed). */
   readonly connect?: Connect;
   /** How health checks look at a URL (default: an HTTP GET, as deployed). */
@@ -40,6 +42,7 @@ export async function recoveryTasks(
     region: deps.region,
     alertTopicArn: deps.alertTopicArn,
     reportBucket: deps.reportBucket,
+    ...(deps.reportCopy ? { reportCopy: deps.reportCopy } : {}),
     policy: () => deps.policy,
     log: deps.log ?? silentLog,
     now: deps.now ?? (() => new Date()),

@@ -16,6 +16,11 @@ export interface TaskEnvironment<S extends object = object> {
   readonly alertTopicArn: string;
   /** The stack's bucket in `region`, where reports go ('' where the task writes none). */
   readonly reportBucket: string;
+  /**
+   * The DR region's bucket, where a report written in the primary region is copied, so that the
+   * DR region holds every report too. Absent in the DR region, and where nothing is copied.
+   */
+  readonly reportCopy?: { readonly region: string; readonly bucket: string };
   /** The policy, for tasks that read it: loaded when first asked for. */
   readonly policy: () => Policy;
   readonly log: JobLog;

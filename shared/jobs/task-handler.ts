@@ -26,6 +26,14 @@ export function lambdaEnvironment(log: JobLog, source: PolicySource): TaskEnviro
     region: required('AWS_REGION', 'the function’s region'),
     alertTopicArn: required('ALERT_TOPIC_ARN', 'the alert topic'),
     reportBucket: process.env.REPORT_BUCKET ?? '',
+    ...(process.env.REPORT_COPY_BUCKET && process.env.REPORT_COPY_REGION
+      ? {
+          reportCopy: {
+            region: process.env.REPORT_COPY_REGION,
+            bucket: process.env.REPORT_COPY_BUCKET,
+          },
+        }
+      : {}),
     policy: source.policy ?? noPolicy,
     log,
     now: () => new Date(),

@@ -1,6 +1,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { clientIn } from '../aws/clients.js';
+import { errorSummary } from '../observability/job-log.js';
 
 /** Where drill and failover reports go: the bucket of the region they ran in, and the alert topic. */
 export interface ReportSink {
@@ -8,6 +9,8 @@ export interface ReportSink {
   readonly sns: SNSClient;
   readonly bucket: string;
   readonly topicArn: string;
+  /** The DR region's bucket, which gets a copy of each report written in the primary region. */
+  readonly copy?: { readonly s3: S3Client; readonly bucket: string };
 }
 
 /**
@@ -22,28 +25,42 @@ export async function publishReport(
   subject: string,
 ): Promise<{ json: string; markdown: string }> {
   const keys = { json: `${prefix}.json`, markdown: `${prefix}.md` };
-  await sink.s3.send(
-    new PutObjectCommand({
-      Bucket: sink.bucket,
-      Key: keys.json,
-      Body: `${JSON.stringify(report, null, 2)}\n`,
-      ContentType: 'application/json',
-    }),
-  );
-  await sink.s3.send(
-    new PutObjectCommand({
-      Bucket: sink.bucket,
-      Key: keys.markdown,
-      Body: markdown,
-      ContentType: 'text/markdown',
-    }),
-  );
+  const store = (s3: S3Client, bucket: string) =>
+    Promise.all([
+      s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: keys.json,
+          Body: `${JSON.stringify(report, null, 2)}\n`,
+          ContentType: 'application/json',
+        }),
+      ),
+      s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: keys.markdown,
+          Body: markdown,
+          ContentType: 'text/markdown',
+        }),
+      ),
+    ]);
+  await store(sink.s3, sink.bucket);
+  // A copy that fails is said in the summary: the report itself stands.
+  let copied = '';
+  if (sink.copy) {
+    try {
+      await store(sink.copy.s3, sink.copy.bucket);
+      copied = `Copy: s3://${sink.copy.bucket}/${keys.markdown}\n`;
+    } catch (error) {
+      copied = `The DR region's copy of this report was not written: ${errorSummary(error)}\n`;
+    }
+  }
   await sink.sns.send(
     new PublishCommand({
       TopicArn: sink.topicArn,
       // SNS subjects: ASCII, at most 100 characters.
       Subject: subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
-      Message: `${markdown}\nReport: s3://${sink.bucket}/${keys.markdown}\n`,
+      Message: `${markdown}\nReport: s3://${sink.bucket}/${keys.markdown}\n${copied}`,
     }),
   );
   return keys;
@@ -57,6 +74,7 @@ export function reportSinkIn(env: {
   readonly region: string;
   readonly reportBucket: string;
   readonly alertTopicArn: string;
+  readonly reportCopy?: { readonly region: string; readonly bucket: string } | undefined;
 }): ReportSink {
   if (!env.reportBucket) {
     throw new Error(
@@ -68,5 +86,8 @@ export function reportSinkIn(env: {
     sns: clientIn(SNSClient, env.region),
     bucket: env.reportBucket,
     topicArn: env.alertTopicArn,
+    ...(env.reportCopy
+      ? { copy: { s3: clientIn(S3Client, env.reportCopy.region), bucket: env.reportCopy.bucket } }
+      : {}),
   };
 }

@@ -176,6 +176,7 @@ beforeAll(async () => {
       region: PRIMARY,
       alertTopicArn: primaryTopic,
       reportBucket: backupBucketName(policy.name, ACCOUNT, PRIMARY),
+      reportCopy: { region: DR, bucket: backupBucketName(policy.name, ACCOUNT, DR) },
       connect: answering,
     },
   );
@@ -188,6 +189,7 @@ beforeAll(async () => {
       region: PRIMARY,
       alertTopicArn: primaryTopic,
       reportBucket: backupBucketName(policy.name, ACCOUNT, PRIMARY),
+      reportCopy: { region: DR, bucket: backupBucketName(policy.name, ACCOUNT, DR) },
       connect: answering,
       now: () => new Date(Date.now() + 1000),
     },
