@@ -33,7 +33,7 @@ export async function holdCommand(
   const env = await cliJobEnvironment(policy, options);
   const recorder = recorderFor(env);
   const deps = {
-    access: { ...recorder.access, dataKeyArn: recorder.dataKeyArn },
+    access: { ...recorder.access, dataKeyArn: recorder.dataKeyArn, dr: recorder.dr },
     account: env.account,
     rds: snapshot.region === policy.regions.dr ? dr : primary,
   } as const;

@@ -47,6 +47,8 @@ export interface RunRecorder {
   readonly access: LedgerAccess;
   /** The data key records are stored under (SSE-KMS). */
   readonly dataKeyArn: string;
+  /** The DR region's copy of the vault, which gets every record too; absent: none is kept. */
+  readonly dr?: DrVault;
   /**
    * Records what a run produced. The first delivery of a slot writes revision 1, chained to the
    * previous run of its job; a later delivery that has something to add writes the next
@@ -129,6 +131,7 @@ export function runRecorder(deps: {
     account: deps.account,
     access,
     dataKeyArn: deps.vault.dataKeys.primary,
+    ...(deps.dr ? { dr: deps.dr } : {}),
     async runs(policyName, job) {
       return runIdsOf(await readLedger(deps.s3, deps.vault.bucket, policyName, job));
     },

@@ -4,6 +4,7 @@ import * as z from 'zod/mini';
 import '../validation/zod.js';
 import type { RegionalRds } from '../aws/clients.js';
 import { mapWithLimit } from '../aws/concurrency.js';
+import { DrCopyError, type DrVault } from '../manifest/dr-copy.js';
 import { ManifestSignatureSchema } from '../manifest/manifest.js';
 import type { LedgerAccess } from '../manifest/manifest-ledger.js';
 import { checkDocument, signDocument } from '../manifest/manifest-signing.js';
@@ -115,17 +116,25 @@ export async function readHolds(access: LedgerAccess, policyName: string): Promi
 
 /** Signs and stores a hold record, once (the key names its time and action). */
 export async function writeHold(
-  access: LedgerAccess & { readonly dataKeyArn: string },
+  access: LedgerAccess & { readonly dataKeyArn: string; readonly dr?: DrVault | undefined },
   record: HoldRecord,
 ): Promise<void> {
   const signature = await signDocument(access.kms, access.manifestKeyArn, record);
   const body = Buffer.from(`${JSON.stringify({ hold: record, signature }, null, 2)}\n`);
-  await storeObject(access.s3, access.bucket, holdKey(record), body, {
-    once: true,
-    contentType: 'application/json',
-    kmsKeyId: access.dataKeyArn,
-    ownKmsContext: true,
-  });
+  const key = holdKey(record);
+  const extra = { once: true, contentType: 'application/json', ownKmsContext: true } as const;
+  await storeObject(access.s3, access.bucket, key, body, { ...extra, kmsKeyId: access.dataKeyArn });
+  // The DR region's copy of the vault holds it too: a hold must stand wherever retention runs.
+  if (access.dr) {
+    try {
+      await storeObject(access.dr.s3, access.dr.bucket, key, body, {
+        ...extra,
+        kmsKeyId: access.dr.kmsKeyId,
+      });
+    } catch (error) {
+      throw new DrCopyError(key, errorSummary(error));
+    }
+  }
 }
 
 /** What `lifeboat hold place` and `release` need: the vault, and RDS of the snapshot's region. */

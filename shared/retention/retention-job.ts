@@ -225,7 +225,10 @@ async function recordTagHolds(
       reason: `tagged ${TAG.legalHold}=${tag}`.slice(0, 1024),
     };
     try {
-      await writeHold({ ...deps.recorder.access, dataKeyArn: deps.recorder.dataKeyArn }, hold);
+      await writeHold(
+        { ...deps.recorder.access, dataKeyArn: deps.recorder.dataKeyArn, dr: deps.recorder.dr },
+        hold,
+      );
       recorded += 1;
     } catch (error) {
       failures.push({ subject: `the legal hold on ${s.id}`, error: errorSummary(error) });
