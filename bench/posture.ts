@@ -4,7 +4,7 @@ import { CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { startLocalAws } from '../local/aws/local-aws.js';
 import { seedInstance, seedKey, seedVault } from '../local/demo/seed.js';
-import { clientIn, rdsIn } from '../shared/aws/clients.js';
+import { clientIn, forgetClients, rdsIn } from '../shared/aws/clients.js';
 import { parsePolicyText } from '../shared/policy/policy-file.js';
 import type { DrillPoint } from '../shared/posture/drill-history.js';
 import { type DatabasePosture, readPosture } from '../shared/posture/posture.js';
@@ -37,6 +37,8 @@ async function postureOf1000(): Promise<string[]> {
     AWS_SECRET_ACCESS_KEY: 'bench',
     AWS_EC2_METADATA_DISABLED: 'true',
   });
+  // Clients made for an earlier section's local AWS would still point to it.
+  forgetClients();
   try {
     const policy = parsePolicyText(
       `version: 1
