@@ -1,9 +1,6 @@
-import {
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  paginateDescribeDBInstanceAutomatedBackups,
-} from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import type { RegionalRds } from '../aws/clients.js';
+import { replicatedBackups } from '../rds/replicated-backups.js';
 import type { SnapshotKind } from '../rds/snapshots.js';
 import { NoRestorePointError } from './drill-errors.js';
 
@@ -108,26 +105,19 @@ async function replicatedWindow(
       `${target.identifier} is an Aurora cluster: RDS replicates no automated backups of clusters to ${rds.region}; drill it in its own region, or pick a snapshot`,
     );
   }
-  for await (const page of paginateDescribeDBInstanceAutomatedBackups(
-    { client: rds.client, pageSize: 100 },
-    {},
-  )) {
-    for (const b of page.DBInstanceAutomatedBackups ?? []) {
-      // A replica names its source database and region; the region's own backups are not replicas.
-      if (b.DBInstanceIdentifier !== target.identifier || b.Region === rds.region) continue;
-      const earliest = b.RestoreWindow?.EarliestTime;
-      const latest = b.RestoreWindow?.LatestTime;
-      if (!earliest || !latest || !b.DBInstanceAutomatedBackupsArn) continue;
-      return {
-        kind: 'instance',
-        engine: b.Engine ?? 'postgres',
-        arn: b.DBInstanceAutomatedBackupsArn,
-        earliest,
-        latest,
-        sourceIdentifier: null,
-        sourceBackupsArn: b.DBInstanceAutomatedBackupsArn,
-      };
-    }
+  const replica = [...(await replicatedBackups(rds)).values()].find(
+    (b) => b.identifier === target.identifier && b.earliestTime && b.latestTime && b.arn,
+  );
+  if (replica?.earliestTime && replica.latestTime) {
+    return {
+      kind: 'instance',
+      engine: replica.engine ?? 'postgres',
+      arn: replica.arn,
+      earliest: replica.earliestTime,
+      latest: replica.latestTime,
+      sourceIdentifier: null,
+      sourceBackupsArn: replica.arn,
+    };
   }
   throw new NoRestorePointError(
     `no replicated automated backups of ${target.identifier} in ${rds.region} with a restore window: replicate them (a tier with continuousBackups.replicateToDr), or drill a snapshot`,

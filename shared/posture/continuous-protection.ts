@@ -10,8 +10,8 @@ import type { RateLimiter } from '../aws/rate-limiter.js';
 import { errorSummary } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import { objectivesOf } from '../policy/tiers.js';
+import { replicatedBackups } from '../rds/replicated-backups.js';
 import { discoverTargets } from '../rds/targets.js';
-import { replicatedBackups } from './posture.js';
 
 /** One change made to a database's continuous backups. */
 export interface ProtectionChange {

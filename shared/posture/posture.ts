@@ -1,12 +1,10 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import {
-  paginateDescribeDBInstanceAutomatedBackups,
-  paginateDescribeGlobalClusters,
-} from '@aws-sdk/client-rds';
+import { paginateDescribeGlobalClusters } from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RegionalRds } from '../aws/clients.js';
 import type { Policy } from '../policy/schema.js';
 import { type Objectives, objectivesOf, verifiedRestorePointLimit } from '../policy/tiers.js';
+import { replicatedBackups } from '../rds/replicated-backups.js';
 import { newestLagSeconds } from '../rds/replication-lag.js';
 import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import {
@@ -295,45 +293,6 @@ async function globalDatabases(
       found.set(writer, {
         globalCluster: g.GlobalClusterIdentifier,
         drCluster: secondary?.split(':').at(-1) ?? null,
-      });
-    }
-  }
-  return found;
-}
-
-/** The DR region's replicated automated backups, by the ARN of the database they come from. */
-export async function replicatedBackups(dr: RegionalRds): Promise<
-  Map<
-    string,
-    {
-      latestTime: Date | undefined;
-      retentionDays: number;
-      arn: string;
-      kmsKeyId: string | undefined;
-    }
-  >
-> {
-  const found = new Map<
-    string,
-    {
-      latestTime: Date | undefined;
-      retentionDays: number;
-      arn: string;
-      kmsKeyId: string | undefined;
-    }
-  >();
-  for await (const page of paginateDescribeDBInstanceAutomatedBackups(
-    { client: dr.client, pageSize: 100 },
-    {},
-  )) {
-    for (const b of page.DBInstanceAutomatedBackups ?? []) {
-      // A replica names the source database; the region's own automated backups name themselves.
-      if (!b.DBInstanceArn || b.Region === dr.region) continue;
-      found.set(b.DBInstanceArn, {
-        latestTime: b.RestoreWindow?.LatestTime,
-        retentionDays: b.BackupRetentionPeriod ?? 0,
-        arn: b.DBInstanceAutomatedBackupsArn ?? '',
-        kmsKeyId: b.KmsKeyId,
       });
     }
   }

@@ -176,6 +176,7 @@ describe('point-in-time drills', () => {
       DBInstanceAutomatedBackups: [
         {
           DBInstanceIdentifier: 'orders-db',
+          DBInstanceArn: 'arn:aws:rds:eu-west-1:123456789012:db:orders-db',
           Region: 'eu-west-1',
           DBInstanceAutomatedBackupsArn: 'arn:aws:rds:eu-west-1:123456789012:auto-backup:ab-own',
           RestoreWindow: {
@@ -185,6 +186,7 @@ describe('point-in-time drills', () => {
         },
         {
           DBInstanceIdentifier: 'orders-db',
+          DBInstanceArn: 'arn:aws:rds:eu-central-1:123456789012:db:orders-db',
           Region: 'eu-central-1',
           Engine: 'postgres',
           DBInstanceAutomatedBackupsArn:
