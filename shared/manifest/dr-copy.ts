@@ -1,6 +1,6 @@
-import { HeadObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Vault } from '../vault/vault.js';
-import { getVersionBytes, listVersions, storeObject } from './manifest-store.js';
+import { getVersionBytes, listVersions, objectExists, storeObject } from './manifest-store.js';
 
 /** The DR region's copy of the vault: its bucket, written under the DR replica of the data key. */
 export interface DrVault {
@@ -26,17 +26,6 @@ export class DrCopyError extends Error {
   }
 }
 
-/** Whether the DR bucket holds a key (any version). */
-export async function inDr(dr: DrVault, key: string): Promise<boolean> {
-  try {
-    await dr.s3.send(new HeadObjectCommand({ Bucket: dr.bucket, Key: key }));
-    return true;
-  } catch (error) {
-    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return false;
-    throw error;
-  }
-}
-
 /**
  * Makes sure the DR bucket holds each key as the primary first stored it: a key it lacks is
  * read from the primary (its first version: the one that counts) and written once, with the
@@ -56,7 +45,7 @@ export async function ensureDrCopies(
   const copied: string[] = [];
   for (const key of keys) {
     try {
-      if (await inDr(dr, key)) continue;
+      if (await objectExists(dr.s3, dr.bucket, key)) continue;
       const first = extra.firstVersion
         ? (await listVersions(primary.s3, primary.bucket, key)).get(key)?.versions[0]
         : 'null';

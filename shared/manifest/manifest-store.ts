@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectVersionsCommand,
   NoSuchKey,
   PutObjectCommand,
@@ -157,4 +158,15 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
     for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
   }
   return keys;
+}
+
+/** Whether a key holds an object (a delete marker does not count); one HEAD request. */
+export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import { HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   BatchGetSecretValueCommand,
   type SecretsManagerClient,
@@ -12,7 +12,7 @@ import {
   type SecretEntry,
   sha256Hex,
 } from '../manifest/manifest.js';
-import { storeObject } from '../manifest/manifest-store.js';
+import { objectExists, storeObject } from '../manifest/manifest-store.js';
 import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
 import { recordRun } from '../manifest/run-recorder.js';
 import { exportKey, manifestKey, runIdOf } from '../naming/run-ids.js';
@@ -249,15 +249,4 @@ async function readSecrets(
     }
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** Whether an object exists; one HEAD request. */
-export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch (error) {
-    if (error instanceof NotFound) return false;
-    throw error;
-  }
 }

@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
-import { type DrVault, inDr } from '../manifest/dr-copy.js';
+import type { DrVault } from '../manifest/dr-copy.js';
 import {
   type Ledger,
   type LedgerAccess,
@@ -13,7 +13,7 @@ import {
   readRuns,
   runIdsOf,
 } from '../manifest/manifest-ledger.js';
-import { storeObject } from '../manifest/manifest-store.js';
+import { objectExists, storeObject } from '../manifest/manifest-store.js';
 import {
   type ArtifactCheck,
   chainAnchors,
@@ -261,7 +261,7 @@ async function drVaultChecks(
   for (const key of keys) {
     const artifact = `s3://${dr.bucket}/${key}`;
     try {
-      if (await inDr(dr, key)) {
+      if (await objectExists(dr.s3, dr.bucket, key)) {
         checks.push({ kind: 'dr-vault', artifact, status: 'passed', reason: 'in the DR region' });
       } else {
         checks.push({
