@@ -104,3 +104,15 @@ export async function drillHistory(
   }
   return history;
 }
+
+/** The newest drill of each database, from its history. */
+export function lastOf(
+  history: ReadonlyMap<string, readonly DrillPoint[]>,
+): Map<string, DrillPoint> {
+  const last = new Map<string, DrillPoint>();
+  for (const [target, points] of history) {
+    const newest = points.at(-1);
+    if (newest) last.set(target, newest);
+  }
+  return last;
+}

@@ -9,7 +9,7 @@ import {
   enforceContinuousProtection,
   type ProtectionChange,
 } from './continuous-protection.js';
-import { drillHistory } from './drill-history.js';
+import { type DrillPoint, drillHistory } from './drill-history.js';
 import { missesObjective, type Posture, type PostureDeps, readPosture } from './posture.js';
 import { type PostureReportData, renderPostureReport } from './report-page.js';
 
@@ -25,27 +25,37 @@ export interface PostureJobDeps extends ContinuousProtectionDeps, PostureDeps {
 export const REPORT_AGE_DAYS = 30;
 
 /**
- * Everything the posture report shows: the posture now, every drill report of each database,
- * and each database's restore-point age per region per day, from the metrics published before.
+ * Everything the posture report shows: the posture now, every drill report of each database
+ * (read once: the posture's last drills come from them), and each database's restore-point age
+ * per region per day, from the metrics published before.
  */
 export async function readReportData(
   deps: PostureDeps & { readonly metrics: CloudWatchClient },
   policy: Policy,
   now: Date,
-  posture?: Posture,
 ): Promise<PostureReportData> {
-  const [current, drills] = await Promise.all([
-    posture ?? readPosture(deps, policy, now),
-    drillHistory(deps.reports, policy.name),
-  ]);
-  const series = current.databases.flatMap((d) =>
+  const history = await drillHistory(deps.reports, policy.name);
+  const posture = await readPosture(deps, policy, now, history);
+  return reportData(posture, history, await readAges(deps.metrics, posture, now));
+}
+
+/** Each database's restore-point age in both regions, per day of the report's window. */
+function readAges(metrics: CloudWatchClient, posture: Posture, now: Date) {
+  const series = posture.databases.flatMap((d) =>
     [d.primary.region, d.dr.region].map((region) => ({ target: d.identifier, region })),
   );
-  const ages = await readAgeHistory(deps.metrics, series, now, REPORT_AGE_DAYS);
+  return readAgeHistory(metrics, series, now, REPORT_AGE_DAYS);
+}
+
+function reportData(
+  posture: Posture,
+  history: ReadonlyMap<string, readonly DrillPoint[]>,
+  ages: PostureReportData['ages'],
+): PostureReportData {
   return {
-    posture: current,
+    posture,
     drills: Object.fromEntries(
-      current.databases.map((d) => [d.identifier, drills.get(d.identifier) ?? []]),
+      posture.databases.map((d) => [d.identifier, history.get(d.identifier) ?? []]),
     ),
     ages,
     ageDays: REPORT_AGE_DAYS,
@@ -79,7 +89,8 @@ export async function runPostureJob(
 ): Promise<PostureJobResult> {
   const { changes, failures } = await enforceContinuousProtection(deps, policy);
   for (const change of changes) deps.log.info('continuous backups', { ...change });
-  const posture = await readPosture(deps, policy, now);
+  const history = await drillHistory(deps.reports, policy.name);
+  const posture = await readPosture(deps, policy, now, history);
   const missed = posture.databases.filter(missesObjective).map((d) => d.identifier);
   const json = postureKey(policy.name, 'posture.json');
   const html = postureKey(policy.name, 'posture.html');
@@ -98,14 +109,14 @@ export async function runPostureJob(
       all.push({ subject: `the posture report ${key}`, error: errorSummary(error) });
     }
   };
-  let data: PostureReportData;
+  let ages: PostureReportData['ages'] = [];
   try {
-    data = await readReportData(deps, policy, now, posture);
+    ages = await readAges(deps.metrics, posture, now);
   } catch (error) {
-    // The posture stands without its history: publish it, and say what is missing.
+    // The posture stands without its age history: publish it, and say what is missing.
     all.push({ subject: 'the posture history', error: errorSummary(error) });
-    data = { posture, drills: {}, ages: [], ageDays: REPORT_AGE_DAYS };
   }
+  const data = reportData(posture, history, ages);
   await put(json, `${JSON.stringify({ ...data, changes }, null, 2)}\n`, 'application/json');
   await put(html, renderPostureReport(data), 'text/html; charset=utf-8');
   return { posture, changes, missed, keys: { json, html }, failures: all };
