@@ -19,7 +19,7 @@ import { objectiveText } from '../shared/policy/objective.js';
 import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
 import { longestGapMs, parseSchedule } from '../shared/policy/schedule-expression.js';
 import type { Policy } from '../shared/policy/schema.js';
-import { objectivesOf, verifiedRestorePointLimit } from '../shared/policy/tiers.js';
+import { objectivesOf, verifiedRestorePointLimits } from '../shared/policy/tiers.js';
 import { loadDefinition } from '../state-machines/definitions.js';
 import { functionSettings, machineTasks } from './function-settings.js';
 
@@ -400,6 +400,7 @@ function objectivesAlarm(): Record<string, unknown> {
  */
 function databaseObjectiveAlarms(policy: Policy): Record<string, unknown> {
   const alarms: Record<string, unknown> = {};
+  const verifiedLimit = verifiedRestorePointLimits(policy);
   for (const target of policy.targets) {
     const objectives = target.identifier ? objectivesOf(policy, target) : null;
     if (!target.identifier || !objectives) continue;
@@ -447,7 +448,7 @@ function databaseObjectiveAlarms(policy: Policy): Record<string, unknown> {
         'notBreaching',
       );
     }
-    const limit = verifiedRestorePointLimit(policy, objectives.rpoSeconds);
+    const limit = verifiedLimit(objectives.rpoSeconds);
     alarms[`${name}VerifiedRestorePointAlarm`] = alarm(
       `${id}: no verified restore point within ${objectiveText(limit)} (the longer of the ${objectiveText(objectives.rpoSeconds)} RPO of tier ${objectives.tier} and the snapshot interval, plus the verification interval)`,
       VERIFIED_RESTORE_POINT_AGE_METRIC,

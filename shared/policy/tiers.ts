@@ -29,17 +29,19 @@ export function objectivesOf(
 }
 
 /**
- * How old a database's newest verified restore point may be. Verified restore points are
+ * How old a database's newest verified restore point may be, given its RPO. Verified restore points are
  * snapshots, so they come no more often than the snapshot schedule (or the RPO, when that is
  * longer), and are verified only when verification runs: the longer of the two, plus the longest
  * gap between verification runs.
  */
-export function verifiedRestorePointLimit(
+export function verifiedRestorePointLimits(
   policy: Pick<Policy, 'verification' | 'snapshots' | 'timeZone'>,
-  rpoSeconds: number,
   now: Date = new Date(),
-): number {
+): (rpoSeconds: number) => number {
+  // The schedules' gaps, worked out once for every database asked about.
   const gapS = (expression: string) =>
     Math.round(longestGapMs(parseSchedule(expression, policy.timeZone), now) / 1000);
-  return Math.max(rpoSeconds, gapS(policy.snapshots.schedule)) + gapS(policy.verification.schedule);
+  const snapshots = gapS(policy.snapshots.schedule);
+  const verification = gapS(policy.verification.schedule);
+  return (rpoSeconds) => Math.max(rpoSeconds, snapshots) + verification;
 }

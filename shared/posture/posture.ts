@@ -3,7 +3,7 @@ import { paginateDescribeGlobalClusters } from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RegionalRds } from '../aws/clients.js';
 import type { Policy } from '../policy/schema.js';
-import { type Objectives, objectivesOf, verifiedRestorePointLimit } from '../policy/tiers.js';
+import { type Objectives, objectivesOf, verifiedRestorePointLimits } from '../policy/tiers.js';
 import { replicatedBackups } from '../rds/replicated-backups.js';
 import { newestLagSeconds } from '../rds/replication-lag.js';
 import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
@@ -119,6 +119,7 @@ export async function readPosture(
     history ? lastOf(history) : lastDrills(deps.reports, policy.name),
     globalDatabases(deps.primary, deps.dr.region),
   ]);
+  const verifiedLimit = verifiedRestorePointLimits(policy, now);
   const paths = new Map<string, CrossRegionPath>();
   for (const target of targets) {
     if (target.kind !== 'cluster') continue;
@@ -174,9 +175,7 @@ export async function readPosture(
       verifiedTimes.length > 0
         ? Math.max(0, Math.round((now.getTime() - Math.max(...verifiedTimes)) / 1000))
         : null;
-    const verifiedLimitSeconds = objectives
-      ? verifiedRestorePointLimit(policy, objectives.rpoSeconds, now)
-      : null;
+    const verifiedLimitSeconds = objectives ? verifiedLimit(objectives.rpoSeconds) : null;
     return {
       kind: target.kind,
       identifier: target.identifier,
