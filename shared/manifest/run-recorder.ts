@@ -143,7 +143,12 @@ export function runRecorder(deps: {
     async record(draft) {
       const recorded = await recordInPrimary(draft);
       try {
-        await copyRunToDr(draft.policy.name, draft.job, draft.runId);
+        // Its revisions are 1 to the one recording left: no second listing is needed.
+        await copyKeysToDr(
+          Array.from({ length: recorded.revision }, (_, i) =>
+            manifestKey(draft.policy.name, draft.runId, i + 1),
+          ),
+        );
         return recorded;
       } catch (error) {
         return { ...recorded, drFailure: errorSummary(error) };
@@ -159,7 +164,11 @@ export function runRecorder(deps: {
   async function copyRunToDr(policyName: string, job: ProducingJob, runId: string) {
     if (!deps.dr) return;
     const ledger = await readLedger(deps.s3, deps.vault.bucket, policyName, job);
-    const keys = (ledger.runs.get(runId) ?? []).map((e) => e.key);
+    await copyKeysToDr((ledger.runs.get(runId) ?? []).map((e) => e.key));
+  }
+
+  async function copyKeysToDr(keys: readonly string[]) {
+    if (!deps.dr) return;
     await ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, deps.dr, keys, {
       contentType: 'application/json',
       ownKmsContext: true,
