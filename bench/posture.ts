@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -24,7 +23,7 @@ const DAYS = 30;
  * restore-point age per region (time to render, and the page's size).
  */
 export async function benchPosture(): Promise<string[]> {
-  return [...(await postureOf1000()), '', ...reportOf100()];
+  return [...(await postureOf1000()), '', ...(await reportOf100())];
 }
 
 async function postureOf1000(): Promise<string[]> {
@@ -100,7 +99,7 @@ objectives:
   }
 }
 
-function reportOf100(): string[] {
+async function reportOf100(): Promise<string[]> {
   const now = Date.parse('2026-11-28T05:00:00Z');
   const day = 86_400_000;
   const databases: DatabasePosture[] = [];
@@ -171,7 +170,7 @@ function reportOf100(): string[] {
     ageDays: DAYS,
   };
   let page = '';
-  const ms = medianMsSync(3, () => {
+  const ms = await medianMs(3, () => {
     page = renderPostureReport(data);
   });
   const bytes = Buffer.byteLength(page);
@@ -180,15 +179,4 @@ function reportOf100(): string[] {
     `  render time (median of 3)        ${ms.toFixed(0)} ms (${(ms / REPORT_DATABASES).toFixed(1)} ms per database, 2 charts each)`,
     `  page size                        ${(bytes / 1024 / 1024).toFixed(2)} MB (${Math.round(bytes / REPORT_DATABASES / 1024)} KB per database), no script`,
   ];
-}
-
-function medianMsSync(runs: number, fn: () => void): number {
-  fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i += 1) {
-    const start = performance.now();
-    fn();
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)] ?? 0;
 }
