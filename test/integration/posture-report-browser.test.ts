@@ -21,7 +21,7 @@ import type { Policy } from '../../shared/policy/schema.js';
 import type { Vault } from '../../shared/vault/vault.js';
 import { captureIo } from '../support/capture-io.js';
 import { useLocalAws } from '../support/local-aws.js';
-import { fixturePolicy } from '../support/policy.js';
+import { fixturePolicy, tieredObjectives } from '../support/policy.js';
 
 // The posture report written by `lifeboat report` against moto (drill reports in the bucket,
 // restore-point ages as CloudWatch metrics), opened in a real browser: Debian's Chromium,
@@ -66,19 +66,7 @@ beforeAll(async () => {
         Object.entries(base.drills.databases).filter(([id]) => id === 'orders-db'),
       ),
     },
-    objectives: {
-      default: 'standard',
-      tiers: {
-        critical: {
-          rpo: '15min',
-          rto: '1h',
-          continuousBackups: { retentionDays: 7, replicateToDr: false },
-        },
-        standard: { rpo: '1d', rto: '2h' },
-      },
-      enforceContinuousBackups: false,
-      postureSchedule: 'rate(1 hour)',
-    },
+    objectives: tieredObjectives({ replicateToDr: false }),
   };
   vault = await seedVault(policy, ACCOUNT);
   const rds = rdsIn(PRIMARY).client;

@@ -18,7 +18,7 @@ import { postureKey } from '../../shared/posture/posture-job.js';
 import type { Vault } from '../../shared/vault/vault.js';
 import { captureIo } from '../support/capture-io.js';
 import { useLocalAws } from '../support/local-aws.js';
-import { fixturePolicy } from '../support/policy.js';
+import { fixturePolicy, tieredObjectives } from '../support/policy.js';
 
 // Where each database stands against its objectives, measured against moto: continuous
 // backups (moto keeps an instance's automated backups and its latest restorable time), Lifeboat
@@ -44,19 +44,7 @@ beforeAll(async () => {
       { kind: 'rds-instance', identifier: 'reports-db' },
       { kind: 'aurora-cluster', identifier: 'billing' },
     ],
-    objectives: {
-      default: 'standard',
-      tiers: {
-        critical: {
-          rpo: '15min',
-          rto: '1h',
-          continuousBackups: { retentionDays: 7, replicateToDr: true },
-        },
-        standard: { rpo: '1d', rto: '2h' },
-      },
-      enforceContinuousBackups: false,
-      postureSchedule: 'rate(1 hour)',
-    },
+    objectives: tieredObjectives(),
   };
   vault = await seedVault(policy, ACCOUNT);
   policyFile = join(tmpdir(), 'posture.policy.yml');

@@ -20,3 +20,26 @@ export function packagedPolicyFile(policy: Policy = fixturePolicy()): string {
   writeFileSync(path, JSON.stringify(policy));
   return path;
 }
+
+/**
+ * Two tiers, as the shipped policy has them: critical (15 minutes, back within the hour, from
+ * 7 days of continuous backups, replicated to the DR region unless told otherwise) and standard
+ * (a day, two hours; the default).
+ */
+export function tieredObjectives(
+  options: { readonly replicateToDr?: boolean; readonly enforce?: boolean } = {},
+): NonNullable<Policy['objectives']> {
+  return {
+    default: 'standard',
+    tiers: {
+      critical: {
+        rpo: '15min',
+        rto: '1h',
+        continuousBackups: { retentionDays: 7, replicateToDr: options.replicateToDr ?? true },
+      },
+      standard: { rpo: '1d', rto: '2h' },
+    },
+    enforceContinuousBackups: options.enforce ?? false,
+    postureSchedule: 'rate(1 hour)',
+  };
+}

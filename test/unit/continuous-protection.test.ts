@@ -15,7 +15,7 @@ import { rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { enforceContinuousProtection } from '../../shared/posture/continuous-protection.js';
-import { fixturePolicy } from '../support/policy.js';
+import { fixturePolicy, tieredObjectives } from '../support/policy.js';
 
 // moto keeps automated backups but cannot replicate them to another region: the RDS API is
 // mocked here (aws-sdk-client-mock), region by region.
@@ -34,19 +34,7 @@ function policy(enforce = true): Policy {
       { kind: 'rds-instance', identifier: 'reports-db', tier: 'standard' },
       { kind: 'aurora-cluster', identifier: 'billing', tier: 'critical' },
     ],
-    objectives: {
-      default: 'standard',
-      tiers: {
-        critical: {
-          rpo: '15min',
-          rto: '1h',
-          continuousBackups: { retentionDays: 7, replicateToDr: true },
-        },
-        standard: { rpo: '1d', rto: '2h' },
-      },
-      enforceContinuousBackups: enforce,
-      postureSchedule: 'rate(1 hour)',
-    },
+    objectives: tieredObjectives({ enforce }),
   };
 }
 
