@@ -31,7 +31,7 @@ export function printPosture(io: Io, posture: Posture): void {
         age(d.dr.rpoSeconds),
         d.objectives ? objectiveText(d.objectives.rtoSeconds) : '-',
         drill(d),
-        continuous(d),
+        continuousText(d, (n) => `${n}d`),
         d.verifiedAgeSeconds === null ? 'none' : `${age(d.verifiedAgeSeconds)} old`,
         `RPO ${verdict(d.holds.rpo)}, DR ${verdict(d.holds.drRpo)}, RTO ${verdict(d.holds.rto)}, verified ${verdict(d.holds.verified)}`,
       ]),
@@ -52,8 +52,4 @@ function drill(d: DatabasePosture): string {
   const last = d.lastDrill;
   if (!last) return 'never';
   return `${last.at.slice(0, 10)} ${last.succeeded ? 'ok' : 'FAILED'}, RTO ${age(last.rtoSeconds)}`;
-}
-
-function continuous(d: DatabasePosture): string {
-  return continuousText(d, (n) => `${n}d`);
 }
