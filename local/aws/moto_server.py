@@ -30,6 +30,25 @@ def _promote_read_replica(self, db_kwargs):
 _original_promote = rds.RDSBackend.promote_read_replica
 rds.RDSBackend.promote_read_replica = _promote_read_replica
 
+def _get_snapshot(self, identifier, resource_type, not_found_exception):
+    # AWS: CopyDBSnapshot and CopyDBClusterSnapshot take the ARN of a snapshot another account
+    # shares with the caller (its "restore" attribute names the caller's account, or "all").
+    # moto looks the ARN up in the caller's own account only. Only such ARNs are redirected.
+    if identifier.startswith("arn:"):
+        parts = identifier.split(":")
+        owner, region, name = parts[4], parts[3], parts[-1]
+        if owner != self.account_id:
+            snapshot = rds.rds_backends[owner][region].resource_map[resource_type].get(name)
+            shared = snapshot.attributes["restore"] if snapshot is not None else []
+            if self.account_id in shared or "all" in shared:
+                return snapshot
+            raise not_found_exception(identifier)
+    return _original_get_snapshot(self, identifier, resource_type, not_found_exception)
+
+
+_original_get_snapshot = rds.RDSBackend.get_snapshot
+rds.RDSBackend.get_snapshot = _get_snapshot
+
 if __name__ == "__main__":
     from moto.server import main
 

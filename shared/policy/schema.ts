@@ -299,6 +299,70 @@ const nonEmptyRecord = <V extends z.ZodMiniType>(value: V, what: string) =>
     .record(rdsIdentifier, value)
     .check(z.refine((r) => Object.keys(r).length > 0, `must name at least one ${what}`));
 
+const ACCOUNT_ID = /^\d{12}$/;
+const CUSTOMER_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * The isolated vault account: Lifeboat shares each snapshot (or its DR copy) with it, copies it
+ * there under the vault's own key through the role it assumes there, then stops sharing.
+ */
+const vaultAccount = z.strictObject({
+  account: z.string("must be the vault account's 12-digit id, quoted").check(
+    z.regex(ACCOUNT_ID, "must be the vault account's 12-digit id, quoted"),
+  ),
+  /** Where the vault's copies live: the primary or the DR region (default: the DR region). */
+  region: z.optional(region),
+  kmsKeyArn: z
+    .string(
+      "must be the ARN of a customer-managed KMS key in the vault account (arn:aws:kms:<region>:<vault account>:key/<id>): the vault's copies are encrypted with the vault's own key",
+    )
+    .check(
+      z.regex(
+        CUSTOMER_KEY_ARN,
+        "must be the ARN of a customer-managed KMS key in the vault account (arn:aws:kms:<region>:<vault account>:key/<id>), not an alias: RDS cannot share or copy across accounts under an AWS-managed key such as aws/rds",
+      ),
+    ),
+  roleArn: z
+    .string(
+      'must be the ARN of the role Lifeboat assumes in the vault account (arn:aws:iam::<vault account>:role/<name>), from the vault stack',
+    )
+    .check(
+      z.regex(
+        ROLE_ARN,
+        'must be the ARN of the role Lifeboat assumes in the vault account (arn:aws:iam::<vault account>:role/<name>), from the vault stack',
+      ),
+    ),
+  /** Copies in flight into the vault region at once, per kind (the vault account's own limits). */
+  copyCaps: z._default(
+    z.strictObject({
+      instance: z._default(
+        boundedInt(1, 20, 'must be 1-20 (RDS allows 20 copies in flight per region)'),
+        20,
+      ),
+      cluster: z._default(
+        boundedInt(1, 5, 'must be 1-5 (Aurora allows 5 copies in flight per region)'),
+        5,
+      ),
+    }),
+    { instance: 20, cluster: 5 },
+  ),
+  /** The vault account's manual snapshot quotas in its region (shared by every source account). */
+  quotas: z._default(
+    z.strictObject({
+      instanceSnapshots: z._default(
+        boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
+        100,
+      ),
+      clusterSnapshots: z._default(
+        boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
+        100,
+      ),
+    }),
+    { instanceSnapshots: 100, clusterSnapshots: 100 },
+  ),
+});
+
 const COPY_CAPS = { instance: 20, cluster: 5 };
 const QUOTAS = { instanceSnapshots: 100, clusterSnapshots: 100 };
 const VERIFICATION = { schedule: 'rate(1 day)', lookback: '7d', copyDeadline: '12h' };
@@ -496,6 +560,7 @@ export const PolicySchema = z
           postureSchedule: z._default(scheduleExpression, 'rate(1 hour)'),
         }),
       ),
+      vault: z.optional(vaultAccount),
       backupBucket: z._default(
         z.strictObject({
           objectLock: z.strictObject({
@@ -550,6 +615,7 @@ export const PolicySchema = z
       }
       objectiveProblems(policy, ctx);
       pointInTimeProblems(policy, ctx);
+      vaultProblems(policy, ctx);
       // Checks written for one engine cannot run on a database the policy says runs another.
       for (const [name, drill] of Object.entries(policy.drills?.databases ?? {})) {
         const written = drill?.engine ? engineFamily(drill.engine) : undefined;
@@ -697,6 +763,64 @@ function pointInTimeProblems(
   }
 }
 
+/**
+ * A vault account must be another account than production's (named by the DR key's ARN), and its
+ * key and role must be the vault account's, in the vault's region.
+ */
+function vaultProblems(
+  policy: {
+    regions?: { primary?: string; dr?: string };
+    snapshots?: { drKmsKeyArn?: string };
+    vault?: { account?: string; region?: string | undefined; kmsKeyArn?: string; roleArn?: string };
+  },
+  ctx: z.core.$RefinementCtx<unknown>,
+): void {
+  const vault = policy.vault;
+  if (!vault?.account || !ACCOUNT_ID.test(vault.account)) return;
+  const issue = (field: string, message: string, input: unknown) =>
+    ctx.addIssue({ code: 'custom', path: ['vault', field], message, input });
+  const production = KMS_KEY_ARN.exec(policy.snapshots?.drKmsKeyArn ?? '')
+    ? policy.snapshots?.drKmsKeyArn?.split(':')[4]
+    : undefined;
+  if (production === vault.account) {
+    issue(
+      'account',
+      `is ${vault.account}, the production account (snapshots.drKmsKeyArn is in it): the vault must be another account, one that production's credentials cannot delete from`,
+      vault.account,
+    );
+  }
+  const region = vault.region ?? policy.regions?.dr;
+  if (vault.region && policy.regions && ![policy.regions.primary, policy.regions.dr].includes(vault.region)) {
+    issue(
+      'region',
+      `is ${vault.region}, but the vault copies the snapshots of the primary region (${policy.regions.primary}) or the DR region's copies (${policy.regions.dr}) within their region: give one of those`,
+      vault.region,
+    );
+  }
+  const key = CUSTOMER_KEY_ARN.exec(vault.kmsKeyArn ?? '');
+  if (key && key[2] !== vault.account) {
+    issue(
+      'kmsKeyArn',
+      `is a key of account ${key[2]}, but the vault's copies must be encrypted with a key of the vault account ${vault.account}`,
+      vault.kmsKeyArn,
+    );
+  } else if (key && region && key[1] !== region) {
+    issue(
+      'kmsKeyArn',
+      `is in ${key[1]}, but the vault's copies are made in ${region}: give a key in that region`,
+      vault.kmsKeyArn,
+    );
+  }
+  const role = ROLE_ARN.exec(vault.roleArn ?? '');
+  if (role && role[1] !== vault.account) {
+    issue(
+      'roleArn',
+      `is a role of account ${role[1]}, but Lifeboat must assume a role in the vault account ${vault.account}`,
+      vault.roleArn,
+    );
+  }
+}
+
 function isTimeZone(zone: string): boolean {
   // The first DateTimeFormat of a process costs 12-18 ms of ICU start-up, at every cold start;
   // the list of canonical zones costs about 1 ms. Aliases such as UTC take the slow path.
@@ -718,3 +842,4 @@ export type DrillDatabase = DrillPolicy['databases'][string];
 export type SmokeCheck = DrillDatabase['checks'][number];
 export type FailoverPolicy = NonNullable<Policy['failover']>;
 export type FailoverDatabase = FailoverPolicy['databases'][string];
+export type VaultAccountPolicy = NonNullable<Policy['vault']>;

@@ -19,7 +19,9 @@ export function fieldProblems(issues: readonly z.core.$ZodIssue[]): FieldProblem
       }));
     }
     if (issue.code === 'invalid_type' && issue.input === undefined) {
-      return [{ path: formatPath(issue.path), message: 'is required' }];
+      // A field's own words (what it must be) say more than zod's type names.
+      const own = issue.message.startsWith('Invalid input') ? '' : `: ${issue.message}`;
+      return [{ path: formatPath(issue.path), message: `is required${own}` }];
     }
     if (issue.code === 'invalid_type') {
       return [{ path: formatPath(issue.path), message: typeMessage(issue) }];

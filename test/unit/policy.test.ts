@@ -322,6 +322,74 @@ describe('policy validation', () => {
     ]);
   });
 
+  it('accepts an isolated vault account, defaulting to the DR region and its copy caps', () => {
+    // Prepare
+    const text = `${VALID}
+vault:
+  account: "222233334444"
+  kmsKeyArn: arn:aws:kms:eu-west-1:222233334444:key/0b1c2d3e-aaaa-bbbb-cccc-000000000001
+  roleArn: arn:aws:iam::222233334444:role/lifeboat-vault-writer
+`;
+
+    // Act
+    const policy = parsePolicyText(text, 'policy.yml');
+
+    // Assess
+    expect(problems(text)).toEqual([]);
+    expect(policy.vault).toMatchObject({
+      account: '222233334444',
+      copyCaps: { instance: 20, cluster: 5 },
+      quotas: { instanceSnapshots: 100, clusterSnapshots: 100 },
+    });
+    expect(policy.vault?.region).toBeUndefined();
+  });
+
+  it('refuses a vault that is production, a key that is not a customer key of the vault, a missing role', () => {
+    // Prepare
+    const vault = (lines: string) => `${VALID}\nvault:\n${lines}`;
+
+    // Act
+    const same = problems(
+      vault(
+        '  account: "123456789012"\n  kmsKeyArn: arn:aws:kms:eu-west-1:123456789012:key/k1\n  roleArn: arn:aws:iam::123456789012:role/w\n',
+      ),
+    );
+    const alias = problems(
+      vault(
+        '  account: "222233334444"\n  kmsKeyArn: arn:aws:kms:eu-west-1:222233334444:alias/aws/rds\n  roleArn: arn:aws:iam::222233334444:role/w\n',
+      ),
+    );
+    const elsewhere = problems(
+      vault(
+        '  account: "222233334444"\n  region: eu-central-1\n  kmsKeyArn: arn:aws:kms:eu-west-1:999988887777:key/k1\n  roleArn: arn:aws:iam::999988887777:role/w\n',
+      ),
+    );
+    const noRole = problems(
+      vault('  account: "222233334444"\n  kmsKeyArn: arn:aws:kms:eu-west-1:222233334444:key/k1\n'),
+    );
+    const notQuoted = problems(
+      vault(
+        '  account: 222233334444\n  kmsKeyArn: arn:aws:kms:eu-west-1:222233334444:key/k1\n  roleArn: arn:aws:iam::222233334444:role/w\n',
+      ),
+    );
+
+    // Assess
+    expect(same).toEqual([
+      "vault.account: is 123456789012, the production account (snapshots.drKmsKeyArn is in it): the vault must be another account, one that production's credentials cannot delete from",
+    ]);
+    expect(alias).toEqual([
+      'vault.kmsKeyArn: must be the ARN of a customer-managed KMS key in the vault account (arn:aws:kms:<region>:<vault account>:key/<id>), not an alias: RDS cannot share or copy across accounts under an AWS-managed key such as aws/rds',
+    ]);
+    expect(elsewhere).toEqual([
+      "vault.kmsKeyArn: is a key of account 999988887777, but the vault's copies must be encrypted with a key of the vault account 222233334444",
+      'vault.roleArn: is a role of account 999988887777, but Lifeboat must assume a role in the vault account 222233334444',
+    ].sort());
+    expect(noRole).toEqual([
+      'vault.roleArn: is required: must be the ARN of the role Lifeboat assumes in the vault account (arn:aws:iam::<vault account>:role/<name>), from the vault stack',
+    ]);
+    expect(notQuoted).toEqual([expect.stringMatching(/^vault\.account: must be the vault account's 12-digit id, quoted/)]);
+  });
+
   it('says so when the policy named is a directory', () => {
     // Act
     const act = () => loadPolicyFile('test/fixtures');
