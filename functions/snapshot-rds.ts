@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ScheduledJob } from '../shared/jobs/job-definition.js';
 import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
-import { policyRds, recorderFor } from '../shared/jobs/job-wiring.js';
+import { policyRds, recorderFor, vaultAccountFor } from '../shared/jobs/job-wiring.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import { slotOf } from '../shared/naming/slot.js';
 import { QUOTA_METRIC } from '../shared/observability/metric-names.js';
@@ -21,7 +21,16 @@ export const definition: ScheduledJob<
   description: "Snapshots the policy's databases and copies the snapshots to the DR region",
   schedule: (policy) => policy.snapshots.schedule,
   runsIn: () => 'primary',
-  wire: (env) => ({ ...policyRds(env), recorder: recorderFor(env), log: env.log, now: env.now }),
+  wire: (env) => {
+    const vault = vaultAccountFor(env, 'lifeboat-snapshot-rds');
+    return {
+      ...policyRds(env),
+      recorder: recorderFor(env),
+      log: env.log,
+      now: env.now,
+      ...(vault ? { vault } : {}),
+    };
+  },
   run: (deps, policy, scheduledTime) =>
     runSnapshotJob(deps, policy, slotOf(scheduledTime), deps.now()),
   publish: (result, metrics) => {
@@ -31,6 +40,11 @@ export const definition: ScheduledJob<
     metrics.addMetric('CopiesStarted', MetricUnit.Count, count('started'));
     metrics.addMetric('CopiesPending', MetricUnit.Count, count('pending'));
     metrics.addMetric('SnapshotFailures', MetricUnit.Count, result.failures.length);
+    if (result.vault.length > 0) {
+      const sent = (outcome: string) => result.vault.filter((o) => o.outcome === outcome).length;
+      metrics.addMetric('VaultCopiesStarted', MetricUnit.Count, sent('started'));
+      metrics.addMetric('VaultCopiesPending', MetricUnit.Count, sent('pending'));
+    }
     for (const q of result.quotas) {
       const single = metrics.singleMetric();
       single.addDimensions({ Region: q.region, Kind: q.kind });

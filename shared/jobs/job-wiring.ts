@@ -4,6 +4,7 @@ import { clientIn, type RegionalRds, rdsIn } from '../aws/clients.js';
 import { type RateLimiter, rdsLimiter } from '../aws/rate-limiter.js';
 import { drVaultOf } from '../manifest/dr-copy.js';
 import { type RunRecorder, runRecorder } from '../manifest/run-recorder.js';
+import { type VaultAccount, vaultAccountOf, vaultRegionOf } from '../vault/vault-account.js';
 import type { JobEnvironment } from './job-definition.js';
 
 /**
@@ -20,6 +21,24 @@ export function policyRds(env: JobEnvironment): {
     primary: rdsIn(policy.regions.primary),
     dr: rdsIn(policy.regions.dr),
     limiter: rdsLimiter(policy.rdsRequestsPerSecond, env.deadline),
+  };
+}
+
+/**
+ * The isolated vault account a job sends to, reached through the policy's vault role (assumed on
+ * first use, as `session` in the vault's CloudTrail), and this account's KMS in the vault's
+ * region. Undefined without a vault in the policy.
+ */
+export function vaultAccountFor(
+  env: JobEnvironment,
+  session: string,
+): { account: VaultAccount; kms: KMSClient } | undefined {
+  const policy = env.policy();
+  if (!policy.vault) return undefined;
+  const region = vaultRegionOf(policy);
+  return {
+    account: vaultAccountOf(policy.vault, region, session),
+    kms: clientIn(KMSClient, region),
   };
 }
 

@@ -198,7 +198,7 @@ export interface RunRecord {
   /** Revision numbers missing below the highest one stored. */
   readonly gaps: readonly number[];
   /** Everything the trustworthy revisions list. */
-  readonly artifacts: Artifacts;
+  readonly artifacts: RecordArtifacts;
   /** What the run could not do and no later revision made good. */
   readonly failures: readonly RunFailure[];
 }
@@ -258,10 +258,15 @@ export function recordOf(revisions: readonly StoredRevision[]): RunRecord {
   };
 }
 
+/** Every kind of artifact a record holds, each a list (none absent). */
+export type RecordArtifacts = { [K in keyof Artifacts]-?: NonNullable<Artifacts[K]> };
+type ArtifactOf<K extends keyof Artifacts> = RecordArtifacts[K][number];
+
 /** How each kind of artifact is told apart from another. */
-const IDENTITY: { readonly [K in keyof Artifacts]: (a: Artifacts[K][number]) => string } = {
+const IDENTITY: { readonly [K in keyof Artifacts]-?: (a: ArtifactOf<K>) => string } = {
   snapshots: (a) => a.arn,
   drCopies: (a) => a.arn,
+  vaultCopies: (a) => a.arn,
   exports: (a) => `s3://${a.bucket}/${a.key}`,
   secrets: (a) => `${a.arn}@${a.versionId}`,
   deletions: (a) => a.arn,
@@ -269,8 +274,20 @@ const IDENTITY: { readonly [K in keyof Artifacts]: (a: Artifacts[K][number]) => 
 
 const ARTIFACT_KINDS = Object.keys(IDENTITY) as (keyof Artifacts)[];
 
-function emptyArtifacts(): { -readonly [K in keyof Artifacts]: Artifacts[K][number][] } {
-  return { snapshots: [], drCopies: [], exports: [], secrets: [], deletions: [] };
+function emptyArtifacts(): { -readonly [K in keyof Artifacts]-?: ArtifactOf<K>[] } {
+  return { snapshots: [], drCopies: [], vaultCopies: [], exports: [], secrets: [], deletions: [] };
+}
+
+/** One kind of a record's artifacts; an absent list (an optional kind) is empty. */
+function listOf<K extends keyof Artifacts>(artifacts: Artifacts, kind: K): ArtifactOf<K>[] {
+  return (artifacts[kind] ?? []) as ArtifactOf<K>[];
+}
+
+/** The ARNs of the snapshots and copies some artifacts name: what can resolve a failure. */
+function producedArns(...all: Artifacts[]): string[] {
+  return all.flatMap((a) =>
+    [...a.snapshots, ...a.drCopies, ...(a.vaultCopies ?? []), ...a.deletions].map((x) => x.arn),
+  );
 }
 
 /**
@@ -280,14 +297,14 @@ function emptyArtifacts(): { -readonly [K in keyof Artifacts]: Artifacts[K][numb
 export function mergeRecords(
   manifests: readonly { readonly artifacts: Artifacts; readonly failures: readonly RunFailure[] }[],
 ): {
-  artifacts: Artifacts;
+  artifacts: RecordArtifacts;
   failures: RunFailure[];
 } {
   const artifacts = emptyArtifacts();
   const seen = new Set<string>();
   for (const m of manifests) {
     for (const kind of ARTIFACT_KINDS) {
-      for (const a of m.artifacts[kind] as Artifacts[typeof kind][number][]) {
+      for (const a of listOf(m.artifacts, kind)) {
         const id = `${kind}:${(IDENTITY[kind] as (x: typeof a) => string)(a)}`;
         if (seen.has(id)) continue;
         seen.add(id);
@@ -295,9 +312,7 @@ export function mergeRecords(
       }
     }
   }
-  const produced = new Set(
-    [...artifacts.snapshots, ...artifacts.drCopies, ...artifacts.deletions].map((a) => a.arn),
-  );
+  const produced = new Set(producedArns(artifacts));
   const failures = new Map<string, RunFailure>();
   for (const m of manifests) {
     for (const f of m.failures) {
@@ -317,33 +332,26 @@ export function additionsOf(
 ): { artifacts: Artifacts; failures: RunFailure[]; empty: boolean } {
   const known = new Set(
     ARTIFACT_KINDS.flatMap((kind) =>
-      (record.artifacts[kind] as Artifacts[typeof kind][number][]).map(
+      listOf(record.artifacts, kind).map(
         (a) => `${kind}:${(IDENTITY[kind] as (x: typeof a) => string)(a)}`,
       ),
     ),
   );
   const artifacts = emptyArtifacts();
   for (const kind of ARTIFACT_KINDS) {
-    for (const a of draft.artifacts[kind] as Artifacts[typeof kind][number][]) {
+    for (const a of listOf(draft.artifacts, kind)) {
       if (!known.has(`${kind}:${(IDENTITY[kind] as (x: typeof a) => string)(a)}`)) {
         (artifacts[kind] as (typeof a)[]).push(a);
       }
     }
   }
-  const produced = new Set(
-    [
-      ...record.artifacts.snapshots,
-      ...record.artifacts.drCopies,
-      ...record.artifacts.deletions,
-      ...artifacts.snapshots,
-      ...artifacts.drCopies,
-      ...artifacts.deletions,
-    ].map((a) => a.arn),
-  );
+  const produced = new Set(producedArns(record.artifacts, artifacts));
   const outstanding = new Set(record.failures.map((f) => f.subject));
   const failures = draft.failures.filter(
     (f) => !outstanding.has(f.subject) && (f.resolvedBy === null || !produced.has(f.resolvedBy)),
   );
   const empty = ARTIFACT_KINDS.every((k) => artifacts[k].length === 0) && failures.length === 0;
-  return { artifacts, failures, empty };
+  // A record without vault copies says nothing of them (as records before the vault did not).
+  const { vaultCopies, ...rest } = artifacts;
+  return { artifacts: vaultCopies.length ? artifacts : rest, failures, empty };
 }

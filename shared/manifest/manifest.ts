@@ -40,6 +40,22 @@ const DrCopyArtifactSchema = z.strictObject({
   status: text,
 });
 
+/** A snapshot's copy in the isolated vault account, made from a snapshot shared with it. */
+const VaultCopyArtifactSchema = z.strictObject({
+  arn: text,
+  /** The snapshot copied: Lifeboat's snapshot or its DR copy, in the vault's region. */
+  sourceArn: text,
+  /** The vault account. */
+  account: text,
+  region: text,
+  kind,
+  target: text,
+  slot: slotId,
+  kmsKeyId: nullableText,
+  /** The copy's status when the run recorded it. */
+  status: text,
+});
+
 const ExportArtifactSchema = z.strictObject({
   bucket: text,
   key: text,
@@ -87,6 +103,8 @@ const PreviousSchema = z.strictObject({
 const ArtifactsSchema = z.strictObject({
   snapshots: z.array(SnapshotArtifactSchema),
   drCopies: z.array(DrCopyArtifactSchema),
+  /** Absent from the records of policies without a vault account (and from older records). */
+  vaultCopies: z.optional(z.array(VaultCopyArtifactSchema)),
   exports: z.array(ExportArtifactSchema),
   secrets: z.array(SecretEntrySchema),
   deletions: z.array(DeletionSchema),
@@ -132,6 +150,7 @@ export type ManifestSignature = z.output<typeof ManifestSignatureSchema>;
 export type SignedManifest = z.output<typeof SignedManifestSchema>;
 export type SnapshotArtifact = z.output<typeof SnapshotArtifactSchema>;
 export type DrCopyArtifact = z.output<typeof DrCopyArtifactSchema>;
+export type VaultCopyArtifact = z.output<typeof VaultCopyArtifactSchema>;
 export type ExportArtifact = z.output<typeof ExportArtifactSchema>;
 export type SecretEntry = z.output<typeof SecretEntrySchema>;
 export type Deletion = z.output<typeof DeletionSchema>;
@@ -177,6 +196,7 @@ export function newManifest(
     artifacts: {
       snapshots: artifacts.snapshots ?? [],
       drCopies: artifacts.drCopies ?? [],
+      ...(artifacts.vaultCopies?.length ? { vaultCopies: artifacts.vaultCopies } : {}),
       exports: artifacts.exports ?? [],
       secrets: artifacts.secrets ?? [],
       deletions: artifacts.deletions ?? [],

@@ -60,6 +60,25 @@ export function snapshotIdentifier(target: string, slot: Slot): string {
 }
 
 /**
+ * The identifier of a snapshot's copy in the vault account: the source account comes first, so
+ * that the copies of many production accounts never clash and the vault groups them by it.
+ *
+ * @example vaultCopyIdentifier('111122223333', 'orders-db', slot) // 'lifeboat-111122223333-orders-db-202611210300'
+ */
+export function vaultCopyIdentifier(sourceAccount: string, target: string, slot: Slot): string {
+  return boundedIdentifier('lifeboat', `${sourceAccount}-${target}`, slot.id);
+}
+
+/** The source account and slot a vault copy's identifier names, or undefined. */
+export function parseVaultCopyIdentifier(
+  id: string,
+): { readonly sourceAccount: string; readonly slot: Slot } | undefined {
+  const match = /^lifeboat-(\d{12})-.+-(\d{12})$/.exec(id);
+  const slot = match ? parseSlotId(match[2] as string) : undefined;
+  return match && slot ? { sourceAccount: match[1] as string, slot } : undefined;
+}
+
+/**
  * The slot a Lifeboat identifier ends with (`lifeboat-orders-db-202611210300`), or undefined.
  * Only the identifier says so: whether the snapshot is Lifeboat's is for its facts and the
  * signed manifests to say.

@@ -308,9 +308,9 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
  * there under the vault's own key through the role it assumes there, then stops sharing.
  */
 const vaultAccount = z.strictObject({
-  account: z.string("must be the vault account's 12-digit id, quoted").check(
-    z.regex(ACCOUNT_ID, "must be the vault account's 12-digit id, quoted"),
-  ),
+  account: z
+    .string("must be the vault account's 12-digit id, quoted")
+    .check(z.regex(ACCOUNT_ID, "must be the vault account's 12-digit id, quoted")),
   /** Where the vault's copies live: the primary or the DR region (default: the DR region). */
   region: z.optional(region),
   kmsKeyArn: z
@@ -320,7 +320,7 @@ const vaultAccount = z.strictObject({
     .check(
       z.regex(
         CUSTOMER_KEY_ARN,
-        "must be the ARN of a customer-managed KMS key in the vault account (arn:aws:kms:<region>:<vault account>:key/<id>), not an alias: RDS cannot share or copy across accounts under an AWS-managed key such as aws/rds",
+        'must be the ARN of a customer-managed KMS key in the vault account (arn:aws:kms:<region>:<vault account>:key/<id>), not an alias: RDS cannot share or copy across accounts under an AWS-managed key such as aws/rds',
       ),
     ),
   roleArn: z
@@ -790,7 +790,11 @@ function vaultProblems(
     );
   }
   const region = vault.region ?? policy.regions?.dr;
-  if (vault.region && policy.regions && ![policy.regions.primary, policy.regions.dr].includes(vault.region)) {
+  if (
+    vault.region &&
+    policy.regions &&
+    ![policy.regions.primary, policy.regions.dr].includes(vault.region)
+  ) {
     issue(
       'region',
       `is ${vault.region}, but the vault copies the snapshots of the primary region (${policy.regions.primary}) or the DR region's copies (${policy.regions.dr}) within their region: give one of those`,

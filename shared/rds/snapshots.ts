@@ -11,6 +11,8 @@ import {
   DBSnapshotNotFoundFault,
   DeleteDBClusterSnapshotCommand,
   DeleteDBSnapshotCommand,
+  ModifyDBClusterSnapshotAttributeCommand,
+  ModifyDBSnapshotAttributeCommand,
   paginateDescribeDBClusterSnapshots,
   paginateDescribeDBSnapshots,
 } from '@aws-sdk/client-rds';
@@ -75,11 +77,30 @@ export async function listManualSnapshots(
   rds: RegionalRds,
   kinds: readonly SnapshotKind[] = ['instance', 'cluster'],
 ): Promise<SnapshotRecord[]> {
+  return listSnapshots(rds, kinds, { SnapshotType: 'manual' });
+}
+
+/**
+ * Every snapshot other accounts share with this one in the region, both kinds: one describe call
+ * per 100 snapshots.
+ */
+export async function listSharedSnapshots(rds: RegionalRds): Promise<SnapshotRecord[]> {
+  return listSnapshots(rds, ['instance', 'cluster'], {
+    SnapshotType: 'shared',
+    IncludeShared: true,
+  });
+}
+
+async function listSnapshots(
+  rds: RegionalRds,
+  kinds: readonly SnapshotKind[],
+  filter: { SnapshotType: 'manual' | 'shared'; IncludeShared?: boolean },
+): Promise<SnapshotRecord[]> {
   const records: SnapshotRecord[] = [];
   if (kinds.includes('instance')) {
     for await (const page of paginateDescribeDBSnapshots(
       { client: rds.client, pageSize: 100 },
-      { SnapshotType: 'manual' },
+      filter,
     )) {
       for (const s of page.DBSnapshots ?? []) records.push(fromInstanceSnapshot(s, rds.region));
     }
@@ -87,7 +108,7 @@ export async function listManualSnapshots(
   if (kinds.includes('cluster')) {
     for await (const page of paginateDescribeDBClusterSnapshots(
       { client: rds.client, pageSize: 100 },
-      { SnapshotType: 'manual' },
+      filter,
     )) {
       for (const s of page.DBClusterSnapshots ?? [])
         records.push(fromClusterSnapshot(s, rds.region));
@@ -202,22 +223,24 @@ export async function createSnapshot(
 }
 
 /**
- * Starts an encrypted cross-region copy, called on the destination region's client. The SDK
- * presigns the request to the source region named in the source ARN.
+ * Starts an encrypted copy, called on the destination's client: across regions (the SDK presigns
+ * the request to the source region named in the source ARN), or into another account from a
+ * snapshot shared with it. The copy is named `targetId` (default: the source's identifier).
  */
 export async function copySnapshot(
   destination: RegionalRds,
   kind: SnapshotKind,
   source: { arn: string; id: string },
-  kmsKeyId: string,
+  kmsKeyId: string | undefined,
   tags: readonly Tag[],
+  targetId = source.id,
 ): Promise<{ outcome: 'created'; copy: SnapshotRecord } | { outcome: 'already-exists' }> {
   try {
     if (kind === 'instance') {
       const out = await destination.client.send(
         new CopyDBSnapshotCommand({
           SourceDBSnapshotIdentifier: source.arn,
-          TargetDBSnapshotIdentifier: source.id,
+          TargetDBSnapshotIdentifier: targetId,
           KmsKeyId: kmsKeyId,
           CopyTags: false,
           Tags: [...tags],
@@ -232,7 +255,7 @@ export async function copySnapshot(
     const out = await destination.client.send(
       new CopyDBClusterSnapshotCommand({
         SourceDBClusterSnapshotIdentifier: source.arn,
-        TargetDBClusterSnapshotIdentifier: source.id,
+        TargetDBClusterSnapshotIdentifier: targetId,
         KmsKeyId: kmsKeyId,
         CopyTags: false,
         Tags: [...tags],
@@ -246,6 +269,37 @@ export async function copySnapshot(
   } catch (error) {
     if (isAlreadyExists(error)) return { outcome: 'already-exists' };
     throw error;
+  }
+}
+
+/**
+ * Lets another account restore and copy a manual snapshot (`share`), or stops letting it. The
+ * `restore` attribute is the one RDS shares by.
+ */
+export async function setSnapshotShared(
+  rds: RegionalRds,
+  kind: SnapshotKind,
+  snapshotId: string,
+  account: string,
+  share: boolean,
+): Promise<void> {
+  const change = share ? { ValuesToAdd: [account] } : { ValuesToRemove: [account] };
+  if (kind === 'instance') {
+    await rds.client.send(
+      new ModifyDBSnapshotAttributeCommand({
+        DBSnapshotIdentifier: snapshotId,
+        AttributeName: 'restore',
+        ...change,
+      }),
+    );
+  } else {
+    await rds.client.send(
+      new ModifyDBClusterSnapshotAttributeCommand({
+        DBClusterSnapshotIdentifier: snapshotId,
+        AttributeName: 'restore',
+        ...change,
+      }),
+    );
   }
 }
 

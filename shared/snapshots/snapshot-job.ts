@@ -1,3 +1,4 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
@@ -6,6 +7,7 @@ import {
   newManifest,
   type RunFailure,
   type SnapshotArtifact,
+  type VaultCopyArtifact,
 } from '../manifest/manifest.js';
 import type { RecordOutcome, RunRecorder } from '../manifest/run-recorder.js';
 import { recordRun } from '../manifest/run-recorder.js';
@@ -22,6 +24,7 @@ import {
   type SnapshotRecord,
 } from '../rds/snapshots.js';
 import { discoverTargets, type Target } from '../rds/targets.js';
+import { type VaultAccount, vaultRegionOf } from '../vault/vault-account.js';
 import {
   type CopyOutcome,
   ownSnapshot,
@@ -31,7 +34,10 @@ import {
   type TargetOutcome,
 } from './snapshot-planner.js';
 
+import { ownVaultCopy, sendToVault, type VaultCopyOutcome, vaultCopiesOf } from './vault-copies.js';
+
 export type { CopyOutcome, TargetOutcome } from './snapshot-planner.js';
+export type { VaultCopyOutcome } from './vault-copies.js';
 
 export interface SnapshotJobDeps {
   readonly primary: RegionalRds;
@@ -41,6 +47,8 @@ export interface SnapshotJobDeps {
   /** Writes the run's signed manifest. */
   readonly recorder: RunRecorder;
   readonly log: JobLog;
+  /** The isolated vault account, when the policy has one; KMS of this account in its region. */
+  readonly vault?: { readonly account: VaultAccount; readonly kms: KMSClient };
 }
 
 export interface QuotaUsage {
@@ -56,6 +64,8 @@ export interface SnapshotJobResult {
   readonly slot: string;
   readonly targets: readonly TargetOutcome[];
   readonly copies: readonly CopyOutcome[];
+  /** What was sent to the vault account (empty without one). */
+  readonly vault: readonly VaultCopyOutcome[];
   readonly quotas: readonly QuotaUsage[];
   /** The slot's record: written, amended with what earlier deliveries missed, or complete. */
   readonly manifest: RecordOutcome | 'not-written';
@@ -108,7 +118,14 @@ export async function runSnapshotJob(
     listManualSnapshots(deps.primary),
     listManualSnapshots(deps.dr),
   ]);
-  const held = { targets, primary: primaryAfter, dr: drAfter };
+  const sentToVault = await sendSnapshotsToVault(deps, policy, targets, primaryAfter, drAfter);
+  failures.push(...sentToVault.failures);
+  const held: Holdings = {
+    targets,
+    primary: primaryAfter,
+    dr: drAfter,
+    vault: sentToVault.held.copies,
+  };
   const runId = runIdOf('snapshot-rds', slot);
   const { manifest } = await recordRun(
     deps.recorder,
@@ -134,6 +151,7 @@ export async function runSnapshotJob(
     slot: slot.time.toISOString(),
     targets: outcomes,
     copies,
+    vault: sentToVault.outcomes,
     quotas,
     manifest,
     amended,
@@ -145,15 +163,73 @@ interface Holdings {
   readonly targets: readonly Target[];
   readonly primary: readonly SnapshotRecord[];
   readonly dr: readonly SnapshotRecord[];
+  /** The vault account's snapshots (every source account's), when the policy has a vault. */
+  readonly vault: readonly SnapshotRecord[];
 }
 
-/** The slot's snapshots and their DR copies, as both regions hold them. */
+/**
+ * Sends the snapshots in the vault's region to the vault account: Lifeboat's snapshots, or in the
+ * DR region the copies Lifeboat made of them.
+ */
+async function sendSnapshotsToVault(
+  deps: SnapshotJobDeps,
+  policy: Policy,
+  targets: readonly Target[],
+  primary: readonly SnapshotRecord[],
+  dr: readonly SnapshotRecord[],
+): ReturnType<typeof sendToVault> {
+  const none = { outcomes: [], held: { copies: [], shared: [] }, failures: [] };
+  if (!policy.vault) return none;
+  if (!deps.vault) {
+    return {
+      ...none,
+      failures: [
+        {
+          subject: `the vault account ${policy.vault.account}`,
+          error: 'VaultCopyError: the job was started without a way to reach the vault account',
+        },
+      ],
+    };
+  }
+  const region = vaultRegionOf(policy);
+  const account = deps.recorder.account;
+  const sources =
+    region === policy.regions.primary
+      ? primary
+      : dr.filter((s) => {
+          const own = ownSnapshot(s, targets);
+          return (
+            own !== undefined &&
+            (s.copiedFrom === undefined ||
+              s.copiedFrom === snapshotArn(policy.regions.primary, account, s.kind, s.id))
+          );
+        });
+  return sendToVault(
+    {
+      source: region === policy.regions.primary ? deps.primary : deps.dr,
+      kms: deps.vault.kms,
+      vault: deps.vault.account,
+      limiter: deps.limiter,
+      log: deps.log,
+    },
+    { name: policy.name, vault: policy.vault },
+    account,
+    targets,
+    sources,
+  );
+}
+
+/** The slot's snapshots, their DR copies and their vault copies, as the regions hold them. */
 function artifactsOf(
   policy: Policy,
   account: string,
   slot: Slot,
   held: Holdings,
-): { snapshots: SnapshotArtifact[]; drCopies: DrCopyArtifact[] } {
+): {
+  snapshots: SnapshotArtifact[];
+  drCopies: DrCopyArtifact[];
+  vaultCopies: VaultCopyArtifact[];
+} {
   const ofSlot = (s: SnapshotRecord) => {
     const own = ownSnapshot(s, held.targets);
     return own?.slot.id === slot.id ? own : undefined;
@@ -193,7 +269,17 @@ function artifactsOf(
       },
     ];
   });
-  return { snapshots, drCopies };
+  const vaultCopies = policy.vault
+    ? vaultCopiesOf(
+        account,
+        policy.vault.account,
+        held.targets,
+        slot,
+        vaultRegionOf(policy),
+        held.vault,
+      )
+    : [];
+  return { snapshots, drCopies, vaultCopies };
 }
 
 /**
@@ -211,8 +297,11 @@ async function completeEarlierRuns(
   failures: JobFailure[],
 ): Promise<string[]> {
   const slots = new Map<string, Slot>();
-  for (const s of held.dr) {
-    const own = ownSnapshot(s, held.targets);
+  const copied = [
+    ...held.dr.map((s) => ownSnapshot(s, held.targets)),
+    ...held.vault.map((s) => ownVaultCopy(s, deps.recorder.account, held.targets)),
+  ];
+  for (const own of copied) {
     if (own && own.slot.id !== slot.id && own.slot.time <= now) slots.set(own.slot.id, own.slot);
   }
   if (slots.size === 0) return [];
@@ -227,10 +316,18 @@ async function completeEarlierRuns(
   for (const earlier of [...slots.values()].sort((a, b) => a.id.localeCompare(b.id))) {
     const runId = runIdOf('snapshot-rds', earlier);
     if (!recorded.has(runId)) continue;
-    const { drCopies } = artifactsOf(policy, deps.recorder.account, earlier, held);
+    const { drCopies, vaultCopies } = artifactsOf(policy, deps.recorder.account, earlier, held);
     const { manifest } = await recordRun(
       deps.recorder,
-      newManifest('snapshot-rds', earlier, policy, deps.recorder.account, { drCopies }, [], now),
+      newManifest(
+        'snapshot-rds',
+        earlier,
+        policy,
+        deps.recorder.account,
+        { drCopies, vaultCopies },
+        [],
+        now,
+      ),
       failures,
     );
     if (manifest === 'amended') amended.push(runId);

@@ -72,3 +72,75 @@ describe('the local AWS', () => {
     }
   });
 });
+
+describe('the local AWS, across accounts', () => {
+  it('lets an account copy a snapshot by ARN only while its owner shares it, as RDS does', async () => {
+    // Prepare: account 123456789012 (plain credentials) and 222233334444 (an assumed role)
+    const { RDSClient, CreateDBInstanceCommand, CreateDBSnapshotCommand, CopyDBSnapshotCommand } =
+      await import('@aws-sdk/client-rds');
+    const { ModifyDBSnapshotAttributeCommand } = await import('@aws-sdk/client-rds');
+    const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
+    const aws = await startLocalAws();
+    const config = {
+      region: 'eu-west-1',
+      endpoint: aws.endpoint,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    };
+    try {
+      const owner = new RDSClient(config);
+      const assumed = await new STSClient(config).send(
+        new AssumeRoleCommand({
+          RoleArn: 'arn:aws:iam::222233334444:role/vault',
+          RoleSessionName: 'vault',
+        }),
+      );
+      const other = new RDSClient({
+        ...config,
+        credentials: {
+          accessKeyId: assumed.Credentials?.AccessKeyId ?? '',
+          secretAccessKey: assumed.Credentials?.SecretAccessKey ?? '',
+          sessionToken: assumed.Credentials?.SessionToken ?? '',
+        },
+      });
+      await owner.send(
+        new CreateDBInstanceCommand({
+          DBInstanceIdentifier: 'db',
+          Engine: 'postgres',
+          DBInstanceClass: 'db.t4g.micro',
+          AllocatedStorage: 20,
+          MasterUsername: 'u',
+          MasterUserPassword: 'password-1',
+        }),
+      );
+      await owner.send(
+        new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'db', DBSnapshotIdentifier: 's1' }),
+      );
+      const copy = (id: string) =>
+        other.send(
+          new CopyDBSnapshotCommand({
+            SourceDBSnapshotIdentifier: 'arn:aws:rds:eu-west-1:123456789012:snapshot:s1',
+            TargetDBSnapshotIdentifier: id,
+          }),
+        );
+
+      // Act
+      const unshared = await copy('c1').catch((e: Error) => e.name);
+      await owner.send(
+        new ModifyDBSnapshotAttributeCommand({
+          DBSnapshotIdentifier: 's1',
+          AttributeName: 'restore',
+          ValuesToAdd: ['222233334444'],
+        }),
+      );
+      const shared = await copy('c2');
+
+      // Assess
+      expect(unshared).toBe('DBSnapshotNotFoundFault');
+      expect(shared.DBSnapshot?.DBSnapshotArn).toBe(
+        'arn:aws:rds:eu-west-1:222233334444:snapshot:c2',
+      );
+    } finally {
+      await aws.stop();
+    }
+  });
+});

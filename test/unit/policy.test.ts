@@ -380,14 +380,18 @@ vault:
     expect(alias).toEqual([
       'vault.kmsKeyArn: must be the ARN of a customer-managed KMS key in the vault account (arn:aws:kms:<region>:<vault account>:key/<id>), not an alias: RDS cannot share or copy across accounts under an AWS-managed key such as aws/rds',
     ]);
-    expect(elsewhere).toEqual([
-      "vault.kmsKeyArn: is a key of account 999988887777, but the vault's copies must be encrypted with a key of the vault account 222233334444",
-      'vault.roleArn: is a role of account 999988887777, but Lifeboat must assume a role in the vault account 222233334444',
-    ].sort());
+    expect(elsewhere).toEqual(
+      [
+        "vault.kmsKeyArn: is a key of account 999988887777, but the vault's copies must be encrypted with a key of the vault account 222233334444",
+        'vault.roleArn: is a role of account 999988887777, but Lifeboat must assume a role in the vault account 222233334444',
+      ].sort(),
+    );
     expect(noRole).toEqual([
       'vault.roleArn: is required: must be the ARN of the role Lifeboat assumes in the vault account (arn:aws:iam::<vault account>:role/<name>), from the vault stack',
     ]);
-    expect(notQuoted).toEqual([expect.stringMatching(/^vault\.account: must be the vault account's 12-digit id, quoted/)]);
+    expect(notQuoted).toEqual([
+      expect.stringMatching(/^vault\.account: must be the vault account's 12-digit id, quoted/),
+    ]);
   });
 
   it('says so when the policy named is a directory', () => {

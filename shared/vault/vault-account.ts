@@ -1,0 +1,97 @@
+import { RDSClient } from '@aws-sdk/client-rds';
+import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
+import type { RegionalRds } from '../aws/clients.js';
+import { clientIn } from '../aws/clients.js';
+import type { Policy, VaultAccountPolicy } from '../policy/schema.js';
+
+/** Lifeboat could not act in the vault account as the role the policy names. */
+export class VaultRoleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VaultRoleError';
+  }
+}
+
+/** The vault account as Lifeboat reaches it: its id, region, key, and RDS as the assumed role. */
+export interface VaultAccount {
+  readonly account: string;
+  readonly region: string;
+  readonly kmsKeyArn: string;
+  readonly rds: RegionalRds;
+}
+
+/** The region of the vault's copies: the policy's choice, or the DR region. */
+export function vaultRegionOf(
+  policy: Pick<Policy, 'regions'> & { readonly vault?: { readonly region?: string | undefined } },
+): string {
+  return policy.vault?.region ?? policy.regions.dr;
+}
+
+// Credentials are renewed this long before they expire.
+const RENEW_MS = 5 * 60_000;
+
+/**
+ * The vault account, reached through the role the policy names. The role is assumed when the
+ * first call needs it, and again before its credentials expire. `sessionName` says in the vault's
+ * CloudTrail which job acted.
+ */
+export function vaultAccountOf(
+  vault: VaultAccountPolicy,
+  region: string,
+  sessionName: string,
+  sts: STSClient = clientIn(STSClient, region),
+): VaultAccount {
+  let current:
+    | Promise<{
+        accessKeyId: string;
+        secretAccessKey: string;
+        sessionToken: string;
+        expiration: Date;
+      }>
+    | undefined;
+  let expires = 0;
+  const credentials = () => {
+    if (!current || Date.now() > expires - RENEW_MS) {
+      current = assume(sts, vault, sessionName).then((c) => {
+        expires = c.expiration.getTime();
+        return c;
+      });
+      current.catch(() => {
+        current = undefined;
+      });
+    }
+    return current;
+  };
+  return {
+    account: vault.account,
+    region,
+    kmsKeyArn: vault.kmsKeyArn,
+    rds: {
+      region,
+      client: new RDSClient({ region, retryMode: 'adaptive', maxAttempts: 6, credentials }),
+    },
+  };
+}
+
+async function assume(sts: STSClient, vault: VaultAccountPolicy, sessionName: string) {
+  let out: AssumeRoleCommandOutput;
+  try {
+    out = await sts.send(
+      new AssumeRoleCommand({ RoleArn: vault.roleArn, RoleSessionName: sessionName }),
+    );
+  } catch (error) {
+    throw new VaultRoleError(
+      `cannot assume ${vault.roleArn} in the vault account ${vault.account} (${(error as Error).name}): deploy the vault stack with this account among its sourceAccounts, and give this function's role sts:AssumeRole on it`,
+    );
+  }
+  const c = out.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+    throw new VaultRoleError(`assuming ${vault.roleArn} returned no credentials`);
+  }
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+    expiration: c.Expiration ?? new Date(Date.now() + 3600_000),
+  };
+}
