@@ -341,13 +341,28 @@ function heartbeatAlarms(
     if (job.kind !== 'job' || job.runsIn(policy) !== role) continue;
     const expression = job.schedule(policy);
     if (!expression) continue;
-    const gapS = longestGapMs(parseSchedule(expression, policy.timeZone), new Date()) / 1000;
-    // A run may start late and take its time: a margin of a tenth of the gap, at least 30 minutes.
-    const windowS = Math.min(MAX_EVALUATION_S, gapS + Math.max(1800, gapS / 10));
-    const period = windowS >= 6 * HOUR_S ? HOUR_S : 300;
-    const periods = Math.ceil(windowS / period);
-    const service = moduleNameOf(job.name);
-    alarms[`${job.name.charAt(0).toUpperCase()}${job.name.slice(1)}HeartbeatAlarm`] = {
+    Object.assign(alarms, heartbeatAlarm(job.name, expression, policy.timeZone));
+  }
+  return alarms;
+}
+
+/**
+ * The heartbeat alarm of one scheduled function (`snapshotRds`): it fires when no run completed
+ * without failures within the schedule's longest gap and a margin. Missing data breaches.
+ */
+export function heartbeatAlarm(
+  name: string,
+  expression: string,
+  timeZone: string,
+): Record<string, unknown> {
+  const gapS = longestGapMs(parseSchedule(expression, timeZone), new Date()) / 1000;
+  // A run may start late and take its time: a margin of a tenth of the gap, at least 30 minutes.
+  const windowS = Math.min(MAX_EVALUATION_S, gapS + Math.max(1800, gapS / 10));
+  const period = windowS >= 6 * HOUR_S ? HOUR_S : 300;
+  const periods = Math.ceil(windowS / period);
+  const service = moduleNameOf(name);
+  return {
+    [`${name.charAt(0).toUpperCase()}${name.slice(1)}HeartbeatAlarm`]: {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         AlarmDescription: `Lifeboat ${service} has not completed a run without failures for ${Math.round(windowS / 60)} minutes (its schedule ${expression}, and a margin): a schedule that stopped, a function that cannot start or runs that keep failing`,
@@ -363,9 +378,8 @@ function heartbeatAlarms(
         TreatMissingData: 'breaching',
         AlarmActions: [{ Ref: 'AlertTopic' }],
       },
-    };
-  }
-  return alarms;
+    },
+  };
 }
 
 /** An alarm when the posture finds a database missing an objective (RPO now, or its drill's RTO). */
@@ -510,7 +524,7 @@ function paramsOf(param: ResolverOptions['param']): Map<string, string> {
   );
 }
 
-const KEY_POLICY = {
+export const KEY_POLICY = {
   Version: '2012-10-17',
   Statement: [
     {
@@ -534,6 +548,19 @@ const KEY_POLICY = {
  * management events (any trail logging them), which is how KMS calls reach EventBridge.
  */
 function alertResources(policy: Policy, role: Role): Record<string, unknown> {
+  return keyAtRiskAlerts([
+    { 'Fn::GetAtt': ['DataKey', 'Arn'] },
+    { 'Fn::GetAtt': ['ManifestKey', 'Arn'] },
+    ...(role === 'dr' ? [policy.snapshots.drKmsKeyArn] : []),
+  ]);
+}
+
+/**
+ * The alert topic's key (which alarms and EventBridge may encrypt to), and a rule that alerts
+ * through the topic (`AlertTopic`) when one of the `watched` keys is disabled or scheduled for
+ * deletion. Shared by every Lifeboat stack, the vault's included.
+ */
+export function keyAtRiskAlerts(watched: readonly unknown[]): Record<string, unknown> {
   const service = (principal: string, conditions: boolean) => ({
     Sid: `${principal.split('.')[0]}EncryptsAlerts`,
     Effect: 'Allow',
@@ -545,11 +572,6 @@ function alertResources(policy: Policy, role: Role): Record<string, unknown> {
       ? { Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }
       : {}),
   });
-  const watched = [
-    { 'Fn::GetAtt': ['DataKey', 'Arn'] },
-    { 'Fn::GetAtt': ['ManifestKey', 'Arn'] },
-    ...(role === 'dr' ? [policy.snapshots.drKmsKeyArn] : []),
-  ];
   return {
     AlertKey: {
       Type: 'AWS::KMS::Key',
@@ -577,7 +599,7 @@ function alertResources(policy: Policy, role: Role): Record<string, unknown> {
           detail: {
             eventSource: ['kms.amazonaws.com'],
             eventName: ['DisableKey', 'ScheduleKeyDeletion', 'DeleteImportedKeyMaterial'],
-            resources: { ARN: watched },
+            resources: { ARN: [...watched] },
           },
         },
         Targets: [

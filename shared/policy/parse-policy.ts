@@ -38,12 +38,15 @@ export function readPolicySource(path: string): string {
  * policy, validated again here by the same schema. Keeps a YAML parser out of every bundle.
  */
 export function loadPackagedPolicy(path: string): Policy {
+  return parsePolicy(readPackagedJson(path), path);
+}
+
+/** Reads a packaged JSON policy (production's or the vault's), before its schema checks it. */
+export function readPackagedJson(path: string): unknown {
   const text = readPolicySource(path);
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (cause) {
     throw new PolicyError(path, [{ path: '', message: 'is not valid JSON' }], { cause });
   }
-  return parsePolicy(raw, path);
 }

@@ -13,6 +13,14 @@ export function policyPath(named?: string, env: NodeJS.ProcessEnv = process.env)
 
 /** Parses and validates policy YAML text. */
 export function parsePolicyText(text: string, source = 'policy'): Policy {
+  return parsePolicy(parseYamlText(text, source), source);
+}
+
+/**
+ * Parses YAML text into plain data, refusing duplicate keys and alias bombs: a PolicyError names
+ * the line. The caller validates the data with its schema.
+ */
+export function parseYamlText(text: string, source: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new PolicyError(
@@ -34,7 +42,7 @@ export function parsePolicyText(text: string, source = 'policy'): Policy {
       { cause },
     );
   }
-  return parsePolicy(raw, source);
+  return raw;
 }
 
 /** Reads, parses and validates a YAML policy file. */

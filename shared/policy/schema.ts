@@ -20,7 +20,7 @@ export function isKnownRegion(name: string): boolean {
   );
 }
 
-const region = z.string().check(
+export const region = z.string().check(
   z.regex(REGION, 'must be an AWS region name such as eu-west-1'),
   z.refine(
     (name) => !REGION.test(name) || isKnownRegion(name),
@@ -36,14 +36,14 @@ const count = (what: string) =>
       z.maximum(100_000, `must be at most 100000 ${what}`),
     );
 
-const boundedInt = (min: number, max: number, message: string) =>
+export const boundedInt = (min: number, max: number, message: string) =>
   z.int(message).check(z.minimum(min, message), z.maximum(max, message));
 
 /**
  * A calendar duration within bounds the code can honour: `min` and `max` are durations too
  * (`0h` allows zero).
  */
-const duration = (what: string, min: string, max: string) =>
+export const duration = (what: string, min: string, max: string) =>
   z.string(`must be a duration such as 30d or 1y6m (${what})`).check(
     z.superRefine((text, ctx) => {
       const parsed = parseDuration(text);
@@ -63,7 +63,7 @@ const duration = (what: string, min: string, max: string) =>
     }),
   );
 
-const scheduleExpression = z
+export const scheduleExpression = z
   .string('must be a schedule expression such as cron(0 3 * * ? *)')
   .check(
     z.superRefine((text, ctx) => {
@@ -148,7 +148,7 @@ export function retentionKeepsSomething(
  * Grandfather-father-son rules with restic `forget` semantics. Counts cover the most recent
  * calendar buckets (in the policy's time zone) that hold a snapshot; rules are OR-ed.
  */
-const gfsRules = z
+export const gfsRules = z
   .strictObject({
     last: z._default(count('snapshots'), 0),
     hourly: z._default(count('hours'), 0),
@@ -299,7 +299,7 @@ const nonEmptyRecord = <V extends z.ZodMiniType>(value: V, what: string) =>
     .record(rdsIdentifier, value)
     .check(z.refine((r) => Object.keys(r).length > 0, `must name at least one ${what}`));
 
-const ACCOUNT_ID = /^\d{12}$/;
+export const ACCOUNT_ID = /^\d{12}$/;
 const CUSTOMER_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 
@@ -825,7 +825,7 @@ function vaultProblems(
   }
 }
 
-function isTimeZone(zone: string): boolean {
+export function isTimeZone(zone: string): boolean {
   // The first DateTimeFormat of a process costs 12-18 ms of ICU start-up, at every cold start;
   // the list of canonical zones costs about 1 ms. Aliases such as UTC take the slow path.
   if (Intl.supportedValuesOf('timeZone').includes(zone)) return true;

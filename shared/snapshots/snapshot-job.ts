@@ -24,7 +24,7 @@ import {
   type SnapshotRecord,
 } from '../rds/snapshots.js';
 import { discoverTargets, type Target } from '../rds/targets.js';
-import { type VaultAccount, vaultRegionOf } from '../vault/vault-account.js';
+import { type VaultAccount, vaultRegionOf } from '../vault-account/vault-account.js';
 import {
   type CopyOutcome,
   ownSnapshot,

@@ -23,7 +23,7 @@ import {
   setSnapshotShared,
 } from '../rds/snapshots.js';
 import type { Target } from '../rds/targets.js';
-import type { VaultAccount } from '../vault/vault-account.js';
+import type { VaultAccount } from '../vault-account/vault-account.js';
 import { SnapshotQuotaError } from './errors.js';
 import { ownSnapshot } from './snapshot-planner.js';
 

@@ -1,5 +1,5 @@
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { RDSClient } from '@aws-sdk/client-rds';
+import { CopyDBSnapshotCommand, CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +11,14 @@ import { runIdOf } from '../../shared/naming/run-ids.js';
 import { slotOf } from '../../shared/naming/slot.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import type { Policy } from '../../shared/policy/schema.js';
+import { parseVaultPolicy } from '../../shared/policy/vault-policy.js';
 import { listManualSnapshots, listSharedSnapshots } from '../../shared/rds/snapshots.js';
+import type { Target } from '../../shared/rds/targets.js';
 import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
-import { vaultAccountOf } from '../../shared/vault/vault-account.js';
+import { sendToVault } from '../../shared/snapshots/vault-copies.js';
+import { vaultAccountOf } from '../../shared/vault-account/vault-account.js';
+import { runVaultRetention, vaultInventory } from '../../shared/vault-account/vault-retention.js';
+import { runVaultVerification } from '../../shared/vault-account/vault-verification.js';
 import { useLocalAws } from '../support/local-aws.js';
 import { fixturePolicy } from '../support/policy.js';
 
@@ -22,6 +27,8 @@ const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
 const VAULT = '222233334444';
 const ROLE = `arn:aws:iam::${VAULT}:role/lifeboat-vault-writer`;
+// A second production account sending to the same vault.
+const OTHER = '333344445555';
 
 useLocalAws();
 
@@ -29,10 +36,17 @@ let policy: Policy;
 let recorder: RunRecorder;
 let vaultRds: RDSClient;
 
-/** A client of the vault account: moto gives an assumed role's calls to the role's account. */
-async function asVault<C>(Client: new (config: object) => C, region: string): Promise<C> {
+/** A client of another account: moto gives an assumed role's calls to the role's account. */
+async function asAccount<C>(
+  account: string,
+  Client: new (config: object) => C,
+  region: string,
+): Promise<C> {
   const out = await clientIn(STSClient, region).send(
-    new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'vault-admin' }),
+    new AssumeRoleCommand({
+      RoleArn: `arn:aws:iam::${account}:role/admin`,
+      RoleSessionName: 'test-admin',
+    }),
   );
   const c = out.Credentials;
   return new Client({
@@ -44,6 +58,9 @@ async function asVault<C>(Client: new (config: object) => C, region: string): Pr
     },
   });
 }
+
+const asVault = <C>(Client: new (config: object) => C, region: string) =>
+  asAccount(VAULT, Client, region);
 
 beforeAll(async () => {
   const drKey = await seedKey(DR);
@@ -161,5 +178,130 @@ describe('the isolated vault account, against the local AWS with two accounts', 
     expect(again.vault).toEqual([]);
     expect(again.failures).toEqual([]);
     expect(await listManualSnapshots({ region: DR, client: vaultRds })).toHaveLength(9);
+  });
+
+  it('takes a second production account’s copies too, grouped apart by their source', async () => {
+    // Prepare: another production account with its own orders-db, snapshotted and shared
+    const other = await asAccount(OTHER, RDSClient, DR);
+    await seedInstance(other, 'orders-db');
+    await other.send(
+      new CreateDBSnapshotCommand({
+        DBInstanceIdentifier: 'orders-db',
+        DBSnapshotIdentifier: 'lifeboat-orders-db-202611030200',
+      }),
+    );
+    const [source] = await listManualSnapshots({ region: DR, client: other });
+
+    // Act
+    const sent = await sendToVault(
+      {
+        source: { region: DR, client: other },
+        kms: await asAccount(OTHER, KMSClient, DR),
+        vault: vaultAccountOf(policy.vault as NonNullable<Policy['vault']>, DR, 'test-other'),
+        limiter: new RateLimiter({ perSecond: 1000, burst: 100 }),
+        log: silentLog,
+      },
+      { name: 'other-prod', vault: policy.vault as NonNullable<Policy['vault']> },
+      OTHER,
+      [{ kind: 'instance', identifier: 'orders-db', arn: '', engine: 'postgres' } as Target],
+      source ? [source] : [],
+    );
+
+    // Assess
+    expect(sent.failures).toEqual([]);
+    const inventory = vaultInventory(await listManualSnapshots({ region: DR, client: vaultRds }), {
+      sources: [{ account: ACCOUNT }, { account: OTHER }],
+    });
+    expect(
+      inventory.copies.filter((c) => c.sourceAccount === OTHER).map((c) => c.snapshot.id),
+    ).toEqual([`lifeboat-${OTHER}-orders-db-202611030200`]);
+    expect(inventory.copies.filter((c) => c.sourceAccount === ACCOUNT)).toHaveLength(9);
+  });
+
+  it('runs the vault’s own retention, per source account, deleting only its sources’ copies', async () => {
+    // Prepare: a manual snapshot of the vault's own, which is not a copy
+    await vaultRds.send(
+      new CopyDBSnapshotCommand({
+        SourceDBSnapshotIdentifier: `lifeboat-${ACCOUNT}-orders-db-202611010200`,
+        TargetDBSnapshotIdentifier: 'vault-admins-own',
+      }),
+    );
+    const vaultPolicy = parseVaultPolicy({
+      version: 1,
+      name: 'test-vault',
+      account: VAULT,
+      region: DR,
+      timeZone: 'UTC',
+      sources: [{ account: ACCOUNT }],
+      retention: { rules: { last: 2, minimumAge: '0h' } },
+    });
+    const deps = {
+      rds: { region: DR, client: vaultRds },
+      limiter: new RateLimiter({ perSecond: 1000, burst: 100 }),
+      log: silentLog,
+    };
+
+    // Act
+    const result = await runVaultRetention(deps, vaultPolicy, new Date(Date.UTC(2026, 10, 4, 6)));
+
+    // Assess: the oldest of each database goes; the other account's copy and the vault's own
+    // snapshot stay
+    expect(result.failures).toEqual([]);
+    expect(result.deletions.map((d) => d.snapshotId).sort()).toEqual([
+      `lifeboat-${ACCOUNT}-billing-202611010200`,
+      `lifeboat-${ACCOUNT}-orders-db-202611010200`,
+      `lifeboat-${ACCOUNT}-reports-db-202611010200`,
+    ]);
+    expect([...result.plan.bySource.keys()]).toEqual([ACCOUNT]);
+    expect(result.plan.others.map((o) => [o.snapshot.id, o.reason])).toEqual(
+      expect.arrayContaining([
+        ['vault-admins-own', 'not a Lifeboat vault copy'],
+        [
+          `lifeboat-${OTHER}-orders-db-202611030200`,
+          `from account ${OTHER}, which is not a source of this vault`,
+        ],
+      ]),
+    );
+    const left = (await listManualSnapshots({ region: DR, client: vaultRds })).map((s) => s.id);
+    expect(left).toContain('vault-admins-own');
+    expect(left).toContain(`lifeboat-${OTHER}-orders-db-202611030200`);
+  });
+
+  it('verifies the vault from its side: fresh copies pass, a silent source fails', async () => {
+    // Prepare
+    const vaultPolicy = parseVaultPolicy({
+      version: 1,
+      name: 'test-vault',
+      account: VAULT,
+      region: DR,
+      timeZone: 'UTC',
+      sources: [{ account: ACCOUNT, label: 'production' }, { account: '555566667777' }],
+      retention: { rules: { last: 2 } },
+      verification: { freshness: '2d' },
+    });
+
+    // Act
+    const { verification, failures } = await runVaultVerification(
+      { region: DR, client: vaultRds },
+      vaultPolicy,
+      policy.vault?.kmsKeyArn ?? '',
+      new Date(Date.UTC(2026, 10, 4, 6)),
+    );
+
+    // Assess
+    expect(
+      verification.sources[0]?.databases.map((d) => [d.database, d.newest, d.problems]),
+    ).toEqual([
+      ['billing', '202611030200', []],
+      ['orders-db', '202611030200', []],
+      ['reports-db', '202611030200', []],
+    ]);
+    expect(failures).toEqual([
+      {
+        subject: 'account 555566667777',
+        error: 'nothing has arrived from account 555566667777: its Lifeboat sends no copies',
+      },
+    ]);
+    expect(verification.outcome).toBe('failed');
   });
 });

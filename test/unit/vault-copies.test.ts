@@ -18,7 +18,7 @@ import type { VaultAccountPolicy } from '../../shared/policy/schema.js';
 import type { SnapshotRecord } from '../../shared/rds/snapshots.js';
 import type { Target } from '../../shared/rds/targets.js';
 import { planVaultCopies, sendToVault } from '../../shared/snapshots/vault-copies.js';
-import { vaultAccountOf } from '../../shared/vault/vault-account.js';
+import { vaultAccountOf } from '../../shared/vault-account/vault-account.js';
 import { nov, snapshot } from '../support/snapshots.js';
 
 const ACCOUNT = '123456789012';

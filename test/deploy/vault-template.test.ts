@@ -1,0 +1,235 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadVaultPolicyFile } from '../../shared/policy/vault-policy.js';
+import {
+  keyPolicy,
+  PRIMARY_TEMPLATE,
+  type RolePolicies,
+  simulate,
+  type TemplateValues,
+  templateRoles,
+} from '../support/iam-roles.js';
+
+// `npm test` packages the vault stack (cd vault && sls package, offline) before the tests run.
+const TEMPLATE = '.serverless-vault/cloudformation-template-update-stack.json';
+const vault = loadVaultPolicyFile('lifeboat.vault.yml');
+const SOURCE = vault.sources[0]?.account ?? '';
+const REGION = vault.region;
+const VAULT_KEY = `arn:aws:kms:${REGION}:${vault.account}:key/0b0b0b0b-vault`;
+
+interface Resource {
+  Type: string;
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON, read by assertions
+  Properties: Record<string, any>;
+}
+
+let resources: Record<string, Resource>;
+let roles: Map<string, RolePolicies>;
+const values: TemplateValues = {
+  account: vault.account,
+  region: REGION,
+  refs: { AlertTopic: `arn:aws:sns:${REGION}:${vault.account}:alerts`, VaultBucket: 'vault' },
+  arns: {
+    VaultKey: VAULT_KEY,
+    AlertKey: `arn:aws:kms:${REGION}:${vault.account}:key/alerts`,
+    VaultWriterRole: `arn:aws:iam::${vault.account}:role/lifeboat-vault-writer-${vault.name}`,
+    VaultRetentionLambdaFunction: `arn:aws:lambda:${REGION}:${vault.account}:function:r`,
+    VaultVerificationLambdaFunction: `arn:aws:lambda:${REGION}:${vault.account}:function:v`,
+    KeyAtRiskRule: `arn:aws:events:${REGION}:${vault.account}:rule/k`,
+  },
+};
+
+beforeAll(() => {
+  if (!existsSync(TEMPLATE)) {
+    throw new Error(`${TEMPLATE} is missing: run npm run package first (npm test does)`);
+  }
+  resources = JSON.parse(readFileSync(TEMPLATE, 'utf8')).Resources;
+  roles = templateRoles(TEMPLATE, values);
+});
+
+const copy = (account: string, id: string, type = 'snapshot') =>
+  `arn:aws:rds:${REGION}:${account}:${type}:${id}`;
+const inVault = (id: string, type = 'snapshot') => copy(vault.account, id, type);
+
+async function decide(role: string, action: string, resource: string, context = {}) {
+  return simulate(roles.get(role) as RolePolicies, { action, resource, context }, vault.account);
+}
+
+describe('the vault stack', () => {
+  it('locks its bucket in COMPLIANCE mode under its own key, private and TLS only', () => {
+    // Act
+    const bucket = resources.VaultBucket?.Properties;
+    const policy = resources.VaultBucketPolicy?.Properties.PolicyDocument.Statement;
+
+    // Assess
+    expect(bucket?.ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: vault.objectLockDays } },
+    });
+    expect(bucket?.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(
+      bucket?.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+    ).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': ['VaultKey', 'Arn'] } });
+    expect(Object.values(bucket?.PublicAccessBlockConfiguration ?? {})).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(policy).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    ]);
+  });
+
+  it('lets only Lifeboat’s roles in the source accounts assume the writer role', () => {
+    // Act
+    const trust = resources.VaultWriterRole?.Properties.AssumeRolePolicyDocument.Statement;
+
+    // Assess
+    expect(trust).toEqual([
+      {
+        Sid: 'LifeboatInTheSourceAccounts',
+        Effect: 'Allow',
+        Principal: { AWS: [`arn:aws:iam::${SOURCE}:root`] },
+        Action: 'sts:AssumeRole',
+        Condition: { ArnLike: { 'aws:PrincipalArn': [`arn:aws:iam::${SOURCE}:role/lifeboat-*`] } },
+      },
+    ]);
+    expect(resources.VaultWriterRole?.Properties.RoleName).toBe(
+      `lifeboat-vault-writer-${vault.name}`,
+    );
+  });
+
+  it('lets the writer copy its sources’ snapshots in, and destroy nothing', async () => {
+    // Act
+    const copies = await decide(
+      'VaultWriterRole',
+      'rds:CopyDBSnapshot',
+      inVault(`lifeboat-${SOURCE}-orders-db-202611010200`),
+    );
+    const fromSource = await decide(
+      'VaultWriterRole',
+      'rds:CopyDBSnapshot',
+      copy(SOURCE, 'lifeboat-orders-db-202611010200'),
+    );
+    const otherNames = await decide('VaultWriterRole', 'rds:CopyDBSnapshot', inVault('anything'));
+    const destroys = await Promise.all(
+      [
+        ['rds:DeleteDBSnapshot', inVault(`lifeboat-${SOURCE}-orders-db-202611010200`)],
+        [
+          'rds:DeleteDBClusterSnapshot',
+          inVault(`lifeboat-${SOURCE}-billing-202611010200`, 'cluster-snapshot'),
+        ],
+        ['rds:ModifyDBSnapshotAttribute', inVault(`lifeboat-${SOURCE}-orders-db-202611010200`)],
+        ['s3:DeleteObjectVersion', 'arn:aws:s3:::vault/reports/x.json'],
+        ['s3:PutBucketPolicy', 'arn:aws:s3:::vault'],
+        ['kms:ScheduleKeyDeletion', VAULT_KEY],
+        ['kms:DisableKey', VAULT_KEY],
+      ].map(([action, resource]) =>
+        decide('VaultWriterRole', action as string, resource as string),
+      ),
+    );
+
+    // Assess
+    expect(copies).toBe('Allowed');
+    expect(fromSource).toBe('Allowed');
+    expect(otherNames).toBe('ImplicitlyDenied');
+    expect(destroys).toEqual(Array(7).fill('ExplicitlyDenied'));
+  });
+
+  it('lets the vault’s retention delete its sources’ copies only', async () => {
+    // Act
+    const own = await decide(
+      'VaultRetentionRole',
+      'rds:DeleteDBSnapshot',
+      inVault(`lifeboat-${SOURCE}-orders-db-202611010200`),
+    );
+    const others = await decide(
+      'VaultRetentionRole',
+      'rds:DeleteDBSnapshot',
+      inVault('lifeboat-999988887777-orders-db-202611010200'),
+    );
+    const manual = await decide('VaultRetentionRole', 'rds:DeleteDBSnapshot', inVault('manual-1'));
+    const verifies = await decide(
+      'VaultVerificationRole',
+      'rds:DeleteDBSnapshot',
+      inVault(`lifeboat-${SOURCE}-orders-db-202611010200`),
+    );
+
+    // Assess
+    expect([own, others, manual, verifies]).toEqual([
+      'Allowed',
+      'ImplicitlyDenied',
+      'ImplicitlyDenied',
+      'ImplicitlyDenied',
+    ]);
+  });
+
+  it('gives no role of the production stack any way to delete in the vault account', async () => {
+    // Prepare: every role the production template creates, in the source account
+    const production = templateRoles(PRIMARY_TEMPLATE, {
+      account: SOURCE,
+      region: 'eu-central-1',
+      refs: new Proxy({}, { get: () => 'x' }) as Record<string, string>,
+      arns: new Proxy({}, { get: () => 'arn:aws:x:eu-central-1:1:x' }) as Record<string, string>,
+    });
+
+    // Act
+    const decisions = await Promise.all(
+      [...production.values()].flatMap((role) =>
+        [
+          ['rds:DeleteDBSnapshot', inVault(`lifeboat-${SOURCE}-orders-db-202611010200`)],
+          [
+            'rds:DeleteDBClusterSnapshot',
+            inVault(`lifeboat-${SOURCE}-billing-1`, 'cluster-snapshot'),
+          ],
+          ['s3:DeleteObjectVersion', 'arn:aws:s3:::vault/reports/x.json'],
+        ].map(async ([action, resource]) => [
+          role.role,
+          action,
+          await simulate(
+            role,
+            { action: action as string, resource: resource as string, context: {} },
+            SOURCE,
+          ),
+        ]),
+      ),
+    );
+
+    // Assess
+    expect(decisions.filter(([, , d]) => d === 'Allowed')).toEqual([]);
+    expect(production.size).toBeGreaterThan(5);
+  });
+
+  it('lets the writer encrypt copies with the vault key only through RDS', () => {
+    // Act
+    const statements = (
+      keyPolicy(TEMPLATE, 'VaultKey', values) as {
+        Statement: { Sid: string; Condition?: unknown }[];
+      }
+    ).Statement;
+
+    // Assess
+    expect(statements.map((s) => s.Sid)).toEqual([
+      'AccountAdministers',
+      'WriterEncryptsCopiesThroughRds',
+    ]);
+    expect(statements[1]?.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': `rds.${REGION}.amazonaws.com` },
+    });
+  });
+
+  it('alarms when a vault job stops succeeding, and when the vault key is at risk', () => {
+    // Assess
+    expect(resources.VaultRetentionHeartbeatAlarm?.Properties.TreatMissingData).toBe('breaching');
+    expect(resources.VaultVerificationHeartbeatAlarm?.Properties.TreatMissingData).toBe(
+      'breaching',
+    );
+    expect(resources.KeyAtRiskRule?.Properties.EventPattern.detail.resources.ARN).toEqual([
+      { 'Fn::GetAtt': ['VaultKey', 'Arn'] },
+    ]);
+  });
+});

@@ -1,0 +1,469 @@
+import { resolve } from 'node:path';
+import { heartbeatAlarm, KEY_POLICY, keyAtRiskAlerts } from '../deploy/stack-settings.js';
+import {
+  DEFAULT_VAULT_POLICY_FILE,
+  loadVaultPolicyFile,
+  type VaultPolicy,
+} from '../shared/policy/vault-policy.js';
+
+/** Where the vault functions find their policy in their package. */
+export const PACKAGED_VAULT_POLICY_FILE = '.lifeboat/vault-policy.json';
+
+/** The role production's Lifeboat assumes in the vault account: the policy's vault.roleArn. */
+export function vaultWriterRoleName(vault: Pick<VaultPolicy, 'name'>): string {
+  return `lifeboat-vault-writer-${vault.name}`;
+}
+
+/** The vault key's alias. */
+export function vaultKeyAlias(vault: Pick<VaultPolicy, 'name'>): string {
+  return `alias/lifeboat-vault-${vault.name}`;
+}
+
+/** The vault bucket: named by the vault, its account and region (bucket names are global). */
+export function vaultBucketName(vault: Pick<VaultPolicy, 'name' | 'account' | 'region'>): string {
+  return `lifeboat-vault-${vault.name}-${vault.account}-${vault.region}`;
+}
+
+/** The vault's Lambda functions, with their roles and schedules. */
+const FUNCTIONS = {
+  vaultRetention: {
+    module: 'vault-retention',
+    role: 'VaultRetentionRole',
+    description: "Applies the vault's own retention to the copies its sources sent",
+    schedule: (v: VaultPolicy) => v.retention.schedule,
+  },
+  vaultVerification: {
+    module: 'vault-verification',
+    role: 'VaultVerificationRole',
+    description: "Verifies the vault's copies, per source account, from the vault's side",
+    schedule: (v: VaultPolicy) => v.verification.schedule,
+  },
+} as const;
+
+export interface VaultStackSettings {
+  readonly policyFile: string;
+  readonly packagedPolicy: string;
+  readonly name: string;
+  readonly region: string;
+  readonly functions: Record<string, unknown>;
+  readonly resources: Record<string, unknown>;
+}
+
+/** A vault policy whose stack cannot be deployed where asked. */
+export class VaultStackSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VaultStackSettingsError';
+  }
+}
+
+/**
+ * Everything the vault stack (vault/serverless.yml) derives from the vault policy, validated by
+ * its schema: a bad vault policy fails packaging, naming every bad field.
+ */
+export function vaultStackSettings(
+  options: { readonly region?: string; readonly stage?: string },
+  env: NodeJS.ProcessEnv = process.env,
+  rootDir = resolve(import.meta.dirname, '..'),
+): VaultStackSettings {
+  const file = env.LIFEBOAT_VAULT_POLICY ?? DEFAULT_VAULT_POLICY_FILE;
+  const vault = loadVaultPolicyFile(resolve(rootDir, file));
+  if (options.region && options.region !== vault.region) {
+    throw new VaultStackSettingsError(
+      `cannot deploy the vault ${vault.name} to ${options.region}: its policy keeps it in ${vault.region}`,
+    );
+  }
+  const functions = Object.fromEntries(
+    Object.entries(FUNCTIONS).map(([name, f]) => [
+      name,
+      {
+        handler: `functions/${f.module}.handler`,
+        description: f.description,
+        role: f.role,
+        maximumRetryAttempts: 0,
+        events: [
+          {
+            schedule: {
+              method: 'scheduler',
+              rate: [f.schedule(vault)],
+              timezone: vault.timeZone,
+              roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+              input: { scheduledTime: '<aws.scheduler.scheduled-time>' },
+            },
+          },
+        ],
+      },
+    ]),
+  );
+  return {
+    policyFile: PACKAGED_VAULT_POLICY_FILE,
+    packagedPolicy: `${JSON.stringify(vault, null, 2)}\n`,
+    name: vault.name,
+    region: vault.region,
+    functions,
+    resources: {
+      ...vaultResources(vault, options.stage ?? 'prod'),
+      ...Object.fromEntries(
+        Object.entries(FUNCTIONS).flatMap(([name, f]) =>
+          Object.entries(heartbeatAlarm(name, f.schedule(vault), vault.timeZone)),
+        ),
+      ),
+    },
+  };
+}
+
+const rdsArn = (vault: VaultPolicy, account: string, type: string, name: string) =>
+  `arn:aws:rds:${vault.region}:${account}:${type}:${name}`;
+
+/** The vault's resources: key, locked bucket, the writer role production assumes, job roles. */
+export function vaultResources(vault: VaultPolicy, stage: string): Record<string, unknown> {
+  const sources = vault.sources.map((s) => s.account);
+  const bucket = vaultBucketName(vault);
+  const viaRds = { StringEquals: { 'kms:ViaService': `rds.${vault.region}.amazonaws.com` } };
+  const viaS3 = { StringEquals: { 'kms:ViaService': `s3.${vault.region}.amazonaws.com` } };
+  const copiesOf = (type: 'snapshot' | 'cluster-snapshot') =>
+    sources.map((a) => rdsArn(vault, vault.account, type, `lifeboat-${a}-*`));
+  const vaultCopies = [...copiesOf('snapshot'), ...copiesOf('cluster-snapshot')];
+  const logsOf = (fn: string) => ({
+    Sid: 'WriteOwnLogs',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: `arn:aws:logs:${vault.region}:${vault.account}:log-group:/aws/lambda/lifeboat-vault-${stage}-${fn}:*`,
+  });
+  const alerting = [
+    { Sid: 'Alert', Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } },
+    {
+      Sid: 'EncryptAlerts',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
+      Condition: { StringEquals: { 'kms:ViaService': `sns.${vault.region}.amazonaws.com` } },
+    },
+  ];
+  const storeReports = (prefix: string) => [
+    {
+      Sid: 'StoreReports',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `arn:aws:s3:::${bucket}/reports/${prefix}/*`,
+    },
+    {
+      Sid: 'EncryptReports',
+      Effect: 'Allow',
+      Action: 'kms:GenerateDataKey',
+      Resource: { 'Fn::GetAtt': ['VaultKey', 'Arn'] },
+      Condition: {
+        ...viaS3,
+        StringLike: {
+          'kms:EncryptionContext:aws:s3:arn': `arn:aws:s3:::${bucket}/reports/${prefix}/*`,
+        },
+      },
+    },
+  ];
+  const describeVault = {
+    Sid: 'DescribeTheVaultsSnapshots',
+    Effect: 'Allow',
+    Action: ['rds:DescribeDBSnapshots', 'rds:DescribeDBClusterSnapshots'],
+    Resource: [
+      rdsArn(vault, vault.account, 'snapshot', '*'),
+      rdsArn(vault, vault.account, 'cluster-snapshot', '*'),
+      rdsArn(vault, vault.account, 'db', '*'),
+      rdsArn(vault, vault.account, 'cluster', '*'),
+    ],
+  };
+  const lambdaRole = (description: string, fn: string, statements: unknown[]) => ({
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: description,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'lambda.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: fn,
+          PolicyDocument: { Version: '2012-10-17', Statement: [logsOf(fn), ...statements] },
+        },
+      ],
+    },
+  });
+
+  return {
+    VaultKey: {
+      Type: 'AWS::KMS::Key',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Description: `Lifeboat vault ${vault.name}: the key of every copy and report in the vault`,
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          ...KEY_POLICY,
+          Statement: [
+            ...KEY_POLICY.Statement,
+            {
+              Sid: 'WriterEncryptsCopiesThroughRds',
+              Effect: 'Allow',
+              Principal: { AWS: { 'Fn::GetAtt': ['VaultWriterRole', 'Arn'] } },
+              Action: [
+                'kms:CreateGrant',
+                'kms:DescribeKey',
+                'kms:Encrypt',
+                'kms:Decrypt',
+                'kms:ReEncrypt*',
+                'kms:GenerateDataKey*',
+              ],
+              Resource: '*',
+              Condition: viaRds,
+            },
+          ],
+        },
+      },
+    },
+    VaultKeyAlias: {
+      Type: 'AWS::KMS::Alias',
+      Properties: { AliasName: vaultKeyAlias(vault), TargetKeyId: { Ref: 'VaultKey' } },
+    },
+    VaultBucket: {
+      Type: 'AWS::S3::Bucket',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketName: bucket,
+        VersioningConfiguration: { Status: 'Enabled' },
+        ObjectLockEnabled: true,
+        // COMPLIANCE: no one, the vault account's root included, shortens or lifts the lock.
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: 'Enabled',
+          Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: vault.objectLockDays } },
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            {
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: { 'Fn::GetAtt': ['VaultKey', 'Arn'] },
+              },
+              BucketKeyEnabled: true,
+            },
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      },
+    },
+    VaultBucketPolicy: {
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: {
+        Bucket: { Ref: 'VaultBucket' },
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'DenyInsecureTransport',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:*',
+              Resource: [
+                { 'Fn::GetAtt': ['VaultBucket', 'Arn'] },
+                { 'Fn::Sub': '${VaultBucket.Arn}/*' },
+              ],
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            },
+          ],
+        },
+      },
+    },
+    AlertTopic: {
+      Type: 'AWS::SNS::Topic',
+      Properties: {
+        DisplayName: `Lifeboat vault ${vault.name} alerts`,
+        KmsMasterKeyId: { Ref: 'AlertKey' },
+      },
+    },
+    ...keyAtRiskAlerts([{ 'Fn::GetAtt': ['VaultKey', 'Arn'] }]),
+    VaultWriterRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        RoleName: vaultWriterRoleName(vault),
+        Description:
+          "Production's Lifeboat copies snapshots shared with the vault into it; it can delete nothing",
+        // Only Lifeboat's roles in the source accounts (their names start with the stack's).
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'LifeboatInTheSourceAccounts',
+              Effect: 'Allow',
+              Principal: { AWS: sources.map((a) => `arn:aws:iam::${a}:root`) },
+              Action: 'sts:AssumeRole',
+              Condition: {
+                ArnLike: {
+                  'aws:PrincipalArn': sources.map((a) => `arn:aws:iam::${a}:role/lifeboat-*`),
+                },
+              },
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'copy-into-the-vault',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Sid: 'SeeWhatTheVaultHoldsAndIsShared',
+                  Effect: 'Allow',
+                  Action: ['rds:DescribeDBSnapshots', 'rds:DescribeDBClusterSnapshots'],
+                  // Shared snapshots are other accounts' resources: listing them takes *.
+                  Resource: '*',
+                },
+                {
+                  Sid: 'CopySourcesSnapshotsIn',
+                  Effect: 'Allow',
+                  Action: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
+                  Resource: [
+                    ...vaultCopies,
+                    ...sources.flatMap((a) => [
+                      rdsArn(vault, a, 'snapshot', 'lifeboat-*'),
+                      rdsArn(vault, a, 'cluster-snapshot', 'lifeboat-*'),
+                    ]),
+                  ],
+                },
+                {
+                  Sid: 'LabelCopiesWithLifeboatKeysOnly',
+                  Effect: 'Allow',
+                  Action: 'rds:AddTagsToResource',
+                  Resource: vaultCopies,
+                  Condition: {
+                    'ForAllValues:StringEquals': {
+                      'aws:TagKeys': [
+                        'lifeboat:managed',
+                        'lifeboat:policy',
+                        'lifeboat:slot',
+                        'lifeboat:target',
+                        'lifeboat:source',
+                      ],
+                    },
+                  },
+                },
+                {
+                  Sid: 'UseTheSourcesKeysThroughRds',
+                  Effect: 'Allow',
+                  Action: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
+                  Resource: sources.map((a) => `arn:aws:kms:${vault.region}:${a}:key/*`),
+                  Condition: viaRds,
+                },
+                {
+                  Sid: 'UseTheVaultKeyThroughRds',
+                  Effect: 'Allow',
+                  Action: [
+                    'kms:CreateGrant',
+                    'kms:DescribeKey',
+                    'kms:Encrypt',
+                    'kms:GenerateDataKey*',
+                    'kms:ReEncrypt*',
+                  ],
+                  // By its alias: the key's policy names this role, so the role cannot name the
+                  // key (CloudFormation would wait on each for the other).
+                  Resource: `arn:aws:kms:${vault.region}:${vault.account}:key/*`,
+                  Condition: {
+                    ...viaRds,
+                    'ForAnyValue:StringEquals': { 'kms:ResourceAliases': vaultKeyAlias(vault) },
+                  },
+                },
+                {
+                  // Stolen production credentials reach this role: it must not be able to
+                  // destroy, unlock or re-key anything in the vault, whatever else is granted.
+                  Sid: 'NeverDestroyAnything',
+                  Effect: 'Deny',
+                  Action: [
+                    'rds:Delete*',
+                    'rds:ModifyDBSnapshot',
+                    'rds:ModifyDBSnapshotAttribute',
+                    'rds:ModifyDBClusterSnapshotAttribute',
+                    'rds:RemoveTagsFromResource',
+                    's3:Delete*',
+                    's3:PutBucket*',
+                    's3:PutLifecycleConfiguration',
+                    's3:BypassGovernanceRetention',
+                    'kms:ScheduleKeyDeletion',
+                    'kms:DisableKey',
+                    'kms:PutKeyPolicy',
+                    'iam:*',
+                  ],
+                  Resource: '*',
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    VaultRetentionRole: lambdaRole(
+      "The vault's retention: deletes only copies from its sources that its rules let go",
+      'vaultRetention',
+      [
+        describeVault,
+        {
+          Sid: 'DeleteSourcesCopiesOnly',
+          Effect: 'Allow',
+          Action: ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot'],
+          Resource: vaultCopies,
+        },
+        ...storeReports('retention'),
+        ...alerting,
+      ],
+    ),
+    VaultVerificationRole: lambdaRole(
+      "The vault's verification: reads the vault's copies and stores its report",
+      'vaultVerification',
+      [describeVault, ...storeReports('verification'), ...alerting],
+    ),
+    SchedulerRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: "Lets EventBridge Scheduler invoke the vault's scheduled functions",
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'scheduler.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'invoke-vault-functions',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Action: 'lambda:InvokeFunction',
+                  Resource: [
+                    { 'Fn::GetAtt': ['VaultRetentionLambdaFunction', 'Arn'] },
+                    { 'Fn::GetAtt': ['VaultVerificationLambdaFunction', 'Arn'] },
+                  ],
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  };
+}
