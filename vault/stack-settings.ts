@@ -276,7 +276,7 @@ export function vaultResources(vault: VaultPolicy, stage: string): Record<string
               Action: 's3:*',
               Resource: [
                 { 'Fn::GetAtt': ['VaultBucket', 'Arn'] },
-                { 'Fn::Sub': '${VaultBucket.Arn}/*' },
+                `arn:aws:s3:::${bucket}/*`,
               ],
               Condition: { Bool: { 'aws:SecureTransport': 'false' } },
             },
