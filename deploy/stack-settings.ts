@@ -131,6 +131,7 @@ export function stackSettings(
     keyResources: {
       ...(role === 'primary' ? primaryKeys() : replicaKeys(params)),
       ...alertResources(policy, role),
+      ...(role === 'primary' ? vaultAccess(policy) : {}),
     },
     quotaAlarms: quotaAlarms(policy),
     heartbeatAlarms: {
@@ -141,6 +142,55 @@ export function stackSettings(
     },
     stateMachines: stateMachines(policy, role, options.stage ?? DEFAULT_STAGE),
     recovery,
+  };
+}
+
+/**
+ * What the snapshot job needs to send to the isolated vault account, granted only when the
+ * policy has one: assume the vault's writer role, share Lifeboat's snapshots in the vault's
+ * region (and stop sharing them), and tell AWS-managed keys (which RDS cannot share) from
+ * customer keys there.
+ */
+function vaultAccess(policy: Policy): Record<string, unknown> {
+  const vault = policy.vault;
+  if (!vault) return {};
+  const region = vault.region ?? policy.regions.dr;
+  const own = (type: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:${type}:lifeboat-*`,
+  });
+  return {
+    SnapshotRdsVaultPolicy: {
+      Type: 'AWS::IAM::RolePolicy',
+      Properties: {
+        RoleName: { Ref: 'SnapshotRdsRole' },
+        PolicyName: 'send-to-the-vault-account',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'AssumeTheVaultWriterRole',
+              Effect: 'Allow',
+              Action: 'sts:AssumeRole',
+              Resource: vault.roleArn,
+            },
+            {
+              Sid: 'ShareLifeboatSnapshotsWithTheVault',
+              Effect: 'Allow',
+              Action: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
+              Resource: [own('snapshot'), own('cluster-snapshot')],
+            },
+            {
+              Sid: 'TellAwsManagedKeys',
+              Effect: 'Allow',
+              Action: 'kms:DescribeKey',
+              Resource: {
+                'Fn::Sub': `arn:\${AWS::Partition}:kms:${region}:\${AWS::AccountId}:key/*`,
+              },
+            },
+          ],
+        },
+      },
+    },
   };
 }
 

@@ -274,10 +274,7 @@ export function vaultResources(vault: VaultPolicy, stage: string): Record<string
               Effect: 'Deny',
               Principal: '*',
               Action: 's3:*',
-              Resource: [
-                { 'Fn::GetAtt': ['VaultBucket', 'Arn'] },
-                `arn:aws:s3:::${bucket}/*`,
-              ],
+              Resource: [{ 'Fn::GetAtt': ['VaultBucket', 'Arn'] }, `arn:aws:s3:::${bucket}/*`],
               Condition: { Bool: { 'aws:SecureTransport': 'false' } },
             },
           ],

@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { clientIn } from '../../shared/aws/clients.js';
 import { backupBucketName, keyAlias } from '../../shared/naming/stack.js';
 import type { Policy } from '../../shared/policy/schema.js';
@@ -69,6 +70,39 @@ export async function seedKey(region: string, description = 'lifeboat test key')
   const out = await clientIn(KMSClient, region).send(
     new CreateKeyCommand({ Description: description }),
   );
+  return out.KeyMetadata?.Arn ?? '';
+}
+
+/**
+ * A client acting as a role of another account: the local AWS gives an assumed role's calls to
+ * the role's account (how the demo and the tests reach the vault account).
+ */
+export async function clientAs<C>(
+  roleArn: string,
+  Client: new (config: {
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+  }) => C,
+  region: string,
+): Promise<C> {
+  const out = await clientIn(STSClient, region).send(
+    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'lifeboat-local' }),
+  );
+  const c = out.Credentials;
+  return new Client({
+    region,
+    credentials: {
+      accessKeyId: c?.AccessKeyId ?? '',
+      secretAccessKey: c?.SecretAccessKey ?? '',
+      sessionToken: c?.SessionToken ?? '',
+    },
+  });
+}
+
+/** A KMS key made by a role of another account (the vault's key); returns its ARN. */
+export async function seedKeyAs(roleArn: string, region: string): Promise<string> {
+  const kms = await clientAs(roleArn, KMSClient, region);
+  const out = await kms.send(new CreateKeyCommand({ Description: 'lifeboat vault key' }));
   return out.KeyMetadata?.Arn ?? '';
 }
 

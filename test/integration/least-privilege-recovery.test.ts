@@ -87,6 +87,7 @@ async function runAs(machine: StateMachineName, input: unknown, deps: RecoveryTa
         operation: 'Invoke',
         region: deps.region,
         input: { FunctionName: name },
+        accessKeyId: '',
       });
       return recorder.as(roleOf(name), () => task(event));
     };

@@ -15,6 +15,7 @@ import {
   seedCluster,
   seedInstance,
   seedKey,
+  seedKeyAs,
   seedSecret,
   seedTopic,
   seedVault,
@@ -33,6 +34,7 @@ import {
   type RolePolicies,
   simulate,
   templateRoles,
+  VAULT_TEMPLATE,
 } from '../support/iam-roles.js';
 import { lambdaContext } from '../support/lambda-context.js';
 import { useLocalAws } from '../support/local-aws.js';
@@ -43,6 +45,11 @@ const ACCOUNT = '123456789012';
 // The alert topic's key (moto's topic is not encrypted; SNS would use this one on AWS).
 const ALERT_KEY = `arn:aws:kms:eu-central-1:${ACCOUNT}:key/0a1b2c3d-alert-key`;
 const HOUR = 3_600_000;
+// The production account the shipped vault policy (lifeboat.vault.yml) accepts copies from.
+const SHIPPED_ACCOUNT = '111122223333';
+
+/** A call signed with an assumed role's temporary key: production acting in the vault account. */
+const inTheVault = (c: RecordedCall) => c.accessKeyId.startsWith('ASIA');
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -60,6 +67,8 @@ let vault: Vault;
 let topic: string;
 let roles: Map<string, RolePolicies>;
 let keyPolicyOf: (keyArn: string) => unknown;
+let vaultKey: string;
+let vaultRoles: Map<string, RolePolicies>;
 const handlers: Record<string, Handler> = {};
 
 /**
@@ -92,7 +101,6 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
     'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
     'kms:CreateGrant': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
-    'kms:DescribeKey': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
     'sns:Publish': 'alerts when a run fails; these runs succeed',
     's3:ListBucket':
       'a HEAD of a key the DR bucket lacks answers 404 only with it; every copy is there',
@@ -111,6 +119,14 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
     'sns:Publish': 'alerts when a run fails; these runs succeed',
     's3:ListBucket':
       'a HEAD of a key the DR bucket lacks answers 404 only with it; every copy is there',
+  },
+  VaultWriterRole: {
+    'kms:CreateGrant': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
+    'kms:DescribeKey': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
+    'kms:Decrypt': 'RDS uses it on the role’s behalf to read the shared snapshot',
+    'kms:Encrypt': 'RDS uses it on the role’s behalf to encrypt the copy',
+    'kms:GenerateDataKey*': 'RDS uses it on the role’s behalf to encrypt the copy',
+    'kms:ReEncrypt*': 'RDS uses it on the role’s behalf to encrypt the copy',
   },
   VerifyManifestRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
@@ -191,9 +207,12 @@ beforeAll(async () => {
   // The shipped policy, with the DR key the local AWS made and retention that deletes at once.
   const drKey = await seedKey(DR);
   const shipped = loadPolicyFile('lifeboat.policy.yml');
+  const shippedVault = shipped.vault as NonNullable<Policy['vault']>;
+  vaultKey = await seedKeyAs(shippedVault.roleArn, shippedVault.region ?? DR);
   policy = {
     ...shipped,
     snapshots: { ...shipped.snapshots, drKmsKeyArn: drKey },
+    vault: { ...shippedVault, kmsKeyArn: vaultKey },
     retention: {
       ...shipped.retention,
       primary: {
@@ -330,6 +349,16 @@ beforeAll(async () => {
     },
     Object.values(JOBS).map((j) => j.role),
   );
+  vaultRoles = templateRoles(
+    VAULT_TEMPLATE,
+    {
+      account: (policy.vault as NonNullable<Policy['vault']>).account,
+      region: DR,
+      refs: { AlertTopic: 'alerts', VaultBucket: 'vault' },
+      arns: { VaultKey: vaultKey, AlertKey: 'alert-key', VaultWriterRole: 'writer' },
+    },
+    ['VaultWriterRole'],
+  );
 }, 240_000);
 
 afterAll(() => {
@@ -361,7 +390,24 @@ function world(calls: readonly RecordedCall[]): CallWorld {
 function requestsOf(role: string): IamRequest[] {
   const calls = recorder.calls;
   const w = world(calls);
-  return calls.filter((c) => c.role === role).flatMap((c) => iamRequestsOf(c, w));
+  return calls.filter((c) => c.role === role && !inTheVault(c)).flatMap((c) => iamRequestsOf(c, w));
+}
+
+/**
+ * What production's snapshot job asked of the vault account, as the vault's writer role: in the
+ * vault's world, with this test's production account as the shipped vault policy's source.
+ */
+function vaultRequests(): IamRequest[] {
+  const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
+  const w: CallWorld = {
+    account: vaultAccount,
+    tagsOf: () => ({}),
+    encryptionOf: () => undefined,
+    canonical: (arn) => arn.replaceAll(ACCOUNT, SHIPPED_ACCOUNT),
+  };
+  return recorder.calls
+    .filter((c) => c.role === 'SnapshotRdsRole' && inTheVault(c))
+    .flatMap((c) => iamRequestsOf(c, w));
 }
 
 describe('every scheduled job’s role, simulated against the packaged template', () => {
@@ -411,6 +457,40 @@ describe('every scheduled job’s role, simulated against the packaged template'
       expect(stale).toEqual([]);
     },
   );
+
+  it('VaultWriterRole, in the vault stack, allows every call production made in the vault', async () => {
+    // Prepare
+    const requests = vaultRequests();
+    const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
+
+    // Act
+    const denied: string[] = [];
+    for (const r of requests) {
+      const decision = await simulate(
+        vaultRoles.get('VaultWriterRole') as RolePolicies,
+        r,
+        vaultAccount,
+      );
+      if (decision !== 'Allowed')
+        denied.push(`${r.call}: ${r.action} on ${r.resource}: ${decision}`);
+    }
+    const used = new Set(requests.map((r) => r.action));
+    const excused = GRANTED_FOR_OTHERS.VaultWriterRole ?? {};
+    const unused = [...grantedActions(vaultRoles.get('VaultWriterRole') as RolePolicies)].filter(
+      (action) => !used.has(action) && !(action in excused),
+    );
+
+    // Assess: it shared, copied (both kinds) and listed there, and nothing else was needed
+    expect([...used].sort()).toEqual([
+      'rds:AddTagsToResource',
+      'rds:CopyDBClusterSnapshot',
+      'rds:CopyDBSnapshot',
+      'rds:DescribeDBClusterSnapshots',
+      'rds:DescribeDBSnapshots',
+    ]);
+    expect(denied).toEqual([]);
+    expect(unused).toEqual([]);
+  });
 
   it('records what the retention role deleted and the hold it found, as the role may', async () => {
     // Assess: the run's record and the signed hold are there, written by the role itself

@@ -1,9 +1,8 @@
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CopyDBSnapshotCommand, CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedCluster, seedInstance, seedKey, seedVault } from '../../local/demo/seed.js';
+import { clientAs, seedCluster, seedInstance, seedKey, seedVault } from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { type RunRecorder, runRecorder } from '../../shared/manifest/run-recorder.js';
@@ -36,31 +35,22 @@ let policy: Policy;
 let recorder: RunRecorder;
 let vaultRds: RDSClient;
 
-/** A client of another account: moto gives an assumed role's calls to the role's account. */
-async function asAccount<C>(
+const asAccount = <C>(
   account: string,
-  Client: new (config: object) => C,
+  Client: new (config: {
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+  }) => C,
   region: string,
-): Promise<C> {
-  const out = await clientIn(STSClient, region).send(
-    new AssumeRoleCommand({
-      RoleArn: `arn:aws:iam::${account}:role/admin`,
-      RoleSessionName: 'test-admin',
-    }),
-  );
-  const c = out.Credentials;
-  return new Client({
-    region,
-    credentials: {
-      accessKeyId: c?.AccessKeyId ?? '',
-      secretAccessKey: c?.SecretAccessKey ?? '',
-      sessionToken: c?.SessionToken ?? '',
-    },
-  });
-}
+) => clientAs(`arn:aws:iam::${account}:role/admin`, Client, region);
 
-const asVault = <C>(Client: new (config: object) => C, region: string) =>
-  asAccount(VAULT, Client, region);
+const asVault = <C>(
+  Client: new (config: {
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+  }) => C,
+  region: string,
+) => asAccount(VAULT, Client, region);
 
 beforeAll(async () => {
   const drKey = await seedKey(DR);

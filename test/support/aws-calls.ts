@@ -9,6 +9,8 @@ export interface RecordedCall {
   readonly operation: string;
   readonly region: string;
   readonly input: Record<string, unknown>;
+  /** The access key the call was signed with: temporary (ASIA...) for an assumed role's. */
+  readonly accessKeyId: string;
 }
 
 type Send = (this: unknown, ...args: unknown[]) => unknown;
@@ -32,17 +34,21 @@ export function recordAwsCalls() {
       const config = (this as { config: unknown }).config as {
         serviceId?: string;
         region?: () => Promise<string> | string;
+        credentials?: () => Promise<{ accessKeyId?: string }>;
       };
       const role = roleOfCaller.getStore();
-      const call = Promise.resolve(
+      const input = { ...(command.input as Record<string, unknown>) };
+      const operation = command.constructor.name.replace(/Command$/, '');
+      // Recorded in the order the calls are sent, completed when region and key are known.
+      const entry = { role, service: config.serviceId ?? 'unknown', operation, input };
+      const call = Promise.all([
         typeof config.region === 'function' ? config.region() : config.region,
-      ).then((region) => {
+        config.credentials?.().catch(() => undefined),
+      ]).then(([region, identity]) => {
         recorded.push({
-          role,
-          service: config.serviceId ?? 'unknown',
-          operation: command.constructor.name.replace(/Command$/, ''),
+          ...entry,
           region: String(region ?? ''),
-          input: { ...(command.input as Record<string, unknown>) },
+          accessKeyId: identity?.accessKeyId ?? '',
         });
       });
       void call;

@@ -257,6 +257,17 @@ export function iamRequestsOf(call: RecordedCall, world: CallWorld): IamRequest[
               `arn:aws:rds::${world.account}:global-cluster:${str(input.GlobalClusterIdentifier) || '*'}`,
             ),
           ];
+        case 'ModifyDBSnapshotAttribute':
+          return [
+            req('rds:ModifyDBSnapshotAttribute', rdsArn('snapshot', input.DBSnapshotIdentifier)),
+          ];
+        case 'ModifyDBClusterSnapshotAttribute':
+          return [
+            req(
+              'rds:ModifyDBClusterSnapshotAttribute',
+              rdsArn('cluster-snapshot', input.DBClusterSnapshotIdentifier),
+            ),
+          ];
         case 'RemoveTagsFromResource':
           return [
             req('rds:RemoveTagsFromResource', str(input.ResourceName), {
@@ -387,7 +398,8 @@ export function iamRequestsOf(call: RecordedCall, world: CallWorld): IamRequest[
       return [req(`cloudwatch:${call.operation}`, '*')];
     case 'STS':
       // GetCallerIdentity needs no permission.
-      return call.operation === 'GetCallerIdentity' ? [] : [req(`sts:${call.operation}`, '*')];
+      if (call.operation === 'GetCallerIdentity') return [];
+      return [req(`sts:${call.operation}`, str(input.RoleArn) || '*')];
     default:
       return [req(`${call.service.toLowerCase()}:${call.operation}`, '*')];
   }

@@ -5,6 +5,7 @@ import type { IamRequest } from './iam-requests.js';
 // `npm test` packages both stacks (offline) before the tests run.
 export const PRIMARY_TEMPLATE = '.serverless-primary/cloudformation-template-update-stack.json';
 export const DR_TEMPLATE = '.serverless-dr/cloudformation-template-update-stack.json';
+export const VAULT_TEMPLATE = '.serverless-vault/cloudformation-template-update-stack.json';
 
 /** Values the template's intrinsic functions resolve to in the world a test made. */
 export interface TemplateValues {
@@ -40,12 +41,24 @@ export function templateRoles(
     Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
   };
   const roles = new Map<string, RolePolicies>();
+  // Policies attached as resources of their own (AWS::IAM::RolePolicy), by the role they name.
+  const attached = Object.values(template.Resources).filter(
+    (r) => r.Type === 'AWS::IAM::RolePolicy',
+  );
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::IAM::Role' || (only && !only.includes(id))) continue;
-    const policies = (resource.Properties.Policies ?? []) as {
-      PolicyName: string;
-      PolicyDocument: unknown;
-    }[];
+    const policies = [
+      ...((resource.Properties.Policies ?? []) as {
+        PolicyName: string;
+        PolicyDocument: unknown;
+      }[]),
+      ...attached
+        .filter((r) => (r.Properties.RoleName as { Ref?: string } | undefined)?.Ref === id)
+        .map((r) => ({
+          PolicyName: String(r.Properties.PolicyName),
+          PolicyDocument: r.Properties.PolicyDocument,
+        })),
+    ];
     roles.set(id, {
       role: id,
       policies: policies.map((p) => ({
