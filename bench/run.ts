@@ -5,6 +5,7 @@ import { benchPosture } from './posture.js';
 import { benchRetentionPlanning } from './retention-planning.js';
 import { benchSecretsAndVerification } from './secrets-and-verification.js';
 import { benchStateMachines } from './state-machines.js';
+import { benchVaultCopies } from './vault-copies.js';
 
 // Prints figures; asserts nothing about time.
 // The SDK versions are pinned; its notice about future releases needing Node 22 is noise here.
@@ -17,6 +18,7 @@ const sections = [
   benchStateMachines,
   benchMonthlyCost,
   benchPosture,
+  benchVaultCopies,
 ];
 for (const section of sections) {
   for (const line of await section()) console.log(line);
