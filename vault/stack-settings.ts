@@ -9,10 +9,16 @@ import {
 /** Where the vault functions find their policy in their package. */
 export const PACKAGED_VAULT_POLICY_FILE = '.lifeboat/vault-policy.json';
 
-/** The role production's Lifeboat assumes in the vault account: the policy's vault.roleArn. */
-export function vaultWriterRoleName(vault: Pick<VaultPolicy, 'name'>): string {
-  return `lifeboat-vault-writer-${vault.name}`;
+/**
+ * The role a source account's Lifeboat assumes in the vault account (its policy's
+ * vault.roleArn): one per source account, so that no source can reach another's copies.
+ */
+export function vaultWriterRoleName(vault: Pick<VaultPolicy, 'name'>, source: string): string {
+  return `lifeboat-vault-${source}-${vault.name}`;
 }
+
+/** The writer role's logical id in the vault stack. */
+export const writerRoleId = (source: string) => `VaultWriterRole${source}`;
 
 /** The vault key's alias. */
 export function vaultKeyAlias(vault: Pick<VaultPolicy, 'name'>): string {
@@ -47,6 +53,7 @@ export interface VaultStackSettings {
   readonly region: string;
   readonly functions: Record<string, unknown>;
   readonly resources: Record<string, unknown>;
+  readonly outputs: Record<string, unknown>;
 }
 
 /** A vault policy whose stack cannot be deployed where asked. */
@@ -101,6 +108,7 @@ export function vaultStackSettings(
     name: vault.name,
     region: vault.region,
     functions,
+    outputs: vaultOutputs(vault),
     resources: {
       ...vaultResources(vault, options.stage ?? 'prod'),
       ...Object.fromEntries(
@@ -114,6 +122,154 @@ export function vaultStackSettings(
 
 const rdsArn = (vault: VaultPolicy, account: string, type: string, name: string) =>
   `arn:aws:rds:${vault.region}:${account}:${type}:${name}`;
+
+const LIFEBOAT_TAG_KEYS = [
+  'lifeboat:managed',
+  'lifeboat:policy',
+  'lifeboat:slot',
+  'lifeboat:target',
+  'lifeboat:source',
+];
+
+/**
+ * The role one source account's Lifeboat assumes: it copies that account's snapshots in under
+ * the vault key (named lifeboat-<source>-*), shares its own copies with it for a drill, and can
+ * destroy, unlock or re-key nothing. Only Lifeboat's roles in that account may assume it.
+ */
+function writerRole(vault: VaultPolicy, source: string): Record<string, unknown> {
+  const viaRds = { StringEquals: { 'kms:ViaService': `rds.${vault.region}.amazonaws.com` } };
+  const copies = [
+    rdsArn(vault, vault.account, 'snapshot', `lifeboat-${source}-*`),
+    rdsArn(vault, vault.account, 'cluster-snapshot', `lifeboat-${source}-*`),
+  ];
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      RoleName: vaultWriterRoleName(vault, source),
+      Description: `Lifeboat in ${source} copies its snapshots into the vault; it can delete nothing`,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'LifeboatInTheSourceAccount',
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${source}:root` },
+            Action: 'sts:AssumeRole',
+            Condition: {
+              ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${source}:role/lifeboat-*` },
+            },
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: 'copy-into-the-vault',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'SeeWhatTheVaultHoldsAndIsShared',
+                Effect: 'Allow',
+                Action: ['rds:DescribeDBSnapshots', 'rds:DescribeDBClusterSnapshots'],
+                // Shared snapshots are other accounts' resources: listing them takes *.
+                Resource: '*',
+              },
+              {
+                Sid: 'CopyTheSourcesSnapshotsIn',
+                Effect: 'Allow',
+                Action: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
+                Resource: [
+                  ...copies,
+                  rdsArn(vault, source, 'snapshot', 'lifeboat-*'),
+                  rdsArn(vault, source, 'cluster-snapshot', 'lifeboat-*'),
+                ],
+              },
+              {
+                Sid: 'LabelCopiesWithLifeboatKeysOnly',
+                Effect: 'Allow',
+                Action: 'rds:AddTagsToResource',
+                Resource: copies,
+                Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': LIFEBOAT_TAG_KEYS } },
+              },
+              {
+                // A drill restores the source's own copy in the source account.
+                Sid: 'ShareTheSourcesCopiesForDrills',
+                Effect: 'Allow',
+                Action: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
+                Resource: copies,
+              },
+              {
+                Sid: 'UseTheSourcesKeysThroughRds',
+                Effect: 'Allow',
+                Action: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
+                Resource: `arn:aws:kms:${vault.region}:${source}:key/*`,
+                Condition: viaRds,
+              },
+              {
+                Sid: 'UseTheVaultKeyThroughRds',
+                Effect: 'Allow',
+                Action: [
+                  'kms:CreateGrant',
+                  'kms:DescribeKey',
+                  'kms:Encrypt',
+                  'kms:GenerateDataKey*',
+                  'kms:ReEncrypt*',
+                ],
+                // By its alias: the key's policy names this role, so the role cannot name the
+                // key (CloudFormation would wait on each for the other).
+                Resource: `arn:aws:kms:${vault.region}:${vault.account}:key/*`,
+                Condition: {
+                  ...viaRds,
+                  'ForAnyValue:StringEquals': { 'kms:ResourceAliases': vaultKeyAlias(vault) },
+                },
+              },
+              {
+                // Stolen production credentials reach this role: it must not be able to
+                // destroy, unlock or re-key anything in the vault, whatever else is granted.
+                Sid: 'NeverDestroyAnything',
+                Effect: 'Deny',
+                Action: [
+                  'rds:Delete*',
+                  'rds:ModifyDBSnapshot',
+                  'rds:RemoveTagsFromResource',
+                  's3:Delete*',
+                  's3:PutBucket*',
+                  's3:PutLifecycleConfiguration',
+                  's3:BypassGovernanceRetention',
+                  'kms:ScheduleKeyDeletion',
+                  'kms:DisableKey',
+                  'kms:PutKeyPolicy',
+                  'iam:*',
+                ],
+                Resource: '*',
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** The stack's outputs: what each source's production policy names in its vault section. */
+export function vaultOutputs(vault: VaultPolicy): Record<string, unknown> {
+  return {
+    VaultKeyArn: {
+      Description: 'vault.kmsKeyArn of every production policy that sends here',
+      Value: { 'Fn::GetAtt': ['VaultKey', 'Arn'] },
+    },
+    VaultBucket: { Value: { Ref: 'VaultBucket' } },
+    ...Object.fromEntries(
+      vault.sources.map((s) => [
+        `WriterRoleArn${s.account}`,
+        {
+          Description: `vault.roleArn of the production policy of account ${s.account}`,
+          Value: { 'Fn::GetAtt': [writerRoleId(s.account), 'Arn'] },
+        },
+      ]),
+    ),
+  };
+}
 
 /** The vault's resources: key, locked bucket, the writer role production assumes, job roles. */
 export function vaultResources(vault: VaultPolicy, stage: string): Record<string, unknown> {
@@ -207,9 +363,11 @@ export function vaultResources(vault: VaultPolicy, stage: string): Record<string
           Statement: [
             ...KEY_POLICY.Statement,
             {
-              Sid: 'WriterEncryptsCopiesThroughRds',
+              Sid: 'WritersEncryptCopiesThroughRds',
               Effect: 'Allow',
-              Principal: { AWS: { 'Fn::GetAtt': ['VaultWriterRole', 'Arn'] } },
+              Principal: {
+                AWS: sources.map((source) => ({ 'Fn::GetAtt': [writerRoleId(source), 'Arn'] })),
+              },
               Action: [
                 'kms:CreateGrant',
                 'kms:DescribeKey',
@@ -218,6 +376,15 @@ export function vaultResources(vault: VaultPolicy, stage: string): Record<string
                 'kms:ReEncrypt*',
                 'kms:GenerateDataKey*',
               ],
+              Resource: '*',
+              Condition: viaRds,
+            },
+            {
+              // A drill in a source account restores its copy there, shared for the drill.
+              Sid: 'SourcesRestoreTheirCopiesThroughRds',
+              Effect: 'Allow',
+              Principal: { AWS: sources.map((a) => `arn:aws:iam::${a}:root`) },
+              Action: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
               Resource: '*',
               Condition: viaRds,
             },
@@ -289,124 +456,9 @@ export function vaultResources(vault: VaultPolicy, stage: string): Record<string
       },
     },
     ...keyAtRiskAlerts([{ 'Fn::GetAtt': ['VaultKey', 'Arn'] }]),
-    VaultWriterRole: {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        RoleName: vaultWriterRoleName(vault),
-        Description:
-          "Production's Lifeboat copies snapshots shared with the vault into it; it can delete nothing",
-        // Only Lifeboat's roles in the source accounts (their names start with the stack's).
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'LifeboatInTheSourceAccounts',
-              Effect: 'Allow',
-              Principal: { AWS: sources.map((a) => `arn:aws:iam::${a}:root`) },
-              Action: 'sts:AssumeRole',
-              Condition: {
-                ArnLike: {
-                  'aws:PrincipalArn': sources.map((a) => `arn:aws:iam::${a}:role/lifeboat-*`),
-                },
-              },
-            },
-          ],
-        },
-        Policies: [
-          {
-            PolicyName: 'copy-into-the-vault',
-            PolicyDocument: {
-              Version: '2012-10-17',
-              Statement: [
-                {
-                  Sid: 'SeeWhatTheVaultHoldsAndIsShared',
-                  Effect: 'Allow',
-                  Action: ['rds:DescribeDBSnapshots', 'rds:DescribeDBClusterSnapshots'],
-                  // Shared snapshots are other accounts' resources: listing them takes *.
-                  Resource: '*',
-                },
-                {
-                  Sid: 'CopySourcesSnapshotsIn',
-                  Effect: 'Allow',
-                  Action: ['rds:CopyDBSnapshot', 'rds:CopyDBClusterSnapshot'],
-                  Resource: [
-                    ...vaultCopies,
-                    ...sources.flatMap((a) => [
-                      rdsArn(vault, a, 'snapshot', 'lifeboat-*'),
-                      rdsArn(vault, a, 'cluster-snapshot', 'lifeboat-*'),
-                    ]),
-                  ],
-                },
-                {
-                  Sid: 'LabelCopiesWithLifeboatKeysOnly',
-                  Effect: 'Allow',
-                  Action: 'rds:AddTagsToResource',
-                  Resource: vaultCopies,
-                  Condition: {
-                    'ForAllValues:StringEquals': {
-                      'aws:TagKeys': [
-                        'lifeboat:managed',
-                        'lifeboat:policy',
-                        'lifeboat:slot',
-                        'lifeboat:target',
-                        'lifeboat:source',
-                      ],
-                    },
-                  },
-                },
-                {
-                  Sid: 'UseTheSourcesKeysThroughRds',
-                  Effect: 'Allow',
-                  Action: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
-                  Resource: sources.map((a) => `arn:aws:kms:${vault.region}:${a}:key/*`),
-                  Condition: viaRds,
-                },
-                {
-                  Sid: 'UseTheVaultKeyThroughRds',
-                  Effect: 'Allow',
-                  Action: [
-                    'kms:CreateGrant',
-                    'kms:DescribeKey',
-                    'kms:Encrypt',
-                    'kms:GenerateDataKey*',
-                    'kms:ReEncrypt*',
-                  ],
-                  // By its alias: the key's policy names this role, so the role cannot name the
-                  // key (CloudFormation would wait on each for the other).
-                  Resource: `arn:aws:kms:${vault.region}:${vault.account}:key/*`,
-                  Condition: {
-                    ...viaRds,
-                    'ForAnyValue:StringEquals': { 'kms:ResourceAliases': vaultKeyAlias(vault) },
-                  },
-                },
-                {
-                  // Stolen production credentials reach this role: it must not be able to
-                  // destroy, unlock or re-key anything in the vault, whatever else is granted.
-                  Sid: 'NeverDestroyAnything',
-                  Effect: 'Deny',
-                  Action: [
-                    'rds:Delete*',
-                    'rds:ModifyDBSnapshot',
-                    'rds:ModifyDBSnapshotAttribute',
-                    'rds:ModifyDBClusterSnapshotAttribute',
-                    'rds:RemoveTagsFromResource',
-                    's3:Delete*',
-                    's3:PutBucket*',
-                    's3:PutLifecycleConfiguration',
-                    's3:BypassGovernanceRetention',
-                    'kms:ScheduleKeyDeletion',
-                    'kms:DisableKey',
-                    'kms:PutKeyPolicy',
-                    'iam:*',
-                  ],
-                  Resource: '*',
-                },
-              ],
-            },
-          },
-        ],
-      },
-    },
+    ...Object.fromEntries(
+      sources.map((source) => [writerRoleId(source), writerRole(vault, source)]),
+    ),
     VaultRetentionRole: lambdaRole(
       "The vault's retention: deletes only copies from its sources that its rules let go",
       'vaultRetention',

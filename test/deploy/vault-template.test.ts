@@ -16,6 +16,7 @@ const vault = loadVaultPolicyFile('lifeboat.vault.yml');
 const SOURCE = vault.sources[0]?.account ?? '';
 const REGION = vault.region;
 const VAULT_KEY = `arn:aws:kms:${REGION}:${vault.account}:key/0b0b0b0b-vault`;
+const WRITER = `VaultWriterRole${SOURCE}`;
 
 interface Resource {
   Type: string;
@@ -32,7 +33,7 @@ const values: TemplateValues = {
   arns: {
     VaultKey: VAULT_KEY,
     AlertKey: `arn:aws:kms:${REGION}:${vault.account}:key/alerts`,
-    VaultWriterRole: `arn:aws:iam::${vault.account}:role/lifeboat-vault-writer-${vault.name}`,
+    [`VaultWriterRole${SOURCE}`]: `arn:aws:iam::${vault.account}:role/lifeboat-vault-${SOURCE}-${vault.name}`,
     VaultRetentionLambdaFunction: `arn:aws:lambda:${REGION}:${vault.account}:function:r`,
     VaultVerificationLambdaFunction: `arn:aws:lambda:${REGION}:${vault.account}:function:v`,
     KeyAtRiskRule: `arn:aws:events:${REGION}:${vault.account}:rule/k`,
@@ -84,38 +85,55 @@ describe('the vault stack', () => {
     ]);
   });
 
-  it('lets only Lifeboat’s roles in the source accounts assume the writer role', () => {
+  it('gives each source account a writer role only Lifeboat’s roles there may assume', () => {
     // Act
-    const trust = resources.VaultWriterRole?.Properties.AssumeRolePolicyDocument.Statement;
+    const writer = resources[WRITER]?.Properties;
 
     // Assess
-    expect(trust).toEqual([
+    expect(writer?.AssumeRolePolicyDocument.Statement).toEqual([
       {
-        Sid: 'LifeboatInTheSourceAccounts',
+        Sid: 'LifeboatInTheSourceAccount',
         Effect: 'Allow',
-        Principal: { AWS: [`arn:aws:iam::${SOURCE}:root`] },
+        Principal: { AWS: `arn:aws:iam::${SOURCE}:root` },
         Action: 'sts:AssumeRole',
-        Condition: { ArnLike: { 'aws:PrincipalArn': [`arn:aws:iam::${SOURCE}:role/lifeboat-*`] } },
+        Condition: { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${SOURCE}:role/lifeboat-*` } },
       },
     ]);
-    expect(resources.VaultWriterRole?.Properties.RoleName).toBe(
-      `lifeboat-vault-writer-${vault.name}`,
+    expect(writer?.RoleName).toBe(`lifeboat-vault-${SOURCE}-${vault.name}`);
+    expect(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role')).toHaveLength(
+      vault.sources.length + 3,
     );
   });
 
   it('lets the writer copy its sources’ snapshots in, and destroy nothing', async () => {
     // Act
     const copies = await decide(
-      'VaultWriterRole',
+      WRITER,
       'rds:CopyDBSnapshot',
       inVault(`lifeboat-${SOURCE}-orders-db-202611010200`),
     );
     const fromSource = await decide(
-      'VaultWriterRole',
+      WRITER,
       'rds:CopyDBSnapshot',
       copy(SOURCE, 'lifeboat-orders-db-202611010200'),
     );
-    const otherNames = await decide('VaultWriterRole', 'rds:CopyDBSnapshot', inVault('anything'));
+    const otherNames = await decide(WRITER, 'rds:CopyDBSnapshot', inVault('anything'));
+    // Another source's names, or from another source's snapshots: each source keeps to its own.
+    const asOther = await decide(
+      WRITER,
+      'rds:CopyDBSnapshot',
+      inVault('lifeboat-999988887777-orders-db-202611010200'),
+    );
+    const fromOther = await decide(
+      WRITER,
+      'rds:CopyDBSnapshot',
+      copy('999988887777', 'lifeboat-orders-db-202611010200'),
+    );
+    const sharesOwn = await decide(
+      WRITER,
+      'rds:ModifyDBSnapshotAttribute',
+      inVault(`lifeboat-${SOURCE}-orders-db-202611010200`),
+    );
     const destroys = await Promise.all(
       [
         ['rds:DeleteDBSnapshot', inVault(`lifeboat-${SOURCE}-orders-db-202611010200`)],
@@ -123,20 +141,21 @@ describe('the vault stack', () => {
           'rds:DeleteDBClusterSnapshot',
           inVault(`lifeboat-${SOURCE}-billing-202611010200`, 'cluster-snapshot'),
         ],
-        ['rds:ModifyDBSnapshotAttribute', inVault(`lifeboat-${SOURCE}-orders-db-202611010200`)],
+        ['rds:RemoveTagsFromResource', inVault(`lifeboat-${SOURCE}-orders-db-202611010200`)],
         ['s3:DeleteObjectVersion', 'arn:aws:s3:::vault/reports/x.json'],
         ['s3:PutBucketPolicy', 'arn:aws:s3:::vault'],
         ['kms:ScheduleKeyDeletion', VAULT_KEY],
         ['kms:DisableKey', VAULT_KEY],
-      ].map(([action, resource]) =>
-        decide('VaultWriterRole', action as string, resource as string),
-      ),
+      ].map(([action, resource]) => decide(WRITER, action as string, resource as string)),
     );
 
     // Assess
     expect(copies).toBe('Allowed');
     expect(fromSource).toBe('Allowed');
     expect(otherNames).toBe('ImplicitlyDenied');
+    expect(asOther).toBe('ImplicitlyDenied');
+    expect(fromOther).toBe('ImplicitlyDenied');
+    expect(sharesOwn).toBe('Allowed');
     expect(destroys).toEqual(Array(7).fill('ExplicitlyDenied'));
   });
 
@@ -204,7 +223,7 @@ describe('the vault stack', () => {
     expect(production.size).toBeGreaterThan(5);
   });
 
-  it('lets the writer encrypt copies with the vault key only through RDS', () => {
+  it('lets the writers and the sources use the vault key only through RDS', () => {
     // Act
     const statements = (
       keyPolicy(TEMPLATE, 'VaultKey', values) as {
@@ -215,11 +234,14 @@ describe('the vault stack', () => {
     // Assess
     expect(statements.map((s) => s.Sid)).toEqual([
       'AccountAdministers',
-      'WriterEncryptsCopiesThroughRds',
+      'WritersEncryptCopiesThroughRds',
+      'SourcesRestoreTheirCopiesThroughRds',
     ]);
-    expect(statements[1]?.Condition).toEqual({
-      StringEquals: { 'kms:ViaService': `rds.${REGION}.amazonaws.com` },
-    });
+    for (const s of statements.slice(1)) {
+      expect(s.Condition).toEqual({
+        StringEquals: { 'kms:ViaService': `rds.${REGION}.amazonaws.com` },
+      });
+    }
   });
 
   it('alarms when a vault job stops succeeding, and when the vault key is at risk', () => {

@@ -127,6 +127,8 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
     'kms:Encrypt': 'RDS uses it on the role’s behalf to encrypt the copy',
     'kms:GenerateDataKey*': 'RDS uses it on the role’s behalf to encrypt the copy',
     'kms:ReEncrypt*': 'RDS uses it on the role’s behalf to encrypt the copy',
+    'rds:ModifyDBSnapshotAttribute': 'shares the source’s copy for a drill at site vault',
+    'rds:ModifyDBClusterSnapshotAttribute': 'shares the source’s copy for a drill at site vault',
   },
   VerifyManifestRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
@@ -355,9 +357,9 @@ beforeAll(async () => {
       account: (policy.vault as NonNullable<Policy['vault']>).account,
       region: DR,
       refs: { AlertTopic: 'alerts', VaultBucket: 'vault' },
-      arns: { VaultKey: vaultKey, AlertKey: 'alert-key', VaultWriterRole: 'writer' },
+      arns: { VaultKey: vaultKey, AlertKey: 'alert-key' },
     },
-    ['VaultWriterRole'],
+    [`VaultWriterRole${SHIPPED_ACCOUNT}`],
   );
 }, 240_000);
 
@@ -467,7 +469,7 @@ describe('every scheduled job’s role, simulated against the packaged template'
     const denied: string[] = [];
     for (const r of requests) {
       const decision = await simulate(
-        vaultRoles.get('VaultWriterRole') as RolePolicies,
+        vaultRoles.get(`VaultWriterRole${SHIPPED_ACCOUNT}`) as RolePolicies,
         r,
         vaultAccount,
       );
@@ -476,9 +478,9 @@ describe('every scheduled job’s role, simulated against the packaged template'
     }
     const used = new Set(requests.map((r) => r.action));
     const excused = GRANTED_FOR_OTHERS.VaultWriterRole ?? {};
-    const unused = [...grantedActions(vaultRoles.get('VaultWriterRole') as RolePolicies)].filter(
-      (action) => !used.has(action) && !(action in excused),
-    );
+    const unused = [
+      ...grantedActions(vaultRoles.get(`VaultWriterRole${SHIPPED_ACCOUNT}`) as RolePolicies),
+    ].filter((action) => !used.has(action) && !(action in excused));
 
     // Assess: it shared, copied (both kinds) and listed there, and nothing else was needed
     expect([...used].sort()).toEqual([
