@@ -17,6 +17,7 @@ import {
 } from '../shared/observability/metric-names.js';
 import { objectiveText } from '../shared/policy/objective.js';
 import { loadPolicyFile, policyPath } from '../shared/policy/policy-file.js';
+import { drillRegionOf, drillStackOf } from '../shared/policy/regions.js';
 import { longestGapMs, parseSchedule } from '../shared/policy/schedule-expression.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { objectivesOf, verifiedRestorePointLimits } from '../shared/policy/tiers.js';
@@ -116,11 +117,7 @@ export function stackSettings(
     bucketName: backupBucketName(policy.name, ACCOUNT, REGION),
     primaryBucketName: backupBucketName(policy.name, ACCOUNT, policy.regions.primary),
     drBucketName: backupBucketName(policy.name, ACCOUNT, policy.regions.dr),
-    drillBucketName: backupBucketName(
-      policy.name,
-      ACCOUNT,
-      policy.regions[policy.drills?.site ?? 'primary'],
-    ),
+    drillBucketName: backupBucketName(policy.name, ACCOUNT, drillRegionOf(policy)),
     keyAliases: {
       data: keyAlias(policy.name, 'data'),
       manifest: keyAlias(policy.name, 'manifest'),
@@ -131,7 +128,7 @@ export function stackSettings(
     keyResources: {
       ...(role === 'primary' ? primaryKeys() : replicaKeys(params)),
       ...alertResources(policy, role),
-      ...(role === 'primary' ? vaultAccess(policy) : {}),
+      ...vaultAccess(policy, role),
     },
     quotaAlarms: quotaAlarms(policy),
     heartbeatAlarms: {
@@ -146,15 +143,85 @@ export function stackSettings(
 }
 
 /**
- * What the snapshot job needs to send to the isolated vault account, granted only when the
- * policy has one: assume the vault's writer role, share Lifeboat's snapshots in the vault's
- * region (and stop sharing them), and tell AWS-managed keys (which RDS cannot share) from
- * customer keys there.
+ * What the isolated vault account asks of this stack's roles, granted only when the policy has
+ * one: the snapshot job's sending (primary stack), and drills of the vault's copies (the stack
+ * in the drill region).
  */
-function vaultAccess(policy: Policy): Record<string, unknown> {
+function vaultAccess(policy: Policy, role: Role): Record<string, unknown> {
   const vault = policy.vault;
   if (!vault) return {};
   const region = vault.region ?? policy.regions.dr;
+  const drills = policy.drills?.site === 'vault' && drillStackOf(policy) === role;
+  return {
+    ...(role === 'primary' ? sendToVaultAccess(vault, region) : {}),
+    ...(drills ? vaultDrillAccess(vault, region) : {}),
+  };
+}
+
+/**
+ * What a drill of the vault's copy needs: Plan and Report assume the vault's role (to share the
+ * copy with this account, and to end the share), and the state machine restores the shared copy
+ * by its ARN, through RDS with the vault's key.
+ */
+function vaultDrillAccess(vault: NonNullable<Policy['vault']>, region: string) {
+  const assume = (roleId: string, name: string) => ({
+    Type: 'AWS::IAM::RolePolicy',
+    Properties: {
+      RoleName: { Ref: roleId },
+      PolicyName: name,
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AssumeTheVaultWriterRole',
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Resource: vault.roleArn,
+          },
+        ],
+      },
+    },
+  });
+  const copies = (type: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:${vault.account}:${type}:lifeboat-\${AWS::AccountId}-*`,
+  });
+  return {
+    DrillPlanVaultPolicy: assume('DrillPlanRole', 'share-the-vault-copy'),
+    DrillReportVaultPolicy: assume('DrillReportRole', 'end-the-vault-copy-share'),
+    RestoreDrillVaultPolicy: {
+      Type: 'AWS::IAM::RolePolicy',
+      Properties: {
+        RoleName: { Ref: 'RestoreDrillStateMachineRole' },
+        PolicyName: 'restore-the-vault-copy',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'RestoreTheVaultsCopiesShared',
+              Effect: 'Allow',
+              Action: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBClusterFromSnapshot'],
+              Resource: [copies('snapshot'), copies('cluster-snapshot')],
+            },
+            {
+              Sid: 'UseTheVaultKeyThroughRds',
+              Effect: 'Allow',
+              Action: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
+              Resource: vault.kmsKeyArn,
+              Condition: { StringEquals: { 'kms:ViaService': `rds.${region}.amazonaws.com` } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * What the snapshot job needs to send to the vault account: assume the vault's writer role,
+ * share Lifeboat's snapshots in the vault's region (and stop sharing them), and tell
+ * AWS-managed keys (which RDS cannot share) from customer keys there.
+ */
+function sendToVaultAccess(vault: NonNullable<Policy['vault']>, region: string) {
   const own = (type: string) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:${type}:lifeboat-*`,
   });
@@ -208,7 +275,7 @@ const MACHINE_ALARMS = {
 function stateMachines(policy: Policy, role: Role, stage: string): Record<string, unknown> {
   const machines: Record<string, unknown> = {};
   const drills = policy.drills;
-  if (drills && drills.site === role) {
+  if (drills && drillStackOf(policy) === role) {
     machines.restoreDrill = {
       id: 'RestoreDrillStateMachine',
       name: stateMachineName(stage, 'restore-drill'),
@@ -267,7 +334,7 @@ const NOTHING = 'lifeboat-not-configured';
 
 function recoveryAccess(policy: Policy): RecoveryAccess {
   const drills = policy.drills;
-  const region = drills?.site === 'dr' ? policy.regions.dr : policy.regions.primary;
+  const region = drillRegionOf(policy);
   const secretArn = (nameOrArn: string) =>
     nameOrArn.startsWith('arn:')
       ? nameOrArn

@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DrillPlan } from '../shared/drills/drill-contract.js';
 import { reportDrill } from '../shared/drills/drill-report.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
 import { taskHandler } from '../shared/jobs/task-handler.js';
@@ -8,7 +9,9 @@ import {
   DRILL_RTO_METRIC,
   DRILL_SUCCEEDED_METRIC,
 } from '../shared/observability/metric-names.js';
+import { setSnapshotShared } from '../shared/rds/snapshots.js';
 import { type ReportSink, reportSinkIn } from '../shared/reports/publish-report.js';
+import { vaultAccountOf } from '../shared/vault-account/vault-account.js';
 
 /** Restore drill, Report: the report in S3, the drill's metrics, one SNS summary. */
 export const definition: StateMachineTask<ReportSink, Awaited<ReturnType<typeof reportDrill>>> = {
@@ -21,7 +24,16 @@ export const definition: StateMachineTask<ReportSink, Awaited<ReturnType<typeof 
   writesReports: true,
   wire: (env) => reportSinkIn(env),
   run: async (sink, event, env) => {
-    const reported = await reportDrill(sink, event, env.now());
+    // A drill of the vault's copy ends its share, as the role that shared it.
+    const endShare = async (copy: NonNullable<DrillPlan['vaultCopy']>) => {
+      const vault = vaultAccountOf(
+        { account: copy.account, roleArn: copy.roleArn, kmsKeyArn: '' },
+        env.region,
+        'lifeboat-drill-report',
+      );
+      await setSnapshotShared(vault.rds, copy.kind, copy.snapshotId, copy.sharedWith, false);
+    };
+    const reported = await reportDrill(sink, event, env.now(), endShare);
     env.log.info('drill report', { drillId: reported.report.drillId, ...reported.summary });
     return reported;
   },

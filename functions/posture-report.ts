@@ -12,6 +12,7 @@ import {
   RECOVERY_POINT_AGE_METRIC,
   VERIFIED_RESTORE_POINT_AGE_METRIC,
 } from '../shared/observability/metric-names.js';
+import { drillRegionOf } from '../shared/policy/regions.js';
 import {
   type PostureJobDeps,
   type PostureJobResult,
@@ -30,7 +31,7 @@ export const definition: ScheduledJob<PostureJobDeps, PostureJobResult> = {
   wire: (env) => {
     const policy = env.policy();
     // Drills report to the stack's bucket in the region they run in.
-    const drillRegion = policy.regions[policy.drills?.site ?? 'primary'];
+    const drillRegion = drillRegionOf(policy);
     return {
       ...policyRds(env),
       reports: {

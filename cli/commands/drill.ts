@@ -1,6 +1,7 @@
 import { DrillInputSchema } from '../../shared/drills/drill-contract.js';
 import { drillPolicyOf } from '../../shared/drills/drill-plan.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
+import { drillRegionOf } from '../../shared/policy/regions.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { Io } from '../../terminal/output.js';
 import { UsageError } from '../cli-errors.js';
@@ -13,7 +14,8 @@ import {
 
 /** The region drills run in: the policy's drill site. */
 export function drillRegion(policy: Policy): string {
-  return drillPolicyOf(policy).site === 'dr' ? policy.regions.dr : policy.regions.primary;
+  drillPolicyOf(policy);
+  return drillRegionOf(policy);
 }
 
 /**

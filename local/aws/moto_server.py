@@ -49,6 +49,43 @@ def _get_snapshot(self, identifier, resource_type, not_found_exception):
 _original_get_snapshot = rds.RDSBackend.get_snapshot
 rds.RDSBackend.get_snapshot = _get_snapshot
 
+def _restoring_by_arn(original, snapshots_of, find):
+    # AWS: a restore names a shared snapshot of another account, or any snapshot, by its ARN.
+    # moto looks the name up in the caller's own snapshots only: a snapshot found by the ARN
+    # (another account's only while it is shared, as above) is lent to the restore by name.
+    def restore(self, from_snapshot_id, overrides):
+        if not from_snapshot_id.startswith("arn:"):
+            return original(self, from_snapshot_id, overrides)
+        snapshot = find(self, from_snapshot_id)
+        snapshots = snapshots_of(self)
+        name = from_snapshot_id.split(":")[-1]
+        if snapshots.get(name) is snapshot:
+            return original(self, name, overrides)
+        # Lent under its own name (moto finds snapshots by it), then given back.
+        held = snapshots.get(name)
+        snapshots[name] = snapshot
+        try:
+            return original(self, name, overrides)
+        finally:
+            if held is None:
+                snapshots.pop(name, None)
+            else:
+                snapshots[name] = held
+
+    return restore
+
+
+rds.RDSBackend.restore_db_instance_from_db_snapshot = _restoring_by_arn(
+    rds.RDSBackend.restore_db_instance_from_db_snapshot,
+    lambda backend: backend.database_snapshots,
+    lambda backend, arn: backend.get_db_snapshot(arn),
+)
+rds.RDSBackend.restore_db_cluster_from_snapshot = _restoring_by_arn(
+    rds.RDSBackend.restore_db_cluster_from_snapshot,
+    lambda backend: backend.cluster_snapshots,
+    lambda backend, arn: backend.get_db_cluster_snapshot(arn),
+)
+
 if __name__ == "__main__":
     from moto.server import main
 

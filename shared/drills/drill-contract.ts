@@ -97,6 +97,21 @@ export const DrillPlanSchema = z.object({
   /** Where a failed teardown is reported. */
   alertTopicArn: z.string(),
   check: DrillCheckSchema,
+  /**
+   * A drill of the vault account's copy (site vault): the vault, the role that shared the copy
+   * with this account for the drill, and the copy. The share ends when the drill reports.
+   */
+  vaultCopy: z.optional(
+    z.nullable(
+      z.object({
+        account: z.string(),
+        roleArn: z.string(),
+        kind: z.enum(['instance', 'cluster']),
+        snapshotId: z.string(),
+        sharedWith: z.string(),
+      }),
+    ),
+  ),
 });
 
 export type DrillPlan = z.output<typeof DrillPlanSchema>;

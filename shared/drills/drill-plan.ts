@@ -1,5 +1,5 @@
 import type { RegionalRds } from '../aws/clients.js';
-import { boundedIdentifier } from '../naming/slot.js';
+import { boundedIdentifier, ownVaultCopy } from '../naming/slot.js';
 import {
   DRILL_PREFIX,
   DRILL_RESTORED_FROM_TAG,
@@ -10,8 +10,14 @@ import {
 import { parseDuration, secondsFrom, subtractDuration } from '../policy/duration.js';
 import type { DrillPolicy, Policy } from '../policy/schema.js';
 import { objectivesOf } from '../policy/tiers.js';
-import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
+import {
+  listManualSnapshots,
+  type SnapshotKind,
+  type SnapshotRecord,
+  setSnapshotShared,
+} from '../rds/snapshots.js';
 import { parseEvent } from '../validation/parse-event.js';
+import type { VaultAccount } from '../vault-account/vault-account.js';
 import {
   type DrillInput,
   DrillInputSchema,
@@ -40,6 +46,8 @@ export async function planDrill(
     readonly rds: RegionalRds;
     readonly alertTopicArn: string;
     readonly random?: () => number;
+    /** The vault account (site vault), and this account, which its copy is shared with. */
+    readonly vault?: { readonly account: VaultAccount; readonly ownAccount: () => Promise<string> };
   },
   policy: Policy,
   event: unknown,
@@ -55,9 +63,11 @@ export async function planDrill(
   }
   const pick = input.pick ?? drills.pick;
   const chosen =
-    pick === 'point-in-time' && input.snapshotId === undefined
-      ? await pointInTimeRestore(deps, policy, input.target, startedAt)
-      : await snapshotRestore(deps, policy, input, startedAt);
+    drills.site === 'vault'
+      ? await vaultRestore(deps, policy, input, startedAt)
+      : pick === 'point-in-time' && input.snapshotId === undefined
+        ? await pointInTimeRestore(deps, policy, input.target, startedAt)
+        : await snapshotRestore(deps, policy, input, startedAt);
   const selector = policy.targets.find((t) => t.identifier === input.target);
   const objectives = objectivesOf(policy, { tier: selector?.tier });
   const stamp = startedAt.toISOString().slice(2, 19).replace(/[-T:]/g, '');
@@ -113,6 +123,7 @@ export async function planDrill(
       freshness: database.freshness ?? null,
       tls: drills.tls,
     },
+    vaultCopy: chosen.vaultCopy ?? null,
   };
 }
 
@@ -122,6 +133,69 @@ interface Chosen {
   readonly engine: string;
   readonly snapshot: DrillPlan['snapshot'];
   readonly pointInTime: DrillPlan['pointInTime'];
+  readonly vaultCopy?: DrillPlan['vaultCopy'];
+}
+
+/**
+ * A drill of the vault's copy: picks the copy in the vault account (the newest, a random one
+ * within the window, or the one named), and shares it with this account, where the drill
+ * restores it by its ARN. The Report task ends the share.
+ */
+async function vaultRestore(
+  deps: Parameters<typeof planDrill>[0],
+  policy: Policy,
+  input: DrillInput,
+  startedAt: Date,
+): Promise<Chosen> {
+  const drills = drillPolicyOf(policy);
+  if (!deps.vault || !policy.vault) {
+    throw new DrillConfigError('drills at site vault need the policy’s vault section');
+  }
+  if (input.pick === 'point-in-time') {
+    throw new DrillConfigError(
+      'a point-in-time drill cannot run at site vault: the vault holds snapshot copies only',
+    );
+  }
+  const { account: vault } = deps.vault;
+  const ownAccount = await deps.vault.ownAccount();
+  const targets = [
+    { kind: 'instance', identifier: input.target },
+    { kind: 'cluster', identifier: input.target },
+  ];
+  const copies = (await listManualSnapshots(vault.rds)).flatMap((s) => {
+    const own = ownVaultCopy(s, ownAccount, targets);
+    return own && s.status === 'available'
+      ? [{ ...s, target: input.target, time: own.slot.time }]
+      : [];
+  });
+  // The vault's copies carry no verification of their own: latest-verified takes the newest.
+  const chosen = pickRestorePoint(
+    copies.map((c) => ({ ...c, verifiedAt: c.verifiedAt ?? c.time })),
+    input,
+    drills,
+    startedAt,
+    deps.random ?? Math.random,
+    `the vault account ${vault.account}`,
+  );
+  await setSnapshotShared(vault.rds, chosen.kind, chosen.id, ownAccount, true);
+  return {
+    kind: chosen.kind,
+    engine: chosen.engine ?? 'postgres',
+    snapshot: {
+      id: chosen.id,
+      arn: chosen.arn,
+      time: (chosen.time as Date).toISOString(),
+      verifiedAt: null,
+    },
+    pointInTime: null,
+    vaultCopy: {
+      account: vault.account,
+      roleArn: policy.vault.roleArn,
+      kind: chosen.kind,
+      snapshotId: chosen.id,
+      sharedWith: ownAccount,
+    },
+  };
 }
 
 async function snapshotRestore(

@@ -1,3 +1,4 @@
+import { errorSummary } from '../observability/job-log.js';
 import { publishReport, type ReportSink } from '../reports/publish-report.js';
 import { caughtText, duration } from '../reports/report-text.js';
 import { parseEvent } from '../validation/parse-event.js';
@@ -64,13 +65,23 @@ export interface DrillReport {
     readonly left: readonly string[];
     readonly error: string | null;
   };
+  /** A drill of the vault's copy: which copy, and whether its share with this account ended. */
+  readonly vaultCopy?: VaultShare;
+}
+
+/** The vault's copy a drill restored, and how its share for the drill ended. */
+export interface VaultShare {
+  readonly account: string;
+  readonly snapshotId: string;
+  readonly shareEnded: boolean;
+  readonly error: string | null;
 }
 
 const seconds = (from: string, to: string) =>
   Math.round((Date.parse(to) - Date.parse(from)) / 1000);
 
 /** Builds the report from the drill's final state. */
-export function drillReport(event: unknown, finishedAt: Date): DrillReport {
+export function drillReport(event: unknown, finishedAt: Date, share?: VaultShare): DrillReport {
   const state = parseEvent(DrillStateSchema, event);
   const { plan, checks, poll, teardown } = state;
   const availableAt = poll?.state === 'available' ? (poll.observedAt ?? null) : null;
@@ -80,7 +91,7 @@ export function drillReport(event: unknown, finishedAt: Date): DrillReport {
   const left = teardownDone ? [] : teardown?.pending.length ? teardown.pending : everything;
   const rpoBasis = checks?.newestData ? 'newest-row' : 'snapshot-time';
   const newest = checks?.newestData ?? plan.snapshot.time;
-  const failure = failureOf(state, passed, teardownDone);
+  const failure = failureOf(state, passed, teardownDone, share);
   const rtoSeconds = passed && checks ? seconds(plan.startedAt, checks.checkedAt) : null;
   // Without a restored database that answered, there is no recovery point to speak of.
   const rpoSeconds = checks ? seconds(newest, plan.startedAt) : null;
@@ -121,10 +132,16 @@ export function drillReport(event: unknown, finishedAt: Date): DrillReport {
       left,
       error: state.teardownError ? caughtText(state.teardownError) : null,
     },
+    ...(share ? { vaultCopy: share } : {}),
   };
 }
 
-function failureOf(state: DrillState, passed: boolean, teardownDone: boolean): string | null {
+function failureOf(
+  state: DrillState,
+  passed: boolean,
+  teardownDone: boolean,
+  share: VaultShare | undefined,
+): string | null {
   const reasons: string[] = [];
   if (state.error) reasons.push(caughtText(state.error));
   else if (state.checks && !passed) {
@@ -132,6 +149,11 @@ function failureOf(state: DrillState, passed: boolean, teardownDone: boolean): s
     reasons.push(`smoke checks failed: ${failed.join(', ')}`);
   } else if (!state.checks) reasons.push('the smoke checks did not run');
   if (!teardownDone) reasons.push('teardown did not finish: the janitor deletes what is left');
+  if (share && !share.shareEnded) {
+    reasons.push(
+      `the vault's copy ${share.snapshotId} is still shared with this account (${share.error}): stop sharing it in the vault account`,
+    );
+  }
   return reasons.length > 0 ? reasons.join('; ') : null;
 }
 
@@ -151,6 +173,11 @@ export function drillReportMarkdown(report: DrillReport): string {
     '',
     `- Target: ${report.target} (${report.kind}) in ${report.region}, policy ${report.policy}`,
     `- Restore point: ${restorePoint}`,
+    ...(report.vaultCopy
+      ? [
+          `- From the vault account ${report.vaultCopy.account}: its copy, shared with this account for the drill; ${report.vaultCopy.shareEnded ? 'the share has ended' : `STILL SHARED (${report.vaultCopy.error})`}`,
+        ]
+      : []),
     `- Started ${report.startedAt}; available ${report.availableAt ?? 'never'}; checks passed ${report.checkedAt ?? 'never'}`,
     `- RTO: ${duration(report.rtoSeconds)} (restore ${duration(report.restoreSeconds)}, ${report.polls} polls)${against(o?.rtoMet, o?.rtoSeconds)}`,
     `- RPO: ${duration(report.rpoSeconds)} (${report.rpoBasis === 'newest-row' ? 'drill start minus the newest row restored' : `drill start minus the ${report.restore === 'point-in-time' ? 'instant restored' : 'snapshot time'}`})${against(o?.rpoMet, o?.rpoSeconds)}`,
@@ -211,8 +238,22 @@ export async function reportDrill(
   sink: ReportSink,
   event: unknown,
   finishedAt: Date,
+  /** Ends the share of the vault's copy with this account (site vault); throws if it cannot. */
+  endShare?: (copy: NonNullable<DrillPlan['vaultCopy']>) => Promise<void>,
 ): Promise<{ report: DrillReport; summary: DrillSummary }> {
-  const report = drillReport(event, finishedAt);
+  const copy = parseEvent(DrillStateSchema, event).plan.vaultCopy;
+  let share: VaultShare | undefined;
+  if (copy) {
+    const base = { account: copy.account, snapshotId: copy.snapshotId };
+    try {
+      if (!endShare) throw new Error('this report cannot reach the vault account');
+      await endShare(copy);
+      share = { ...base, shareEnded: true, error: null };
+    } catch (error) {
+      share = { ...base, shareEnded: false, error: errorSummary(error) };
+    }
+  }
+  const report = drillReport(event, finishedAt, share);
   const location = await publishDrillReport(sink, report);
   return { report, summary: drillSummary(report, location) };
 }

@@ -4,11 +4,8 @@ import { clientIn, type RegionalRds, rdsIn } from '../aws/clients.js';
 import { type RateLimiter, rdsLimiter } from '../aws/rate-limiter.js';
 import { drVaultOf } from '../manifest/dr-copy.js';
 import { type RunRecorder, runRecorder } from '../manifest/run-recorder.js';
-import {
-  type VaultAccount,
-  vaultAccountOf,
-  vaultRegionOf,
-} from '../vault-account/vault-account.js';
+import { vaultRegionOf } from '../policy/regions.js';
+import { type VaultAccount, vaultAccountOf } from '../vault-account/vault-account.js';
 import type { JobEnvironment } from './job-definition.js';
 
 /**

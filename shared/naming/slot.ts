@@ -69,6 +69,26 @@ export function vaultCopyIdentifier(sourceAccount: string, target: string, slot:
   return boundedIdentifier('lifeboat', `${sourceAccount}-${target}`, slot.id);
 }
 
+/**
+ * Whether a vault snapshot is the copy of one of a source account's targets' snapshots, by its
+ * identifier (the source account, the target, the slot) and the database RDS keeps for it.
+ */
+export function ownVaultCopy(
+  copy: { readonly id: string; readonly kind: string; readonly database: string },
+  account: string,
+  targets: readonly { readonly kind: string; readonly identifier: string }[],
+): { readonly target: string; readonly slot: Slot } | undefined {
+  const slot = slotOfIdentifier(copy.id);
+  if (!slot) return undefined;
+  const target = targets.find(
+    (t) =>
+      t.kind === copy.kind &&
+      t.identifier.toLowerCase() === copy.database.toLowerCase() &&
+      vaultCopyIdentifier(account, t.identifier, slot) === copy.id,
+  );
+  return target ? { target: target.identifier, slot } : undefined;
+}
+
 /** The source account and slot a vault copy's identifier names, or undefined. */
 export function parseVaultCopyIdentifier(
   id: string,

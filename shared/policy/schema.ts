@@ -477,7 +477,11 @@ export const PolicySchema = z
         z.strictObject({
           // Monthly by default: 04:00 on the first of the month, in the policy's time zone.
           schedule: z._default(scheduleExpression, 'cron(0 4 1 * ? *)'),
-          site: z._default(z.enum(['primary', 'dr'], 'must be primary or dr'), 'primary'),
+          // vault: the vault account's copies, shared back for the drill and restored here.
+          site: z._default(
+            z.enum(['primary', 'dr', 'vault'], 'must be primary, dr or vault'),
+            'primary',
+          ),
           pick: z._default(
             z.enum(
               ['latest-verified', 'random', 'point-in-time'],
@@ -772,9 +776,27 @@ function vaultProblems(
     regions?: { primary?: string; dr?: string };
     snapshots?: { drKmsKeyArn?: string };
     vault?: { account?: string; region?: string | undefined; kmsKeyArn?: string; roleArn?: string };
+    drills?: { site?: string; pick?: string };
   },
   ctx: z.core.$RefinementCtx<unknown>,
 ): void {
+  if (policy.drills?.site === 'vault' && !policy.vault) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['drills', 'site'],
+      message: 'is vault, but the policy has no vault section: name the vault account first',
+      input: 'vault',
+    });
+  }
+  if (policy.drills?.site === 'vault' && policy.drills.pick === 'point-in-time') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['drills', 'pick'],
+      message:
+        'is point-in-time, but the vault holds snapshot copies only: pick latest-verified or random at site vault',
+      input: 'point-in-time',
+    });
+  }
   const vault = policy.vault;
   if (!vault?.account || !ACCOUNT_ID.test(vault.account)) return;
   const issue = (field: string, message: string, input: unknown) =>

@@ -15,6 +15,7 @@ import { runIdOf } from '../naming/run-ids.js';
 import { type Slot, snapshotArn } from '../naming/slot.js';
 import { TAG, type Tag } from '../naming/tags.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
+import { vaultRegionOf } from '../policy/regions.js';
 import type { Policy } from '../policy/schema.js';
 import {
   copySnapshot,
@@ -24,7 +25,7 @@ import {
   type SnapshotRecord,
 } from '../rds/snapshots.js';
 import { discoverTargets, type Target } from '../rds/targets.js';
-import { type VaultAccount, vaultRegionOf } from '../vault-account/vault-account.js';
+import type { VaultAccount } from '../vault-account/vault-account.js';
 import {
   type CopyOutcome,
   ownSnapshot,

@@ -4,6 +4,7 @@ import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
 import type { VaultCopyArtifact } from '../manifest/manifest.js';
 import {
+  ownVaultCopy,
   type Slot,
   slotOfIdentifier,
   snapshotArn,
@@ -81,25 +82,7 @@ export interface VaultPlan {
   readonly unshare: readonly SnapshotRecord[];
 }
 
-/**
- * Whether a vault snapshot is the copy of one of this account's targets' snapshots, by its
- * identifier (the source account, the target, the slot) and the database RDS keeps for it.
- */
-export function ownVaultCopy(
-  copy: Pick<SnapshotRecord, 'id' | 'kind' | 'database'>,
-  account: string,
-  targets: readonly Pick<Target, 'kind' | 'identifier'>[],
-): { readonly target: string; readonly slot: Slot } | undefined {
-  const slot = slotOfIdentifier(copy.id);
-  if (!slot) return undefined;
-  const target = targets.find(
-    (t) =>
-      t.kind === copy.kind &&
-      t.identifier.toLowerCase() === copy.database.toLowerCase() &&
-      vaultCopyIdentifier(account, t.identifier, slot) === copy.id,
-  );
-  return target ? { target: target.identifier, slot } : undefined;
-}
+export { ownVaultCopy } from '../naming/slot.js';
 
 const KINDS: readonly SnapshotKind[] = ['instance', 'cluster'];
 

@@ -2,7 +2,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import type { RegionalRds } from '../aws/clients.js';
 import { clientIn } from '../aws/clients.js';
-import type { Policy, VaultAccountPolicy } from '../policy/schema.js';
+import type { VaultAccountPolicy } from '../policy/schema.js';
 
 /** Lifeboat could not act in the vault account as the role the policy names. */
 export class VaultRoleError extends Error {
@@ -20,13 +20,6 @@ export interface VaultAccount {
   readonly rds: RegionalRds;
 }
 
-/** The region of the vault's copies: the policy's choice, or the DR region. */
-export function vaultRegionOf(
-  policy: Pick<Policy, 'regions'> & { readonly vault?: { readonly region?: string | undefined } },
-): string {
-  return policy.vault?.region ?? policy.regions.dr;
-}
-
 // Credentials are renewed this long before they expire.
 const RENEW_MS = 5 * 60_000;
 
@@ -36,7 +29,7 @@ const RENEW_MS = 5 * 60_000;
  * CloudTrail which job acted.
  */
 export function vaultAccountOf(
-  vault: VaultAccountPolicy,
+  vault: Pick<VaultAccountPolicy, 'account' | 'roleArn' | 'kmsKeyArn'>,
   region: string,
   sessionName: string,
   sts: STSClient = clientIn(STSClient, region),
@@ -73,7 +66,11 @@ export function vaultAccountOf(
   };
 }
 
-async function assume(sts: STSClient, vault: VaultAccountPolicy, sessionName: string) {
+async function assume(
+  sts: STSClient,
+  vault: Pick<VaultAccountPolicy, 'account' | 'roleArn'>,
+  sessionName: string,
+) {
   let out: AssumeRoleCommandOutput;
   try {
     out = await sts.send(

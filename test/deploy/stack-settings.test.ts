@@ -85,6 +85,43 @@ describe('stack settings derived from the policy', () => {
     });
   });
 
+  it('sends to the vault from the primary stack, and drills the vault’s copies from the stack in its region', () => {
+    // Prepare: a vault in the DR region, drilled there
+    const text = readFileSync(join(serviceDir, 'policy.yml'), 'utf8').replace(
+      'drills:\n',
+      'drills:\n  site: vault\n',
+    );
+    writeFileSync(
+      join(serviceDir, 'policy.yml'),
+      `${text}\nvault:\n  account: "444455556666"\n  kmsKeyArn: arn:aws:kms:eu-west-1:444455556666:key/v\n  roleArn: arn:aws:iam::444455556666:role/lifeboat-vault-123456789012-v\n`,
+    );
+    const dr = {
+      region: 'eu-west-1',
+      param: [
+        'dataKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-a',
+        'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
+      ],
+    };
+
+    // Act
+    const primary = stackSettings({}, definitions, env, serviceDir);
+    const drStack = stackSettings(dr, definitions, env, serviceDir);
+
+    // Assess
+    expect(Object.keys(primary.keyResources)).toContain('SnapshotRdsVaultPolicy');
+    expect(Object.keys(primary.keyResources)).not.toContain('RestoreDrillVaultPolicy');
+    expect(primary.stateMachines.restoreDrill).toBeUndefined();
+    expect(Object.keys(drStack.keyResources)).toEqual(
+      expect.arrayContaining([
+        'DrillPlanVaultPolicy',
+        'DrillReportVaultPolicy',
+        'RestoreDrillVaultPolicy',
+      ]),
+    );
+    expect(Object.keys(drStack.keyResources)).not.toContain('SnapshotRdsVaultPolicy');
+    expect(drStack.stateMachines.restoreDrill).toBeDefined();
+  });
+
   it('refuses the DR region without the primary key ARNs', () => {
     // Act
     const act = () => stackSettings({ region: 'eu-west-1' }, definitions, env, serviceDir);

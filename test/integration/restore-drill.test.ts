@@ -1,3 +1,4 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,13 @@ import {
   seedCredentials,
   seedLifeboatSnapshot,
 } from '../../local/demo/recovery-seed.js';
-import { seedCluster, seedDbNetwork, seedInstance, seedTopic } from '../../local/demo/seed.js';
+import {
+  seedCluster,
+  seedDbNetwork,
+  seedInstance,
+  seedKeyAs,
+  seedTopic,
+} from '../../local/demo/seed.js';
 import { type LocalMariadb, startLocalMariadb } from '../../local/mariadb/local-mariadb.js';
 import {
   type LocalPostgres,
@@ -21,6 +28,7 @@ import {
 } from '../../local/step-functions/recovery-tasks.js';
 import { createLocalAuthority, type LocalAuthority } from '../../local/tls/local-authority.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { drillConnect } from '../../shared/drills/drill-connect.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
 import { runJanitor } from '../../shared/drills/janitor.js';
@@ -28,6 +36,10 @@ import { slotOf } from '../../shared/naming/slot.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
+import { listManualSnapshots, listSharedSnapshots } from '../../shared/rds/snapshots.js';
+import type { Target } from '../../shared/rds/targets.js';
+import { sendToVault } from '../../shared/snapshots/vault-copies.js';
+import { vaultAccountOf } from '../../shared/vault-account/vault-account.js';
 import { useLocalAws } from '../support/local-aws.js';
 import {
   type RecoverySeeds,
@@ -350,5 +362,67 @@ describe('the janitor against the local AWS', () => {
       expect.arrayContaining(['orders-db', 'lb-drill-orders-db-now', 'lb-drill-lookalike']),
     );
     expect(left).not.toContain('lb-drill-orders-db-old');
+  });
+});
+
+describe('restore drill of the vault account’s copy, against the local AWS', () => {
+  it('shares the copy for the drill, restores it here by its ARN, proves it, then unshares it', async () => {
+    // Prepare: orders-db's snapshot sent to a vault account, with the same data
+    const vaultRole = 'arn:aws:iam::444455556666:role/lifeboat-vault-123456789012-test';
+    const vaultPolicy = {
+      account: '444455556666',
+      region: REGION,
+      kmsKeyArn: await seedKeyAs(vaultRole, REGION),
+      roleArn: vaultRole,
+      copyCaps: { instance: 20, cluster: 5 },
+      quotas: { instanceSnapshots: 100, clusterSnapshots: 100 },
+    };
+    const vault = vaultAccountOf(vaultPolicy, REGION, 'test');
+    const sources = (await listManualSnapshots(rdsIn(REGION))).filter(
+      (s) => s.database === 'orders-db',
+    );
+    const sent = await sendToVault(
+      {
+        source: rdsIn(REGION),
+        kms: clientIn(KMSClient, REGION),
+        vault,
+        limiter: new RateLimiter({ perSecond: 100, burst: 10 }),
+        log: silentLog,
+      },
+      { name: 'recovery-test', vault: vaultPolicy },
+      '123456789012',
+      [{ kind: 'instance', identifier: 'orders-db', arn: '', engine: 'postgres' } as Target],
+      sources,
+    );
+    expect(sent.failures).toEqual([]);
+    const copy = sent.outcomes[0]?.vaultSnapshotId ?? '';
+    dataBySnapshot.set(copy, dataBySnapshot.get(sources[0]?.id ?? '') as DataEndpoint);
+    const base = policyWith(1000);
+    const policy: Policy = {
+      ...base,
+      vault: vaultPolicy,
+      drills: { ...(base.drills as NonNullable<Policy['drills']>), site: 'vault' },
+    };
+
+    const before = await drillDatabases();
+
+    // Act
+    const run = await runRecoveryLocally('restore-drill', { target: 'orders-db' }, deps(policy), {
+      waits: 'instant',
+    });
+
+    // Assess
+    expect(run.status).toBe('SUCCEEDED');
+    const stored = await report((run.output as { json: string }).json);
+    expect(stored.snapshot.id).toBe(copy);
+    expect(stored.vaultCopy).toEqual({
+      account: '444455556666',
+      snapshotId: copy,
+      shareEnded: true,
+      error: null,
+    });
+    expect(stored.checks.every((c) => c.passed)).toBe(true);
+    expect(await listSharedSnapshots(rdsIn(REGION))).toEqual([]);
+    expect(await drillDatabases()).toEqual(before);
   });
 });

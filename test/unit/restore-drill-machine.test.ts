@@ -43,7 +43,8 @@ describe('restore-drill state machine', () => {
     expect(run.callsOf('rds:restoreDBInstanceFromDBSnapshot')).toEqual([
       {
         DbInstanceIdentifier: 'lb-drill-orders-db-261121040000',
-        DbSnapshotIdentifier: 'lifeboat-orders-db-202611200300',
+        DbSnapshotIdentifier:
+          'arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-202611200300',
         DbInstanceClass: 'db.t4g.medium',
         DbSubnetGroupName: 'private-db',
         VpcSecurityGroupIds: ['sg-0a1b2c3d4e5f60718'],
