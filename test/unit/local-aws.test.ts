@@ -74,11 +74,12 @@ describe('the local AWS', () => {
 });
 
 describe('the local AWS, across accounts', () => {
-  it('lets an account copy a snapshot by ARN only while its owner shares it, as RDS does', async () => {
+  it('lets an account copy and restore a snapshot by ARN only while its owner shares it, as RDS does', async () => {
     // Prepare: account 123456789012 (plain credentials) and 222233334444 (an assumed role)
     const { RDSClient, CreateDBInstanceCommand, CreateDBSnapshotCommand, CopyDBSnapshotCommand } =
       await import('@aws-sdk/client-rds');
-    const { ModifyDBSnapshotAttributeCommand } = await import('@aws-sdk/client-rds');
+    const { ModifyDBSnapshotAttributeCommand, RestoreDBInstanceFromDBSnapshotCommand } =
+      await import('@aws-sdk/client-rds');
     const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
     const aws = await startLocalAws();
     const config = {
@@ -133,11 +134,20 @@ describe('the local AWS, across accounts', () => {
         }),
       );
       const shared = await copy('c2');
+      const restored = await other.send(
+        new RestoreDBInstanceFromDBSnapshotCommand({
+          DBInstanceIdentifier: 'restored',
+          DBSnapshotIdentifier: 'arn:aws:rds:eu-west-1:123456789012:snapshot:s1',
+        }),
+      );
 
       // Assess
       expect(unshared).toBe('DBSnapshotNotFoundFault');
       expect(shared.DBSnapshot?.DBSnapshotArn).toBe(
         'arn:aws:rds:eu-west-1:222233334444:snapshot:c2',
+      );
+      expect(restored.DBInstance?.DBInstanceArn).toBe(
+        'arn:aws:rds:eu-west-1:222233334444:db:restored',
       );
     } finally {
       await aws.stop();
