@@ -107,6 +107,7 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
       localTime(slot.time, policy.timeZone),
       String(count(snapshots.targets, 'created')),
       String(count(snapshots.copies, 'started')),
+      String(count(snapshots.vault, 'started')),
       retentions.length
         ? String(deleted.filter((d) => d.region === policy.regions.primary).length)
         : '-',
@@ -119,7 +120,10 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
   }
   line(
     io.out,
-    table(['SLOT', 'CREATED', 'COPIED', 'DELETED PRIMARY', 'DELETED DR', 'KEPT', 'RUN'], rows),
+    table(
+      ['SLOT', 'CREATED', 'COPIED', 'TO VAULT', 'DELETED PRIMARY', 'DELETED DR', 'KEPT', 'RUN'],
+      rows,
+    ),
   );
   line(io.out);
   line(

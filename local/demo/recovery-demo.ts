@@ -14,6 +14,7 @@ import type { FailoverReport } from '../../shared/failover/failover-report.js';
 import { plannedSteps } from '../../shared/failover/failover-steps.js';
 import { assessFailover } from '../../shared/failover/preflight.js';
 import { backupBucketName } from '../../shared/naming/stack.js';
+import type { Policy } from '../../shared/policy/schema.js';
 import { duration } from '../../shared/reports/report-text.js';
 import { type Io, line, table } from '../../terminal/output.js';
 import type { LocalMariadb, MariadbEndpoint } from '../mariadb/local-mariadb.js';
@@ -247,7 +248,7 @@ export async function mysqlDrillDemo(ctx: RecoveryDemoContext, now: Date): Promi
  * prints its path and checks; the report and where its Markdown is, or undefined (having
  * printed why) when there is none.
  */
-async function runDemoDrill(
+export async function runDemoDrill(
   ctx: RecoveryDemoContext,
   target: string,
   plan: DrillPlan,
@@ -255,9 +256,15 @@ async function runDemoDrill(
   topic: string,
   now: Date,
   input: DrillInput = { target },
+  /** Where the drill runs: the primary region's stack (default), or the DR region's. */
+  site: { readonly policy: Policy; readonly region: string; readonly bucket: string } = {
+    policy: ctx.policy,
+    region: ctx.policy.regions.primary,
+    bucket: ctx.vault.bucket,
+  },
 ): Promise<{ readonly report: DrillReport; readonly markdown: string } | undefined> {
-  const { policy, io } = ctx;
-  const region = policy.regions.primary;
+  const { io } = ctx;
+  const { policy, region, bucket } = site;
   const run = await runRecoveryLocally(
     'restore-drill',
     input,
@@ -265,8 +272,8 @@ async function runDemoDrill(
       policy,
       region,
       alertTopicArn: topic,
-      reportBucket: ctx.vault.bucket,
-      ...(ctx.vault.drBucket
+      reportBucket: bucket,
+      ...(ctx.vault.drBucket && region === policy.regions.primary
         ? { reportCopy: { region: policy.regions.dr, bucket: ctx.vault.drBucket } }
         : {}),
       connect: restoredDataConnector(
@@ -289,9 +296,7 @@ async function runDemoDrill(
   line(io.out, `  ${run.path.join(' > ')}`);
   // A drill that missed its objective fails its execution; its report is written all the same.
   const key = `drills/${policy.name}/${plan.drillId}/report`;
-  const report = await readJson<DrillReport>(region, ctx.vault.bucket, `${key}.json`).catch(
-    () => undefined,
-  );
+  const report = await readJson<DrillReport>(region, bucket, `${key}.json`).catch(() => undefined);
   if (!report) {
     line(io.out, `  ${run.error}: ${run.cause}`);
     return undefined;

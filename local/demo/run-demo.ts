@@ -24,7 +24,8 @@ import {
 import { seedZone } from './recovery-seed.js';
 import { regionLossDemo } from './region-loss-demo.js';
 import { secretsAndVerificationDemo, seedDemoSecrets } from './secrets-demo.js';
-import { seedDbNetwork, seedKey, seedVault } from './seed.js';
+import { seedDbNetwork, seedKey, seedKeyAs, seedVault } from './seed.js';
+import { DEMO_VAULT_ACCOUNT, vaultDemo } from './vault-demo.js';
 
 const DEMO_POLICY = fileURLToPath(new URL('./demo.policy.yml', import.meta.url));
 
@@ -114,6 +115,13 @@ export async function runDemo(days: number, io: Io): Promise<void> {
     );
     ctx.progress.step('11. the primary region lost');
     await regionLossDemo(ctx, aws);
+    line(io.out);
+    line(
+      io.out,
+      `12. The isolated vault account ${DEMO_VAULT_ACCOUNT}: what it holds, verifies and keeps on its own, and a drill that restores its copy of orders-db`,
+    );
+    ctx.progress.step('12. the vault account');
+    await vaultDemo(ctx, production, new Date());
     ctx.progress.done();
   } finally {
     await health.stop();
@@ -132,11 +140,17 @@ async function seedDemoAccount(
   authority: LocalAuthority,
 ): Promise<RecoveryDemoContext> {
   const drKey = await seedKey('eu-west-1', 'Lifeboat demo: DR snapshot copies');
+  const account = await callerAccount('eu-central-1');
+  // The vault stack's writer role for this account, and its key, in the vault account.
+  const vaultRole = `arn:aws:iam::${DEMO_VAULT_ACCOUNT}:role/lifeboat-vault-${account}-demo-vault`;
+  const vaultKey = await seedKeyAs(vaultRole, 'eu-west-1');
   const network = await seedDbNetwork('eu-central-1', 'demo-private');
   const zoneId = await seedZone('db.demo.internal');
   const policy: Policy = parsePolicyText(
     readFileSync(DEMO_POLICY, 'utf8')
       .replace('DEMO_DR_KEY_ARN', drKey)
+      .replace('DEMO_VAULT_KEY_ARN', vaultKey)
+      .replace('DEMO_VAULT_ROLE_ARN', vaultRole)
       .replace('DEMO_TLS', postgres.kind === 'postgresql' ? 'verify-full' : 'disable')
       .replace('DEMO_SECURITY_GROUP', network.securityGroupId)
       .replace('DEMO_HOSTED_ZONE', zoneId)
@@ -144,7 +158,6 @@ async function seedDemoAccount(
       .replace('DEMO_DR_HEALTH_URL', health.url('/orders-dr/health')),
     'demo.policy.yml',
   );
-  const account = await callerAccount(policy.regions.primary);
   const vault = await seedVault(policy, account);
   const env = localJobEnvironment(policy, account, vault);
   const ctx: RecoveryDemoContext = {
@@ -171,6 +184,10 @@ async function seedDemoAccount(
   line(
     io.out,
     `  the stack's vault: bucket ${vault.bucket} (Object Lock), data and manifest keys in both regions`,
+  );
+  line(
+    io.out,
+    `  the isolated vault account ${DEMO_VAULT_ACCOUNT} (a second account of the local AWS): its key ${vaultKey}, reached as ${vaultRole}`,
   );
   return ctx;
 }

@@ -125,6 +125,17 @@ describe('npm run demo', () => {
     expect(lost).toMatch(
       /Calls to eu-central-1 while verifying and restoring: none; to eu-west-1: \d+/,
     );
+    // The vault account: the month's copies, verified and kept by the vault, and one drilled.
+    const vault = out.slice(out.indexOf('12. The isolated vault account 444455556666'));
+    expect(vault).toMatch(/The vault account holds \d+ copies under its own key/);
+    expect(vault).toMatch(/instance orders-db\s+10\s+\d{12}\s+none/);
+    expect(vault).toContain('  outcome: passed');
+    expect(vault).toContain(
+      'Plan > RestoreKind > RestoreInstance > WaitForRestore > PollRestore > RestoreState > SmokeChecks > Teardown',
+    );
+    expect(vault).toMatch(
+      /The vault's copy restores: the data proven .*; the share has ended; teardown done/,
+    );
     const page = /Posture report \(open it in a browser\): (\S+\.html)/.exec(out)?.[1] ?? '';
     expect(readFileSync(page, 'utf8')).toContain(
       '<figure data-target="orders-db" data-chart="drills"',

@@ -1,0 +1,129 @@
+import { RDSClient } from '@aws-sdk/client-rds';
+import { rdsIn } from '../../shared/aws/clients.js';
+import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
+import { planDrill } from '../../shared/drills/drill-plan.js';
+import { silentLog } from '../../shared/observability/job-log.js';
+import type { Policy } from '../../shared/policy/schema.js';
+import { parseVaultPolicy } from '../../shared/policy/vault-policy.js';
+import { listManualSnapshots } from '../../shared/rds/snapshots.js';
+import { duration } from '../../shared/reports/report-text.js';
+import { vaultAccountOf } from '../../shared/vault-account/vault-account.js';
+import { runVaultRetention } from '../../shared/vault-account/vault-retention.js';
+import { runVaultVerification } from '../../shared/vault-account/vault-verification.js';
+import { line, table } from '../../terminal/output.js';
+import type { PgEndpoint } from '../postgres/local-postgres.js';
+import { type RecoveryDemoContext, runDemoDrill } from './recovery-demo.js';
+import { seedBucket, seedCredentials } from './recovery-seed.js';
+import { clientAs, seedDbNetwork, seedTopic } from './seed.js';
+
+/** The demo's vault account: a second account of the local AWS. */
+export const DEMO_VAULT_ACCOUNT = '444455556666';
+
+/**
+ * The isolated vault account: what the month's snapshot runs sent it, seen as the vault; its own
+ * verification and retention plan, grouped by source account; and a drill of its copy of
+ * orders-db, shared back to production for the drill and restored in the DR region.
+ */
+export async function vaultDemo(
+  ctx: RecoveryDemoContext,
+  production: PgEndpoint | undefined,
+  now: Date,
+): Promise<void> {
+  const { policy, io, account } = ctx;
+  const vault = policy.vault as NonNullable<Policy['vault']>;
+  const region = vault.region ?? policy.regions.dr;
+  const asVault = { region, client: await clientAs(vault.roleArn, RDSClient, region) };
+  const copies = await listManualSnapshots(asVault);
+  const own = await listManualSnapshots(rdsIn(region));
+  line(
+    io.out,
+    `The vault account holds ${copies.length} copies under its own key; production's ${region} lists none of them (${own.length} snapshots of its own).`,
+  );
+
+  // The vault's own policy, as its stack would run it: this account is its one source.
+  const vaultPolicy = parseVaultPolicy({
+    version: 1,
+    name: 'demo-vault',
+    account: vault.account,
+    region,
+    timeZone: policy.timeZone,
+    sources: [{ account, label: 'demo production' }],
+    retention: { rules: { daily: 7, weekly: 4, monthly: 12, minimumAge: '7d' } },
+  });
+  const { verification } = await runVaultVerification(asVault, vaultPolicy, vault.kmsKeyArn, now);
+  for (const source of verification.sources) {
+    line(io.out, `Vault verification, account ${source.account} (${source.label}):`);
+    line(
+      io.out,
+      table(
+        ['DATABASE', 'COPIES', 'NEWEST', 'PROBLEMS'],
+        source.databases.map((d) => [
+          `${d.kind} ${d.database}`,
+          String(d.copies),
+          d.newest ?? '-',
+          d.problems.join('; ') || 'none',
+        ]),
+      ),
+    );
+  }
+  line(io.out, `  outcome: ${verification.outcome}`);
+  const retention = await runVaultRetention(
+    { rds: asVault, limiter: rdsLimiter(12), log: silentLog },
+    vaultPolicy,
+    now,
+    { apply: false },
+  );
+  line(
+    io.out,
+    `Vault retention (its own rules, daily 7, weekly 4, monthly 12): keeps ${retention.plan.keep}, would delete ${retention.plan.delete}; production's roles can delete none of them.`,
+  );
+  line(io.out);
+
+  if (!production) {
+    line(io.out, 'No production data to drill against (the first drill did not run).');
+    return;
+  }
+  // Drills at site vault run from the stack in the vault's region: its network, secret, topic.
+  const drillPolicy: Policy = {
+    ...policy,
+    drills: { ...(policy.drills as NonNullable<Policy['drills']>), site: 'vault' },
+  };
+  await seedDbNetwork(region, 'demo-private');
+  await seedCredentials(region, 'demo/orders-db/master', ctx.postgres);
+  const topic = await seedTopic(region, 'lifeboat-demo-alerts');
+  const bucket = ctx.vault.drBucket ?? ctx.vault.bucket;
+  await seedBucket(region, bucket).catch(() => undefined);
+  const preview = await planDrill(
+    {
+      rds: rdsIn(region),
+      alertTopicArn: topic,
+      vault: {
+        account: vaultAccountOf(vault, region, 'lifeboat-demo'),
+        ownAccount: async () => account,
+      },
+    },
+    drillPolicy,
+    { target: 'orders-db' },
+    now,
+  );
+  // orders-db as the copy holds it: production's orders up to the copy's slot.
+  const atCopy = await ctx.postgres.snapshot(production, 'orders_at_vault_copy');
+  await ctx.postgres.query(atCopy, 'delete from orders where created_at > $1', [
+    preview.snapshot.time,
+  ]);
+  line(
+    io.out,
+    `Drill of the vault's copy ${preview.snapshot.id} (slot ${preview.snapshot.time}), shared with ${account} for the drill and restored in ${region}:`,
+  );
+  const drilled = await runDemoDrill(ctx, 'orders-db', preview, atCopy, topic, now, undefined, {
+    policy: drillPolicy,
+    region,
+    bucket,
+  });
+  if (!drilled) return;
+  const { report } = drilled;
+  line(
+    io.out,
+    `  The vault's copy restores: ${report.succeeded ? 'the data proven' : 'NOT proven'} (RTO ${duration(report.rtoSeconds)}, RPO ${duration(report.rpoSeconds)} from a daily copy); the share ${report.vaultCopy?.shareEnded ? 'has ended' : 'is STILL ON'}; teardown ${report.teardown.done ? 'done' : 'NOT done'}`,
+  );
+}
