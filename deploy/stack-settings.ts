@@ -154,17 +154,27 @@ function vaultAccess(policy: Policy, role: Role): Record<string, unknown> {
   const drills = policy.drills?.site === 'vault' && drillStackOf(policy) === role;
   return {
     ...(role === 'primary' ? sendToVaultAccess(vault, region) : {}),
+    ...(role === 'primary' && vault.bucket ? recordInVaultAccess(vault) : {}),
     ...(drills ? vaultDrillAccess(vault, region) : {}),
   };
 }
 
 /**
- * What a drill of the vault's copy needs: Plan and Report assume the vault's role (to share the
- * copy with this account, and to end the share), and the state machine restores the shared copy
- * by its ARN, through RDS with the vault's key.
+ * With a vault bucket, the other jobs that record (exports, retention) write their records and
+ * exports there too, as the vault's writer role: the snapshot job may already assume it.
  */
-function vaultDrillAccess(vault: NonNullable<Policy['vault']>, region: string) {
-  const assume = (roleId: string, name: string) => ({
+function recordInVaultAccess(vault: NonNullable<Policy['vault']>) {
+  return Object.fromEntries(
+    ['ExportSecretsRole', 'EnforceRetentionRole'].map((roleId) => [
+      `${roleId.replace(/Role$/, '')}VaultPolicy`,
+      assumeVaultRole(vault, roleId, 'copy-to-the-vault-account'),
+    ]),
+  );
+}
+
+/** A policy letting one of the stack's roles assume the vault's writer role. */
+function assumeVaultRole(vault: NonNullable<Policy['vault']>, roleId: string, name: string) {
+  return {
     Type: 'AWS::IAM::RolePolicy',
     Properties: {
       RoleName: { Ref: roleId },
@@ -181,7 +191,16 @@ function vaultDrillAccess(vault: NonNullable<Policy['vault']>, region: string) {
         ],
       },
     },
-  });
+  };
+}
+
+/**
+ * What a drill of the vault's copy needs: Plan and Report assume the vault's role (to share the
+ * copy with this account, and to end the share), and the state machine restores the shared copy
+ * by its ARN, through RDS with the vault's key.
+ */
+function vaultDrillAccess(vault: NonNullable<Policy['vault']>, region: string) {
+  const assume = (roleId: string, name: string) => assumeVaultRole(vault, roleId, name);
   const copies = (type: string) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:${vault.account}:${type}:lifeboat-\${AWS::AccountId}-*`,
   });

@@ -25,7 +25,7 @@ export const definition: ScheduledJob<
     const vault = vaultAccountFor(env, 'lifeboat-snapshot-rds');
     return {
       ...policyRds(env),
-      recorder: recorderFor(env),
+      recorder: recorderFor(env, vault?.account),
       log: env.log,
       now: env.now,
       ...(vault ? { vault } : {}),

@@ -138,6 +138,8 @@ const LIFEBOAT_TAG_KEYS = [
  */
 function writerRole(vault: VaultPolicy, source: string): Record<string, unknown> {
   const viaRds = { StringEquals: { 'kms:ViaService': `rds.${vault.region}.amazonaws.com` } };
+  const bucket = vaultBucketName(vault);
+  const own = `arn:aws:s3:::${bucket}/sources/${source}/*`;
   const copies = [
     rdsArn(vault, vault.account, 'snapshot', `lifeboat-${source}-*`),
     rdsArn(vault, vault.account, 'cluster-snapshot', `lifeboat-${source}-*`),
@@ -197,6 +199,34 @@ function writerRole(vault: VaultPolicy, source: string): Record<string, unknown>
                 Effect: 'Allow',
                 Action: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
                 Resource: copies,
+              },
+              {
+                // Its exports, records and holds, below its own prefix (a HEAD finds what is
+                // there; the bucket's COMPLIANCE lock keeps what is written).
+                Sid: 'StoreTheSourcesArtifacts',
+                Effect: 'Allow',
+                Action: ['s3:PutObject', 's3:GetObject'],
+                Resource: own,
+              },
+              {
+                Sid: 'ListTheSourcesArtifacts',
+                Effect: 'Allow',
+                Action: 's3:ListBucket',
+                Resource: `arn:aws:s3:::${bucket}`,
+                Condition: { StringLike: { 's3:prefix': `sources/${source}/*` } },
+              },
+              {
+                Sid: 'EncryptTheSourcesArtifactsThroughS3',
+                Effect: 'Allow',
+                Action: 'kms:GenerateDataKey',
+                Resource: `arn:aws:kms:${vault.region}:${vault.account}:key/*`,
+                Condition: {
+                  StringEquals: { 'kms:ViaService': `s3.${vault.region}.amazonaws.com` },
+                  StringLike: {
+                    'kms:EncryptionContext:aws:s3:arn': [`arn:aws:s3:::${bucket}`, own],
+                  },
+                  'ForAnyValue:StringEquals': { 'kms:ResourceAliases': vaultKeyAlias(vault) },
+                },
               },
               {
                 Sid: 'UseTheSourcesKeysThroughRds',
@@ -378,6 +408,16 @@ export function vaultResources(vault: VaultPolicy, stage: string): Record<string
               ],
               Resource: '*',
               Condition: viaRds,
+            },
+            {
+              Sid: 'WritersStoreThroughS3',
+              Effect: 'Allow',
+              Principal: {
+                AWS: sources.map((source) => ({ 'Fn::GetAtt': [writerRoleId(source), 'Arn'] })),
+              },
+              Action: 'kms:GenerateDataKey',
+              Resource: '*',
+              Condition: { StringEquals: { 'kms:ViaService': `s3.${vault.region}.amazonaws.com` } },
             },
             {
               // A drill in a source account restores its copy there, shared for the drill.

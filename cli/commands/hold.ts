@@ -33,7 +33,12 @@ export async function holdCommand(
   const env = await cliJobEnvironment(policy, options);
   const recorder = recorderFor(env);
   const deps = {
-    access: { ...recorder.access, dataKeyArn: recorder.dataKeyArn, dr: recorder.dr },
+    access: {
+      ...recorder.access,
+      dataKeyArn: recorder.dataKeyArn,
+      dr: recorder.dr,
+      vaultCopy: recorder.vaultCopy,
+    },
     account: env.account,
     rds: snapshot.region === policy.regions.dr ? dr : primary,
   } as const;

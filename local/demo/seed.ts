@@ -106,6 +106,34 @@ export async function seedKeyAs(roleArn: string, region: string): Promise<string
   return out.KeyMetadata?.Arn ?? '';
 }
 
+/**
+ * The vault stack's bucket, made by its account's role: versioned, Object Lock in COMPLIANCE mode
+ * for a day, under the vault's key.
+ */
+export async function seedVaultBucketAs(
+  roleArn: string,
+  region: string,
+  bucket: string,
+): Promise<void> {
+  const s3 = await clientAs(roleArn, S3Client, region);
+  await s3.send(
+    new CreateBucketCommand({
+      Bucket: bucket,
+      CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint },
+      ObjectLockEnabledForBucket: true,
+    }),
+  );
+  await s3.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket: bucket,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 1 } },
+      },
+    }),
+  );
+}
+
 /** An SNS topic in the region; returns its ARN. */
 export async function seedTopic(region: string, name = 'lifeboat-alerts'): Promise<string> {
   const out = await clientIn(SNSClient, region).send(new CreateTopicCommand({ Name: name }));

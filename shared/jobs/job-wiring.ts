@@ -5,7 +5,11 @@ import { type RateLimiter, rdsLimiter } from '../aws/rate-limiter.js';
 import { drVaultOf } from '../manifest/dr-copy.js';
 import { type RunRecorder, runRecorder } from '../manifest/run-recorder.js';
 import { vaultRegionOf } from '../policy/regions.js';
-import { type VaultAccount, vaultAccountOf } from '../vault-account/vault-account.js';
+import {
+  type VaultAccount,
+  vaultAccountOf,
+  vaultBucketOf,
+} from '../vault-account/vault-account.js';
 import type { JobEnvironment } from './job-definition.js';
 
 /**
@@ -45,17 +49,25 @@ export function vaultAccountFor(
 
 /**
  * The recorder of a job's runs: the vault's bucket and keys in the primary region, and every
- * revision copied to the DR region's bucket.
+ * revision copied to the DR region's bucket and, when the policy names one, the vault account's
+ * (reached through `reached`, or a session of its own).
  */
-export function recorderFor(env: JobEnvironment): RunRecorder {
-  const { primary, dr } = env.policy().regions;
+export function recorderFor(env: JobEnvironment, reached?: VaultAccount): RunRecorder {
+  const policy = env.policy();
+  const { primary, dr } = policy.regions;
   const vault = env.vault();
   const drVault = drVaultOf(vault, clientIn(S3Client, dr));
+  const inVault = policy.vault?.bucket
+    ? (reached ?? vaultAccountFor(env, 'lifeboat-records')?.account)
+    : undefined;
+  const vaultCopy =
+    inVault && policy.vault ? vaultBucketOf(policy.vault, env.account, inVault) : undefined;
   return runRecorder({
     s3: clientIn(S3Client, primary),
     kms: clientIn(KMSClient, primary),
     vault,
     account: env.account,
     ...(drVault ? { dr: drVault } : {}),
+    ...(vaultCopy ? { vaultCopy } : {}),
   });
 }

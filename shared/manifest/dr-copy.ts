@@ -2,11 +2,23 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Vault } from '../vault/vault.js';
 import { getVersionBytes, listVersions, objectExists, storeObject } from './manifest-store.js';
 
-/** The DR region's copy of the vault: its bucket, written under the DR replica of the data key. */
+/**
+ * A copy of the vault's artifacts elsewhere: the DR region's bucket (written under the DR replica
+ * of the data key), or the vault account's (under its key, below a prefix naming this account).
+ */
 export interface DrVault {
   readonly s3: S3Client;
   readonly bucket: string;
   readonly kmsKeyId: string;
+  /** Before each key there (the vault account's `sources/<account>/`); none in the DR region. */
+  readonly prefix?: string;
+  /** What the copy is, for errors: "the DR region" (default) or "the vault account ...". */
+  readonly label?: string;
+}
+
+/** Where a key of the vault is in one of its copies. */
+export function copyKeyOf(site: Pick<DrVault, 'prefix'>, key: string): string {
+  return `${site.prefix ?? ''}${key}`;
 }
 
 /** The vault's DR copy, with a client in the DR region; undefined when the vault has none. */
@@ -18,9 +30,9 @@ export function drVaultOf(vault: Vault, drS3: S3Client): DrVault | undefined {
 
 /** A copy to the DR region that could not be made: the primary's object stands. */
 export class DrCopyError extends Error {
-  constructor(key: string, why: string) {
+  constructor(key: string, why: string, label = 'the DR region') {
     super(
-      `the DR region's copy of ${key} was not written (${why}); verification fails it after the copy deadline unless a later delivery of the run writes it`,
+      `${label}'s copy of ${key} was not written (${why}); verification fails it after the copy deadline unless a later delivery of the run writes it`,
     );
     this.name = 'DrCopyError';
   }
@@ -44,8 +56,9 @@ export async function ensureDrCopies(
 ): Promise<{ readonly copied: readonly string[] }> {
   const copied: string[] = [];
   for (const key of keys) {
+    const target = copyKeyOf(dr, key);
     try {
-      if (await objectExists(dr.s3, dr.bucket, key)) continue;
+      if (await objectExists(dr.s3, dr.bucket, target)) continue;
       const first = extra.firstVersion
         ? (await listVersions(primary.s3, primary.bucket, key)).get(key)?.versions[0]
         : 'null';
@@ -54,7 +67,7 @@ export async function ensureDrCopies(
         : undefined;
       if (!bytes) throw new Error('the primary holds no readable first version');
       // Written whatever hides the key there (a delete marker): the DR region must hold it.
-      await storeObject(dr.s3, dr.bucket, key, bytes, {
+      await storeObject(dr.s3, dr.bucket, target, bytes, {
         once: false,
         kmsKeyId: dr.kmsKeyId,
         ...(extra.contentType ? { contentType: extra.contentType } : {}),
@@ -62,7 +75,7 @@ export async function ensureDrCopies(
       });
       copied.push(key);
     } catch (error) {
-      throw new DrCopyError(key, (error as Error).message);
+      throw new DrCopyError(key, (error as Error).message, dr.label);
     }
   }
   return { copied };

@@ -49,6 +49,8 @@ export interface RunRecorder {
   readonly dataKeyArn: string;
   /** The DR region's copy of the vault, which gets every record too; absent: none is kept. */
   readonly dr?: DrVault;
+  /** The vault account's bucket, which gets every record too; absent: none is kept. */
+  readonly vaultCopy?: DrVault;
   /**
    * Records what a run produced. The first delivery of a slot writes revision 1, chained to the
    * previous run of its job; a later delivery that has something to add writes the next
@@ -104,6 +106,8 @@ export function runRecorder(deps: {
   readonly account: string;
   /** The DR region's copy of the vault, which gets every revision too. */
   readonly dr?: DrVault;
+  /** The vault account's bucket, which gets every revision too. */
+  readonly vaultCopy?: DrVault;
 }): RunRecorder {
   const access: LedgerAccess = {
     s3: deps.s3,
@@ -132,6 +136,7 @@ export function runRecorder(deps: {
     access,
     dataKeyArn: deps.vault.dataKeys.primary,
     ...(deps.dr ? { dr: deps.dr } : {}),
+    ...(deps.vaultCopy ? { vaultCopy: deps.vaultCopy } : {}),
     async runs(policyName, job) {
       return runIdsOf(await readLedger(deps.s3, deps.vault.bucket, policyName, job));
     },
@@ -162,18 +167,32 @@ export function runRecorder(deps: {
    * delivery's, and any an earlier delivery could not copy.
    */
   async function copyRunToDr(policyName: string, job: ProducingJob, runId: string) {
-    if (!deps.dr) return;
+    if (!deps.dr && !deps.vaultCopy) return;
     const ledger = await readLedger(deps.s3, deps.vault.bucket, policyName, job);
     await copyKeysToDr((ledger.runs.get(runId) ?? []).map((e) => e.key));
   }
 
+  /** The keys in every copy of the vault (DR region, vault account); each copy tried. */
   async function copyKeysToDr(keys: readonly string[]) {
-    if (!deps.dr) return;
-    await ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, deps.dr, keys, {
-      contentType: 'application/json',
-      ownKmsContext: true,
-      firstVersion: true,
-    });
+    const errors: Error[] = [];
+    for (const site of [deps.dr, deps.vaultCopy]) {
+      if (!site) continue;
+      try {
+        await ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, site, keys, {
+          contentType: 'application/json',
+          ownKmsContext: true,
+          firstVersion: true,
+        });
+      } catch (error) {
+        errors.push(error as Error);
+      }
+    }
+    if (errors.length > 1) {
+      throw Object.assign(new Error(errors.map((e) => e.message).join('; ')), {
+        name: 'DrCopyError',
+      });
+    }
+    if (errors[0]) throw errors[0];
   }
 
   async function recordInPrimary(draft: ManifestDraft): Promise<Recorded> {

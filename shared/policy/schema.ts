@@ -333,6 +333,20 @@ const vaultAccount = z.strictObject({
         'must be the ARN of the role Lifeboat assumes in the vault account (arn:aws:iam::<vault account>:role/<name>), from the vault stack',
       ),
     ),
+  /**
+   * The vault stack's bucket (its VaultBucket output): every export and record revision is
+   * written there too, under sources/<this account>/. Absent: only snapshots are sent.
+   */
+  bucket: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+          'must be an S3 bucket name: the vault stack’s VaultBucket output',
+        ),
+      ),
+  ),
   /** Copies in flight into the vault region at once, per kind (the vault account's own limits). */
   copyCaps: z._default(
     z.strictObject({

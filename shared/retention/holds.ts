@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import '../validation/zod.js';
 import type { RegionalRds } from '../aws/clients.js';
 import { mapWithLimit } from '../aws/concurrency.js';
-import { DrCopyError, type DrVault } from '../manifest/dr-copy.js';
+import { copyKeyOf, DrCopyError, type DrVault } from '../manifest/dr-copy.js';
 import { ManifestSignatureSchema } from '../manifest/manifest.js';
 import type { LedgerAccess } from '../manifest/manifest-ledger.js';
 import { checkDocument, signDocument } from '../manifest/manifest-signing.js';
@@ -116,7 +116,11 @@ export async function readHolds(access: LedgerAccess, policyName: string): Promi
 
 /** Signs and stores a hold record, once (the key names its time and action). */
 export async function writeHold(
-  access: LedgerAccess & { readonly dataKeyArn: string; readonly dr?: DrVault | undefined },
+  access: LedgerAccess & {
+    readonly dataKeyArn: string;
+    readonly dr?: DrVault | undefined;
+    readonly vaultCopy?: DrVault | undefined;
+  },
   record: HoldRecord,
 ): Promise<void> {
   const signature = await signDocument(access.kms, access.manifestKeyArn, record);
@@ -124,15 +128,17 @@ export async function writeHold(
   const key = holdKey(record);
   const extra = { once: true, contentType: 'application/json', ownKmsContext: true } as const;
   await storeObject(access.s3, access.bucket, key, body, { ...extra, kmsKeyId: access.dataKeyArn });
-  // The DR region's copy of the vault holds it too: a hold must stand wherever retention runs.
-  if (access.dr) {
+  // The DR region's copy of the vault holds it too (a hold must stand wherever retention runs),
+  // and the vault account's.
+  for (const site of [access.dr, access.vaultCopy]) {
+    if (!site) continue;
     try {
-      await storeObject(access.dr.s3, access.dr.bucket, key, body, {
+      await storeObject(site.s3, site.bucket, copyKeyOf(site, key), body, {
         ...extra,
-        kmsKeyId: access.dr.kmsKeyId,
+        kmsKeyId: site.kmsKeyId,
       });
     } catch (error) {
-      throw new DrCopyError(key, errorSummary(error));
+      throw new DrCopyError(key, errorSummary(error), site.label);
     }
   }
 }

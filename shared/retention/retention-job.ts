@@ -226,7 +226,12 @@ async function recordTagHolds(
     };
     try {
       await writeHold(
-        { ...deps.recorder.access, dataKeyArn: deps.recorder.dataKeyArn, dr: deps.recorder.dr },
+        {
+          ...deps.recorder.access,
+          dataKeyArn: deps.recorder.dataKeyArn,
+          dr: deps.recorder.dr,
+          vaultCopy: deps.recorder.vaultCopy,
+        },
         hold,
       );
       recorded += 1;

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import { encryptMessage } from '../crypto/envelope.js';
-import { type DrVault, ensureDrCopies } from '../manifest/dr-copy.js';
+import { copyKeyOf, type DrVault, ensureDrCopies } from '../manifest/dr-copy.js';
 import {
   type ExportArtifact,
   newManifest,
@@ -93,12 +93,17 @@ export async function runExportJob(
         error: 'the export exists but its manifest does not',
       });
     }
-    // An earlier delivery wrote them; the DR region gets what it lacks, as the primary holds it.
-    await copyExportToDr(deps, key, failures, async () => {
-      await ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, deps.dr as DrVault, [key]);
-      if (manifest === 'already-recorded')
+    // An earlier delivery wrote them; each copy gets what it lacks, as the primary holds it.
+    await copyExport(deps, key, failures, (site) =>
+      ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, site, [key]),
+    );
+    if (manifest === 'already-recorded') {
+      try {
         await deps.recorder.copyRunToDr(policy.name, 'export-secrets', runId);
-    });
+      } catch (error) {
+        failures.push({ subject: `copies of ${runId}'s record`, error: errorSummary(error) });
+      }
+    }
     return { runId, outcome: 'already-exists', exported: 0, export: undefined, manifest, failures };
   }
 
@@ -141,9 +146,9 @@ export async function runExportJob(
     kmsKeyId: deps.vault.dataKeys.primary,
   });
   if (written === 'already-exists') {
-    // An earlier delivery wrote it; the DR region gets the one it wrote, if it lacks it.
-    await copyExportToDr(deps, key, failures, () =>
-      ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, deps.dr as DrVault, [key]),
+    // An earlier delivery wrote it; each copy gets the one it wrote, if it lacks it.
+    await copyExport(deps, key, failures, (site) =>
+      ensureDrCopies({ s3: deps.s3, bucket: deps.vault.bucket }, site, [key]),
     );
     return {
       runId,
@@ -180,12 +185,15 @@ export async function runExportJob(
     ),
     failures,
   );
-  // The same bytes in the DR region, under its replica of the data key. A copy that fails is
-  // the run's failure (it alerts), not the record's: verification judges the DR copy by itself.
-  await copyExportToDr(deps, key, failures, async () => {
-    const dr = deps.dr as DrVault;
-    await storeObject(dr.s3, dr.bucket, key, ciphertext, { once: true, kmsKeyId: dr.kmsKeyId });
-  });
+  // The same bytes in the DR region, under its replica of the data key, and in the vault
+  // account's bucket. A copy that fails is the run's failure (it alerts), not the record's:
+  // verification judges the DR copy by itself.
+  await copyExport(deps, key, failures, (site) =>
+    storeObject(site.s3, site.bucket, copyKeyOf(site, key), ciphertext, {
+      once: true,
+      kmsKeyId: site.kmsKeyId,
+    }),
+  );
   return {
     runId,
     outcome: 'written',
@@ -196,17 +204,24 @@ export async function runExportJob(
   };
 }
 
-async function copyExportToDr(
+/** Writes the export to each copy of the vault (the DR region's, the vault account's). */
+async function copyExport(
   deps: ExportJobDeps,
   key: string,
   failures: JobFailure[],
-  copy: () => Promise<unknown>,
+  copy: (site: DrVault) => Promise<unknown>,
 ): Promise<void> {
-  if (!deps.dr) return;
-  try {
-    await copy();
-  } catch (error) {
-    failures.push({ subject: `DR copy of ${key}`, error: errorSummary(error) });
+  const sites = [
+    { site: deps.dr, subject: `DR copy of ${key}` },
+    { site: deps.recorder.vaultCopy, subject: `vault account copy of ${key}` },
+  ];
+  for (const { site, subject } of sites) {
+    if (!site) continue;
+    try {
+      await copy(site);
+    } catch (error) {
+      failures.push({ subject, error: errorSummary(error) });
+    }
   }
 }
 

@@ -1,7 +1,9 @@
 import { RDSClient } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import type { RegionalRds } from '../aws/clients.js';
 import { clientIn } from '../aws/clients.js';
+import type { DrVault } from '../manifest/dr-copy.js';
 import type { VaultAccountPolicy } from '../policy/schema.js';
 
 /** Lifeboat could not act in the vault account as the role the policy names. */
@@ -12,12 +14,13 @@ export class VaultRoleError extends Error {
   }
 }
 
-/** The vault account as Lifeboat reaches it: its id, region, key, and RDS as the assumed role. */
+/** The vault account as Lifeboat reaches it: its id, region, key, RDS and S3 as the assumed role. */
 export interface VaultAccount {
   readonly account: string;
   readonly region: string;
   readonly kmsKeyArn: string;
   readonly rds: RegionalRds;
+  readonly s3: S3Client;
 }
 
 // Credentials are renewed this long before they expire.
@@ -63,6 +66,27 @@ export function vaultAccountOf(
       region,
       client: new RDSClient({ region, retryMode: 'adaptive', maxAttempts: 6, credentials }),
     },
+    s3: new S3Client({ region, retryMode: 'adaptive', maxAttempts: 6, credentials }),
+  };
+}
+
+/**
+ * The vault account's bucket as a copy of this account's vault: every export and record
+ * revision written there too, under `sources/<this account>/`, with the vault's key (its
+ * Object Lock, COMPLIANCE, keeps it). Undefined when the policy names no vault bucket.
+ */
+export function vaultBucketOf(
+  vault: Pick<VaultAccountPolicy, 'bucket'>,
+  account: string,
+  reached: VaultAccount,
+): DrVault | undefined {
+  if (!vault.bucket) return undefined;
+  return {
+    s3: reached.s3,
+    bucket: vault.bucket,
+    kmsKeyId: reached.kmsKeyArn,
+    prefix: `sources/${account}/`,
+    label: `the vault account ${reached.account}`,
   };
 }
 

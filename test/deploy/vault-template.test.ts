@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadVaultPolicyFile } from '../../shared/policy/vault-policy.js';
+import { vaultBucketName } from '../../vault/stack-settings.js';
 import {
   keyPolicy,
   PRIMARY_TEMPLATE,
@@ -149,8 +150,20 @@ describe('the vault stack', () => {
       ].map(([action, resource]) => decide(WRITER, action as string, resource as string)),
     );
 
+    const stores = await decide(
+      WRITER,
+      's3:PutObject',
+      `arn:aws:s3:::${vaultBucketName(vault)}/sources/${SOURCE}/manifests/p/snapshots-1.json`,
+    );
+    const storesForOther = await decide(
+      WRITER,
+      's3:PutObject',
+      `arn:aws:s3:::${vaultBucketName(vault)}/sources/999988887777/manifests/p/snapshots-1.json`,
+    );
+
     // Assess
     expect(copies).toBe('Allowed');
+    expect([stores, storesForOther]).toEqual(['Allowed', 'ImplicitlyDenied']);
     expect(fromSource).toBe('Allowed');
     expect(otherNames).toBe('ImplicitlyDenied');
     expect(asOther).toBe('ImplicitlyDenied');
@@ -223,7 +236,7 @@ describe('the vault stack', () => {
     expect(production.size).toBeGreaterThan(5);
   });
 
-  it('lets the writers and the sources use the vault key only through RDS', () => {
+  it('lets the writers and the sources use the vault key only through RDS and S3', () => {
     // Act
     const statements = (
       keyPolicy(TEMPLATE, 'VaultKey', values) as {
@@ -232,16 +245,21 @@ describe('the vault stack', () => {
     ).Statement;
 
     // Assess
-    expect(statements.map((s) => s.Sid)).toEqual([
-      'AccountAdministers',
-      'WritersEncryptCopiesThroughRds',
-      'SourcesRestoreTheirCopiesThroughRds',
+    expect(statements.map((s) => [s.Sid, s.Condition])).toEqual([
+      ['AccountAdministers', undefined],
+      [
+        'WritersEncryptCopiesThroughRds',
+        { StringEquals: { 'kms:ViaService': `rds.${REGION}.amazonaws.com` } },
+      ],
+      [
+        'WritersStoreThroughS3',
+        { StringEquals: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } },
+      ],
+      [
+        'SourcesRestoreTheirCopiesThroughRds',
+        { StringEquals: { 'kms:ViaService': `rds.${REGION}.amazonaws.com` } },
+      ],
     ]);
-    for (const s of statements.slice(1)) {
-      expect(s.Condition).toEqual({
-        StringEquals: { 'kms:ViaService': `rds.${REGION}.amazonaws.com` },
-      });
-    }
   });
 
   it('alarms when a vault job stops succeeding, and when the vault key is at risk', () => {

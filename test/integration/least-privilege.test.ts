@@ -19,6 +19,7 @@ import {
   seedSecret,
   seedTopic,
   seedVault,
+  seedVaultBucketAs,
 } from '../../local/demo/seed.js';
 import { rdsIn } from '../../shared/aws/clients.js';
 import { moduleNameOf } from '../../shared/jobs/job-definition.js';
@@ -69,6 +70,7 @@ let roles: Map<string, RolePolicies>;
 let keyPolicyOf: (keyArn: string) => unknown;
 let vaultKey: string;
 let vaultRoles: Map<string, RolePolicies>;
+let vaultKeyPolicy: unknown;
 const handlers: Record<string, Handler> = {};
 
 /**
@@ -128,6 +130,8 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
     'kms:GenerateDataKey*': 'RDS uses it on the role’s behalf to encrypt the copy',
     'kms:ReEncrypt*': 'RDS uses it on the role’s behalf to encrypt the copy',
     'rds:ModifyDBSnapshotAttribute': 'shares the source’s copy for a drill at site vault',
+    's3:ListBucket':
+      'a HEAD of a key the vault bucket lacks answers 404 only with it; every copy is there',
     'rds:ModifyDBClusterSnapshotAttribute': 'shares the source’s copy for a drill at site vault',
   },
   VerifyManifestRole: {
@@ -211,6 +215,11 @@ beforeAll(async () => {
   const shipped = loadPolicyFile('lifeboat.policy.yml');
   const shippedVault = shipped.vault as NonNullable<Policy['vault']>;
   vaultKey = await seedKeyAs(shippedVault.roleArn, shippedVault.region ?? DR);
+  await seedVaultBucketAs(
+    shippedVault.roleArn,
+    shippedVault.region ?? DR,
+    shippedVault.bucket ?? '',
+  );
   policy = {
     ...shipped,
     snapshots: { ...shipped.snapshots, drKmsKeyArn: drKey },
@@ -361,6 +370,14 @@ beforeAll(async () => {
     },
     [`VaultWriterRole${SHIPPED_ACCOUNT}`],
   );
+  vaultKeyPolicy = keyPolicy(VAULT_TEMPLATE, 'VaultKey', {
+    account: (policy.vault as NonNullable<Policy['vault']>).account,
+    region: DR,
+    refs: {},
+    arns: {
+      [`VaultWriterRole${SHIPPED_ACCOUNT}`]: `arn:aws:iam::${(policy.vault as NonNullable<Policy['vault']>).account}:role/VaultWriterRole${SHIPPED_ACCOUNT}`,
+    },
+  });
 }, 240_000);
 
 afterAll(() => {
@@ -407,8 +424,9 @@ function vaultRequests(): IamRequest[] {
     encryptionOf: () => undefined,
     canonical: (arn) => arn.replaceAll(ACCOUNT, SHIPPED_ACCOUNT),
   };
+  // The jobs' calls only: the test seeds the vault account as the role too, outside any job.
   return recorder.calls
-    .filter((c) => c.role === 'SnapshotRdsRole' && inTheVault(c))
+    .filter((c) => c.role !== undefined && inTheVault(c))
     .flatMap((c) => iamRequestsOf(c, w));
 }
 
@@ -472,6 +490,7 @@ describe('every scheduled job’s role, simulated against the packaged template'
         vaultRoles.get(`VaultWriterRole${SHIPPED_ACCOUNT}`) as RolePolicies,
         r,
         vaultAccount,
+        r.action.startsWith('kms:') ? vaultKeyPolicy : undefined,
       );
       if (decision !== 'Allowed')
         denied.push(`${r.call}: ${r.action} on ${r.resource}: ${decision}`);
@@ -484,11 +503,14 @@ describe('every scheduled job’s role, simulated against the packaged template'
 
     // Assess: it shared, copied (both kinds) and listed there, and nothing else was needed
     expect([...used].sort()).toEqual([
+      'kms:GenerateDataKey',
       'rds:AddTagsToResource',
       'rds:CopyDBClusterSnapshot',
       'rds:CopyDBSnapshot',
       'rds:DescribeDBClusterSnapshots',
       'rds:DescribeDBSnapshots',
+      's3:GetObject',
+      's3:PutObject',
     ]);
     expect(denied).toEqual([]);
     expect(unused).toEqual([]);

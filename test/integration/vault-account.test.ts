@@ -1,8 +1,24 @@
+import { createHash } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CopyDBSnapshotCommand, CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
-import { S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clientAs, seedCluster, seedInstance, seedKey, seedVault } from '../../local/demo/seed.js';
+import {
+  clientAs,
+  seedCluster,
+  seedInstance,
+  seedKey,
+  seedSecret,
+  seedVault,
+  seedVaultBucketAs,
+} from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { type RunRecorder, runRecorder } from '../../shared/manifest/run-recorder.js';
@@ -13,9 +29,11 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { parseVaultPolicy } from '../../shared/policy/vault-policy.js';
 import { listManualSnapshots, listSharedSnapshots } from '../../shared/rds/snapshots.js';
 import type { Target } from '../../shared/rds/targets.js';
+import { runExportJob } from '../../shared/secrets/export-job.js';
 import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
 import { sendToVault } from '../../shared/snapshots/vault-copies.js';
-import { vaultAccountOf } from '../../shared/vault-account/vault-account.js';
+import type { Vault } from '../../shared/vault/vault.js';
+import { vaultAccountOf, vaultBucketOf } from '../../shared/vault-account/vault-account.js';
 import { runVaultRetention, vaultInventory } from '../../shared/vault-account/vault-retention.js';
 import { runVaultVerification } from '../../shared/vault-account/vault-verification.js';
 import { useLocalAws } from '../support/local-aws.js';
@@ -28,11 +46,13 @@ const VAULT = '222233334444';
 const ROLE = `arn:aws:iam::${VAULT}:role/lifeboat-vault-writer`;
 // A second production account sending to the same vault.
 const OTHER = '333344445555';
+const VAULT_BUCKET = 'lifeboat-vault-test-222233334444-eu-west-1';
 
 useLocalAws();
 
 let policy: Policy;
 let recorder: RunRecorder;
+let vault: Vault;
 let vaultRds: RDSClient;
 
 const asAccount = <C>(
@@ -66,15 +86,20 @@ beforeAll(async () => {
       account: VAULT,
       kmsKeyArn: vaultKey,
       roleArn: ROLE,
+      bucket: VAULT_BUCKET,
       copyCaps: { instance: 20, cluster: 5 },
       quotas: { instanceSnapshots: 100, clusterSnapshots: 100 },
     },
   };
+  await seedVaultBucketAs(ROLE, DR, VAULT_BUCKET);
+  const reached = vaultAccountOf(policy.vault as NonNullable<Policy['vault']>, DR, 'test-records');
+  vault = await seedVault(policy, ACCOUNT);
   recorder = runRecorder({
     s3: clientIn(S3Client, PRIMARY),
     kms: clientIn(KMSClient, PRIMARY),
-    vault: await seedVault(policy, ACCOUNT),
+    vault,
     account: ACCOUNT,
+    vaultCopy: vaultBucketOf(policy.vault as NonNullable<Policy['vault']>, ACCOUNT, reached),
   });
   const rds = rdsIn(PRIMARY).client;
   await seedInstance(rds, 'orders-db');
@@ -158,6 +183,79 @@ describe('the isolated vault account, against the local AWS with two accounts', 
         `arn:aws:rds:${DR}:${ACCOUNT}:snapshot:lifeboat-reports-db-202611030200`,
       ],
     ]);
+  });
+
+  it('writes every record revision to the vault account’s bucket too, where it is locked', async () => {
+    // Prepare
+    const s3 = await asVault(S3Client, DR);
+    const prefix = `sources/${ACCOUNT}/manifests/${policy.name}/`;
+
+    // Act
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: VAULT_BUCKET, Prefix: prefix }),
+    );
+    const first = listed.Contents?.[0]?.Key ?? '';
+    const head = await s3.send(new HeadObjectCommand({ Bucket: VAULT_BUCKET, Key: first }));
+    const remove = s3
+      .send(
+        new DeleteObjectCommand({ Bucket: VAULT_BUCKET, Key: first, VersionId: head.VersionId }),
+      )
+      .catch((error: Error) => error.name);
+
+    // Assess: the three runs' records, as the primary holds them, locked in COMPLIANCE mode
+    const keys = (listed.Contents ?? []).map((o) => (o.Key ?? '').slice(prefix.length));
+    expect(keys).toEqual([
+      'snapshots-202611010200.json',
+      'snapshots-202611020200.json',
+      'snapshots-202611030200.json',
+    ]);
+    expect(head).toMatchObject({
+      ObjectLockMode: 'COMPLIANCE',
+      SSEKMSKeyId: policy.vault?.kmsKeyArn,
+    });
+    expect(await remove).toBe('AccessDenied');
+  });
+
+  it('writes each secrets export there too, as the same bytes, with its record', async () => {
+    // Prepare
+    await seedSecret(PRIMARY, 'prod/orders/db-password', 'vault-test-value-1');
+    const exportPolicy: Policy = {
+      ...policy,
+      secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'], allowEmpty: false },
+    };
+    const slot = slotOf(new Date(Date.UTC(2026, 10, 3, 2)));
+
+    // Act
+    const result = await runExportJob(
+      {
+        sm: clientIn(SecretsManagerClient, PRIMARY),
+        s3: clientIn(S3Client, PRIMARY),
+        vault,
+        recorder,
+        log: silentLog,
+      },
+      exportPolicy,
+      slot,
+    );
+
+    // Assess
+    expect(result.failures).toEqual([]);
+    const key = result.export?.key ?? '';
+    const s3 = await asVault(S3Client, DR);
+    const copy = await s3.send(
+      new GetObjectCommand({ Bucket: VAULT_BUCKET, Key: `sources/${ACCOUNT}/${key}` }),
+    );
+    const bytes = Buffer.from(await (copy.Body?.transformToByteArray() ?? new Uint8Array()));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.export?.sha256);
+    expect(bytes.toString('latin1')).not.toContain('vault-test-value-1');
+    await expect(
+      s3.send(
+        new HeadObjectCommand({
+          Bucket: VAULT_BUCKET,
+          Key: `sources/${ACCOUNT}/manifests/${policy.name}/${result.runId}.json`,
+        }),
+      ),
+    ).resolves.toMatchObject({ ObjectLockMode: 'COMPLIANCE' });
   });
 
   it('sends nothing again when a slot is delivered twice', async () => {

@@ -9,6 +9,7 @@ import {
   ModifyDBSnapshotAttributeCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -78,6 +79,7 @@ const deps = (
     region: DR,
     kmsKeyArn: VAULT_KEY,
     rds: { region: DR, client: vaultClient },
+    s3: new S3Client({ region: DR }),
   },
 ) => ({
   source: { region: DR, client: sourceClient },

@@ -55,6 +55,7 @@ const deps = () => ({
       region: REGION,
       kmsKeyArn: '',
       rds: { region: REGION, client: vaultClient },
+      s3: new S3Client({ region: REGION }),
     },
     ownAccount: async () => ACCOUNT,
   },
