@@ -154,6 +154,16 @@ function vaultAccess(policy: Policy, role: Role): Record<string, unknown> {
   const drills = policy.drills?.site === 'vault' && drillStackOf(policy) === role;
   return {
     ...(role === 'primary' ? sendToVaultAccess(vault, region) : {}),
+    // Verification checks the vault's copies of each run, as the vault's role sees them.
+    ...(role === 'primary'
+      ? {
+          VerifyManifestVaultPolicy: assumeVaultRole(
+            vault,
+            'VerifyManifestRole',
+            'check-the-vault-account',
+          ),
+        }
+      : {}),
     ...(role === 'primary' && vault.bucket ? recordInVaultAccess(vault) : {}),
     ...(drills ? vaultDrillAccess(vault, region) : {}),
   };

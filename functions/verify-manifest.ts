@@ -4,11 +4,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { clientIn } from '../shared/aws/clients.js';
 import type { JobEnvironment, ScheduledJob } from '../shared/jobs/job-definition.js';
 import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
-import { policyRds } from '../shared/jobs/job-wiring.js';
+import { policyRds, vaultAccountFor } from '../shared/jobs/job-wiring.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import { drVaultOf } from '../shared/manifest/dr-copy.js';
 import { RESTORE_POINT_AGE_METRIC } from '../shared/observability/metric-names.js';
+import { listManualSnapshots, type SnapshotRecord } from '../shared/rds/snapshots.js';
 import { type Site, vaultAt } from '../shared/vault/vault.js';
+import { vaultBucketOf } from '../shared/vault-account/vault-account.js';
 import type { deepExportCheck } from '../shared/verification/deep-export-check.js';
 import {
   runVerificationJob,
@@ -32,6 +34,7 @@ export function verificationDeps(
   const s3 = clientIn(S3Client, regions[site]);
   const vault = vaultAt(env.vault(), site);
   const drVault = drVaultOf(env.vault(), clientIn(S3Client, regions.dr));
+  const vaultAccount = site === 'primary' ? vaultAccountChecked(env) : undefined;
   return {
     s3,
     kms: clientIn(KMSClient, regions[site]),
@@ -40,8 +43,25 @@ export function verificationDeps(
     vault,
     log: env.log,
     ...(options.deep ? { deep: options.deep(s3, vault.dataKeys[site], vault.bucket) } : {}),
-    // From the primary site, each run is also checked for its copy in the DR region.
+    // From the primary site, each run is also checked for its copy in the DR region, and in the
+    // vault account.
     ...(site === 'primary' && drVault ? { drVault } : {}),
+    ...(vaultAccount ? { vaultAccount } : {}),
+  };
+}
+
+/** The vault account as verification reads it: its bucket, and its snapshots listed once. */
+function vaultAccountChecked(env: JobEnvironment): VerificationJobDeps['vaultAccount'] {
+  const policy = env.policy();
+  const reached = vaultAccountFor(env, 'lifeboat-verify');
+  if (!reached || !policy.vault) return undefined;
+  let listed: Promise<SnapshotRecord[]> | undefined;
+  return {
+    bucket: vaultBucketOf(policy.vault, env.account, reached.account),
+    snapshots: () => {
+      listed ??= listManualSnapshots(reached.account.rds);
+      return listed;
+    },
   };
 }
 

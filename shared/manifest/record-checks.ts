@@ -26,7 +26,8 @@ export interface ArtifactCheck {
     | 'failure'
     | 'stray'
     | 'hold'
-    | 'dr-vault';
+    | 'dr-vault'
+    | 'vault-account';
   /** What was checked: an ARN, s3://bucket/key, or the run. */
   readonly artifact: string;
   readonly status: CheckStatus;

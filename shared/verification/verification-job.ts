@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
-import type { DrVault } from '../manifest/dr-copy.js';
+import { copyKeyOf, type DrVault } from '../manifest/dr-copy.js';
 import {
   type Ledger,
   type LedgerAccess,
@@ -28,7 +28,12 @@ import { TAG } from '../naming/tags.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import { parseDuration, subtractDuration } from '../policy/duration.js';
 import type { Policy } from '../policy/schema.js';
-import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
+import {
+  isInProgress,
+  listManualSnapshots,
+  type SnapshotKind,
+  type SnapshotRecord,
+} from '../rds/snapshots.js';
 import { readHolds } from '../retention/holds.js';
 import type { Site, Vault } from '../vault/vault.js';
 import {
@@ -52,6 +57,14 @@ export interface VerificationJobDeps {
   readonly deep?: DeepExportCheck;
   /** The DR region's copy of the vault, checked for every run's record and exports. */
   readonly drVault?: DrVault;
+  /**
+   * The vault account: its bucket (checked for every run's record and exports, as its writer
+   * role sees it) and its snapshots (checked for every vault copy a run records).
+   */
+  readonly vaultAccount?: {
+    readonly bucket: DrVault | undefined;
+    readonly snapshots: () => Promise<readonly SnapshotRecord[]>;
+  };
 }
 
 /** The age of a target's newest verified restore point in a region. */
@@ -250,39 +263,96 @@ async function drVaultChecks(
   policy: Policy,
   now: Date,
 ): Promise<ArtifactCheck[]> {
-  const dr = deps.drVault;
-  if (!dr || deps.site !== 'primary') return [];
+  if (deps.site !== 'primary') return [];
+  const sites = [
+    { site: deps.drVault, kind: 'dr-vault' as const, where: 'the DR region' },
+    { site: deps.vaultAccount?.bucket, kind: 'vault-account' as const, where: 'the vault account' },
+  ];
   const keys = [
     ...record.revisions.map((r) => r.entry.key),
     ...record.artifacts.exports.map((e) => e.key),
   ];
   const late = now > deadlineAfter(createdAt, policy.verification.copyDeadline);
   const checks: ArtifactCheck[] = [];
-  for (const key of keys) {
-    const artifact = `s3://${dr.bucket}/${key}`;
-    try {
-      if (await objectExists(dr.s3, dr.bucket, key)) {
-        checks.push({ kind: 'dr-vault', artifact, status: 'passed', reason: 'in the DR region' });
-      } else {
+  for (const { site, kind, where } of sites) {
+    if (!site) continue;
+    for (const key of keys) {
+      const artifact = `s3://${site.bucket}/${copyKeyOf(site, key)}`;
+      try {
+        if (await objectExists(site.s3, site.bucket, copyKeyOf(site, key))) {
+          checks.push({ kind, artifact, status: 'passed', reason: `in ${where}` });
+        } else {
+          checks.push({
+            kind,
+            artifact,
+            status: late ? 'failed' : 'pending',
+            reason: late
+              ? `missing: not in ${where} ${policy.verification.copyDeadline} after the run`
+              : `not in ${where} yet`,
+          });
+        }
+      } catch (error) {
         checks.push({
-          kind: 'dr-vault',
+          kind,
           artifact,
-          status: late ? 'failed' : 'pending',
-          reason: late
-            ? `missing: not in the DR region ${policy.verification.copyDeadline} after the run`
-            : 'not in the DR region yet',
+          status: 'failed',
+          reason: `could not be checked: ${errorSummary(error)}`,
         });
       }
-    } catch (error) {
-      checks.push({
-        kind: 'dr-vault',
-        artifact,
-        status: 'failed',
-        reason: `could not be checked: ${errorSummary(error)}`,
-      });
     }
   }
-  return checks;
+  return [...checks, ...(await vaultCopyChecks(deps, record, late))];
+}
+
+/**
+ * The vault copies a snapshot run records, as the vault account holds them: each there and
+ * available; one still being copied is pending until the copy deadline, then failed.
+ */
+async function vaultCopyChecks(
+  deps: VerificationJobDeps,
+  record: RunRecord,
+  late: boolean,
+): Promise<ArtifactCheck[]> {
+  const copies = record.artifacts.vaultCopies;
+  if (!deps.vaultAccount || copies.length === 0) return [];
+  let held: Map<string, SnapshotRecord>;
+  try {
+    held = new Map((await deps.vaultAccount.snapshots()).map((s) => [s.arn, s]));
+  } catch (error) {
+    return copies.map((c) => ({
+      kind: 'vault-account' as const,
+      artifact: c.arn,
+      status: 'failed' as const,
+      reason: `could not be checked: ${errorSummary(error)}`,
+    }));
+  }
+  return copies.map((c): ArtifactCheck => {
+    const found = held.get(c.arn);
+    if (found?.status === 'available') {
+      return {
+        kind: 'vault-account',
+        artifact: c.arn,
+        status: 'passed',
+        reason: 'available in the vault account',
+      };
+    }
+    if (found && isInProgress(found) && !late) {
+      return {
+        kind: 'vault-account',
+        artifact: c.arn,
+        status: 'pending',
+        reason: `still ${found.status}`,
+      };
+    }
+    return {
+      kind: 'vault-account',
+      artifact: c.arn,
+      status: 'failed',
+      reason: found
+        ? `${found.status} in the vault account`
+        : 'missing from the vault account: retention there may have deleted it, or someone did',
+    };
+  });
 }
 
 /** ARNs that the trustworthy records of retention runs say they deleted. */

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CopyDBSnapshotCommand, CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
+import {
+  CopyDBSnapshotCommand,
+  CreateDBSnapshotCommand,
+  DeleteDBSnapshotCommand,
+  RDSClient,
+} from '@aws-sdk/client-rds';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -10,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { verificationDeps } from '../../functions/verify-manifest.js';
 import {
   clientAs,
   seedCluster,
@@ -21,6 +27,7 @@ import {
 } from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
+import { localJobEnvironment } from '../../shared/jobs/local-environment.js';
 import { type RunRecorder, runRecorder } from '../../shared/manifest/run-recorder.js';
 import { runIdOf } from '../../shared/naming/run-ids.js';
 import { slotOf } from '../../shared/naming/slot.js';
@@ -36,6 +43,7 @@ import type { Vault } from '../../shared/vault/vault.js';
 import { vaultAccountOf, vaultBucketOf } from '../../shared/vault-account/vault-account.js';
 import { runVaultRetention, vaultInventory } from '../../shared/vault-account/vault-retention.js';
 import { runVaultVerification } from '../../shared/vault-account/vault-verification.js';
+import { runVerificationJob } from '../../shared/verification/verification-job.js';
 import { useLocalAws } from '../support/local-aws.js';
 import { fixturePolicy } from '../support/policy.js';
 
@@ -391,5 +399,43 @@ describe('the isolated vault account, against the local AWS with two accounts', 
       },
     ]);
     expect(verification.outcome).toBe('failed');
+  });
+
+  it('verification checks each run’s copies in the vault account, and fails one gone from it', async () => {
+    // Prepare: the vault (its admins, or its retention) deletes day 3's copy of orders-db (last:
+    // the tests above count the vault's copies)
+    const deps = verificationDeps(localJobEnvironment(policy, ACCOUNT, vault));
+    const now = new Date(Date.UTC(2026, 10, 3, 6));
+    const before = await runVerificationJob(deps, policy, now);
+    await vaultRds.send(
+      new DeleteDBSnapshotCommand({
+        DBSnapshotIdentifier: `lifeboat-${ACCOUNT}-orders-db-202611030200`,
+      }),
+    );
+
+    // Act
+    const after = await runVerificationJob(
+      verificationDeps(localJobEnvironment(policy, ACCOUNT, vault)),
+      policy,
+      now,
+    );
+
+    // Assess: records, exports and snapshot copies all found there first; then the one gone
+    // Day 3's runs (the vault's retention above let day 1's copies go).
+    const vaultChecks = before.runs
+      .filter((r) => r.runId.endsWith('202611030200'))
+      .flatMap((r) => r.checks)
+      .filter((c) => c.kind === 'vault-account');
+    expect(vaultChecks.filter((c) => c.artifact.includes(`:${VAULT}:`))).toHaveLength(3);
+    expect(vaultChecks.every((c) => c.status === 'passed')).toBe(true);
+    expect(
+      vaultChecks.some((c) => c.artifact.startsWith(`s3://${VAULT_BUCKET}/sources/${ACCOUNT}/`)),
+    ).toBe(true);
+    expect(after.failures).toContainEqual({
+      subject: expect.stringContaining(`lifeboat-${ACCOUNT}-orders-db-202611030200`),
+      error: expect.stringContaining(
+        'missing from the vault account: retention there may have deleted it, or someone did',
+      ),
+    });
   });
 });
