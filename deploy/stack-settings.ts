@@ -166,6 +166,25 @@ function vaultAccess(policy: Policy, role: Role): Record<string, unknown> {
       : {}),
     ...(role === 'primary' && vault.bucket ? recordInVaultAccess(vault) : {}),
     ...(drills ? vaultDrillAccess(vault, region) : {}),
+    // Reports are copied to the vault bucket too, as the vault's role.
+    ...(vault.bucket && policy.drills && drillStackOf(policy) === role
+      ? {
+          DrillReportVaultPolicy: assumeVaultRole(
+            vault,
+            'DrillReportRole',
+            'reach-the-vault-account',
+          ),
+        }
+      : {}),
+    ...(vault.bucket && policy.failover && role === 'dr'
+      ? {
+          FailoverReportVaultPolicy: assumeVaultRole(
+            vault,
+            'FailoverReportRole',
+            'copy-reports-to-the-vault',
+          ),
+        }
+      : {}),
   };
 }
 
@@ -216,7 +235,7 @@ function vaultDrillAccess(vault: NonNullable<Policy['vault']>, region: string) {
   });
   return {
     DrillPlanVaultPolicy: assume('DrillPlanRole', 'share-the-vault-copy'),
-    DrillReportVaultPolicy: assume('DrillReportRole', 'end-the-vault-copy-share'),
+    DrillReportVaultPolicy: assume('DrillReportRole', 'reach-the-vault-account'),
     RestoreDrillVaultPolicy: {
       Type: 'AWS::IAM::RolePolicy',
       Properties: {

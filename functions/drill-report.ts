@@ -2,6 +2,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DrillPlan } from '../shared/drills/drill-contract.js';
 import { reportDrill } from '../shared/drills/drill-report.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
+import { vaultReportCopy } from '../shared/jobs/job-wiring.js';
+import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import { taskHandler } from '../shared/jobs/task-handler.js';
 import {
   DRILL_OBJECTIVE_MISSED_METRIC,
@@ -22,7 +24,7 @@ export const definition: StateMachineTask<ReportSink, Awaited<ReturnType<typeof 
     'Restore drill - stores the report, publishes RTO, RPO, the outcome and any objective missed',
   timeout: 60,
   writesReports: true,
-  wire: (env) => reportSinkIn(env),
+  wire: (env) => reportSinkIn(env, vaultReportCopy(env, 'lifeboat-drill-report')),
   run: async (sink, event, env) => {
     // A drill of the vault's copy ends its share, as the role that shared it.
     const endShare = async (copy: NonNullable<DrillPlan['vaultCopy']>) => {
@@ -54,4 +56,4 @@ export const definition: StateMachineTask<ReportSink, Awaited<ReturnType<typeof 
   },
 };
 
-export const handler = taskHandler(definition);
+export const handler = taskHandler(definition, { policy: packagedPolicy });

@@ -1,6 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { reportFailover } from '../shared/failover/failover-report.js';
 import type { StateMachineTask } from '../shared/jobs/job-definition.js';
+import { vaultReportCopy } from '../shared/jobs/job-wiring.js';
+import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import { taskHandler } from '../shared/jobs/task-handler.js';
 import { FAILOVER_RTO_METRIC } from '../shared/observability/metric-names.js';
 import { type ReportSink, reportSinkIn } from '../shared/reports/publish-report.js';
@@ -16,7 +18,7 @@ export const definition: StateMachineTask<
   description: 'Failover - stores the report and publishes the measured RTO',
   timeout: 60,
   writesReports: true,
-  wire: (env) => reportSinkIn(env),
+  wire: (env) => reportSinkIn(env, vaultReportCopy(env, 'lifeboat-failover-report')),
   run: async (sink, event, env) => {
     const reported = await reportFailover(sink, event, env.now());
     env.log.info('failover report', {
@@ -33,4 +35,4 @@ export const definition: StateMachineTask<
   },
 };
 
-export const handler = taskHandler(definition);
+export const handler = taskHandler(definition, { policy: packagedPolicy });

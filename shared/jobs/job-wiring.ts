@@ -1,16 +1,18 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { callerAccount } from '../aws/account.js';
 import { clientIn, type RegionalRds, rdsIn } from '../aws/clients.js';
 import { type RateLimiter, rdsLimiter } from '../aws/rate-limiter.js';
 import { drVaultOf } from '../manifest/dr-copy.js';
 import { type RunRecorder, runRecorder } from '../manifest/run-recorder.js';
 import { vaultRegionOf } from '../policy/regions.js';
+import type { ReportSink } from '../reports/publish-report.js';
 import {
   type VaultAccount,
   vaultAccountOf,
   vaultBucketOf,
 } from '../vault-account/vault-account.js';
-import type { JobEnvironment } from './job-definition.js';
+import type { JobEnvironment, TaskEnvironment } from './job-definition.js';
 
 /**
  * The RDS clients of the policy's two regions, and the limiter that paces a run's mutating calls
@@ -45,6 +47,26 @@ export function vaultAccountFor(
     account: vaultAccountOf(policy.vault, region, session),
     kms: clientIn(KMSClient, region),
   };
+}
+
+/**
+ * Where a report task copies its reports in the vault account, when the policy names a vault
+ * bucket: the bucket, reached as the vault's role, below this account's prefix (the account is
+ * asked of STS when the first report is published).
+ */
+export function vaultReportCopy(
+  env: TaskEnvironment,
+  session: string,
+): ReportSink['vaultCopy'] | undefined {
+  const vault = env.policy().vault;
+  if (!vault?.bucket) return undefined;
+  const bucket = vault.bucket;
+  const reached = vaultAccountOf(vault, env.region, session);
+  return async () => ({
+    s3: reached.s3,
+    bucket,
+    prefix: `sources/${await callerAccount(env.region)}/`,
+  });
 }
 
 /**

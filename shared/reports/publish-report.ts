@@ -11,6 +11,15 @@ export interface ReportSink {
   readonly topicArn: string;
   /** The DR region's bucket, which gets a copy of each report written in the primary region. */
   readonly copy?: { readonly s3: S3Client; readonly bucket: string };
+  /**
+   * The vault account's bucket, which gets a copy of every report below this account's prefix:
+   * reached when the first report is published.
+   */
+  readonly vaultCopy?: () => Promise<{
+    readonly s3: S3Client;
+    readonly bucket: string;
+    readonly prefix: string;
+  }>;
 }
 
 /**
@@ -25,12 +34,12 @@ export async function publishReport(
   subject: string,
 ): Promise<{ json: string; markdown: string }> {
   const keys = { json: `${prefix}.json`, markdown: `${prefix}.md` };
-  const store = (s3: S3Client, bucket: string) =>
+  const store = (s3: S3Client, bucket: string, under = '') =>
     Promise.all([
       s3.send(
         new PutObjectCommand({
           Bucket: bucket,
-          Key: keys.json,
+          Key: `${under}${keys.json}`,
           Body: `${JSON.stringify(report, null, 2)}\n`,
           ContentType: 'application/json',
         }),
@@ -38,7 +47,7 @@ export async function publishReport(
       s3.send(
         new PutObjectCommand({
           Bucket: bucket,
-          Key: keys.markdown,
+          Key: `${under}${keys.markdown}`,
           Body: markdown,
           ContentType: 'text/markdown',
         }),
@@ -53,6 +62,15 @@ export async function publishReport(
       copied = `Copy: s3://${sink.copy.bucket}/${keys.markdown}\n`;
     } catch (error) {
       copied = `The DR region's copy of this report was not written: ${errorSummary(error)}\n`;
+    }
+  }
+  if (sink.vaultCopy) {
+    try {
+      const vault = await sink.vaultCopy();
+      await store(vault.s3, vault.bucket, vault.prefix);
+      copied += `Vault account copy: s3://${vault.bucket}/${vault.prefix}${keys.markdown}\n`;
+    } catch (error) {
+      copied += `The vault account's copy of this report was not written: ${errorSummary(error)}\n`;
     }
   }
   await sink.sns.send(
@@ -70,12 +88,15 @@ export async function publishReport(
  * The sink of a report task: its region's clients, the stack's bucket there, the alert topic.
  * Refuses to start without a bucket (REPORT_BUCKET in Lambda).
  */
-export function reportSinkIn(env: {
-  readonly region: string;
-  readonly reportBucket: string;
-  readonly alertTopicArn: string;
-  readonly reportCopy?: { readonly region: string; readonly bucket: string } | undefined;
-}): ReportSink {
+export function reportSinkIn(
+  env: {
+    readonly region: string;
+    readonly reportBucket: string;
+    readonly alertTopicArn: string;
+    readonly reportCopy?: { readonly region: string; readonly bucket: string } | undefined;
+  },
+  vaultCopy?: ReportSink['vaultCopy'],
+): ReportSink {
   if (!env.reportBucket) {
     throw new Error(
       'environment variable REPORT_BUCKET (the stack’s bucket in this region) is required',
@@ -89,5 +110,6 @@ export function reportSinkIn(env: {
     ...(env.reportCopy
       ? { copy: { s3: clientIn(S3Client, env.reportCopy.region), bucket: env.reportCopy.bucket } }
       : {}),
+    ...(vaultCopy ? { vaultCopy } : {}),
   };
 }

@@ -34,6 +34,7 @@ import {
   type RolePolicies,
   simulate,
   templateRoles,
+  VAULT_TEMPLATE,
 } from '../support/iam-roles.js';
 import { useLocalAws } from '../support/local-aws.js';
 
@@ -276,9 +277,14 @@ function world(): CallWorld {
   };
 }
 
+/** A call signed with an assumed role's temporary key: a report copied to the vault account. */
+const inTheVault = (c: RecordedCall) => c.accessKeyId.startsWith('ASIA');
+
 function requestsOf(role: string): IamRequest[] {
   const w = world();
-  const calls = recorder.calls.filter((c) => c.role === role).flatMap((c) => iamRequestsOf(c, w));
+  const calls = recorder.calls
+    .filter((c) => c.role === role && !inTheVault(c))
+    .flatMap((c) => iamRequestsOf(c, w));
   const invocations = invoked
     .filter((c) => c.role === role)
     .map((c) => ({
@@ -373,6 +379,37 @@ describe('the recovery roles, simulated against the packaged templates', () => {
     expect(executions.pointInTime).toMatchObject({ status: 'SUCCEEDED' });
     expect(executions.pointInTime?.path).toContain('RestoreInstanceToPointInTime');
     expect(executions.failover).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
+  it('lets the vault’s writer role store the reports copied to the vault account, and only there', async () => {
+    // Prepare: the shipped vault stack's role for the shipped production account
+    const vault = policy.vault as NonNullable<Policy['vault']>;
+    const writer = templateRoles(
+      VAULT_TEMPLATE,
+      { account: vault.account, region: 'eu-west-1', refs: {}, arns: {} },
+      ['VaultWriterRole111122223333'],
+    ).get('VaultWriterRole111122223333') as RolePolicies;
+    const w: CallWorld = {
+      account: vault.account,
+      tagsOf: () => ({}),
+      encryptionOf: () => undefined,
+      canonical: (arn) => arn.replaceAll(ACCOUNT, '111122223333'),
+    };
+    const requests = recorder.calls
+      .filter((c) => c.role !== undefined && inTheVault(c))
+      .flatMap((c) => iamRequestsOf(c, w));
+
+    // Act
+    const decisions = await Promise.all(
+      requests.map(async (r) => `${r.action} ${await simulate(writer, r, vault.account)}`),
+    );
+
+    // Assess: the drill's and the failover's reports, each as JSON and Markdown
+    expect(requests.map((r) => r.resource).filter((r) => r.includes('/drills/'))).toHaveLength(4);
+    expect(requests.map((r) => r.resource).filter((r) => r.includes('/failovers/'))).toHaveLength(
+      2,
+    );
+    expect(new Set(decisions)).toEqual(new Set(['s3:PutObject Allowed']));
   });
 
   it.each([...DRILL_ROLES, ...FAILOVER_ROLES])('%s allows every call it made', async (role) => {

@@ -63,3 +63,55 @@ describe('a report written in the primary region', () => {
     );
   });
 });
+
+describe('a report when the policy names a vault bucket', () => {
+  const vaultSink: ReportSink = {
+    ...sink,
+    vaultCopy: async () => ({
+      s3: new S3Client({ region: 'eu-west-1' }),
+      bucket: 'lifeboat-vault-v',
+      prefix: 'sources/123456789012/',
+    }),
+  };
+
+  it('is copied to the vault account’s bucket below this account’s prefix', async () => {
+    // Act
+    await publishReport(vaultSink, 'drills/p/d1/report', {}, '# Drill', 'Lifeboat drill');
+
+    // Assess
+    expect(
+      s3
+        .commandCalls(PutObjectCommand)
+        .map((c) => `${c.args[0].input.Bucket}/${c.args[0].input.Key}`)
+        .filter((k) => k.startsWith('lifeboat-vault-v/')),
+    ).toEqual([
+      'lifeboat-vault-v/sources/123456789012/drills/p/d1/report.json',
+      'lifeboat-vault-v/sources/123456789012/drills/p/d1/report.md',
+    ]);
+    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message).toContain(
+      'Vault account copy: s3://lifeboat-vault-v/sources/123456789012/drills/p/d1/report.md',
+    );
+  });
+
+  it('stands when the vault cannot be reached, and the summary says so', async () => {
+    // Act
+    const keys = await publishReport(
+      {
+        ...vaultSink,
+        vaultCopy: async () => {
+          throw Object.assign(new Error('no'), { name: 'VaultRoleError' });
+        },
+      },
+      'drills/p/d1/report',
+      {},
+      '# Drill',
+      'Lifeboat drill',
+    );
+
+    // Assess
+    expect(keys.json).toBe('drills/p/d1/report.json');
+    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message).toContain(
+      "The vault account's copy of this report was not written: VaultRoleError: no",
+    );
+  });
+});
