@@ -13,6 +13,7 @@ import { PACKAGED_POLICY_FILE, stackSettings } from '../../deploy/stack-settings
 import { allFunctions } from '../../functions/registry.js';
 import type { FunctionDefinition } from '../../shared/jobs/job-definition.js';
 import { PolicyError } from '../../shared/policy/errors.js';
+import { simulate } from '../support/iam-roles.js';
 import { FIXTURE_POLICY_FILE, fixturePolicy } from '../support/policy.js';
 
 let serviceDir: string;
@@ -120,6 +121,75 @@ describe('stack settings derived from the policy', () => {
     );
     expect(Object.keys(drStack.keyResources)).not.toContain('SnapshotRdsVaultPolicy');
     expect(drStack.stateMachines.restoreDrill).toBeDefined();
+  });
+
+  it('lets a drill at site vault restore only this account’s copies in the vault, through RDS', async () => {
+    // Prepare
+    const text = readFileSync(join(serviceDir, 'policy.yml'), 'utf8').replace(
+      'drills:\n',
+      'drills:\n  site: vault\n',
+    );
+    writeFileSync(
+      join(serviceDir, 'policy.yml'),
+      `${text}\nvault:\n  account: "444455556666"\n  kmsKeyArn: arn:aws:kms:eu-west-1:444455556666:key/v\n  roleArn: arn:aws:iam::444455556666:role/lifeboat-vault-123456789012-v\n`,
+    );
+    const settings = stackSettings(
+      {
+        region: 'eu-west-1',
+        param: [
+          'dataKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-a',
+          'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
+        ],
+      },
+      definitions,
+      env,
+      serviceDir,
+    );
+    const document = JSON.parse(
+      JSON.stringify(
+        (
+          settings.keyResources.RestoreDrillVaultPolicy as {
+            Properties: { PolicyDocument: unknown };
+          }
+        ).Properties.PolicyDocument,
+      )
+        .replaceAll(`$\{AWS::Partition}`, 'aws')
+        .replaceAll(`$\{AWS::AccountId}`, '123456789012'),
+    );
+    const flatten = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(flatten)
+        : v && typeof v === 'object'
+          ? 'Fn::Sub' in v
+            ? (v as Record<string, unknown>)['Fn::Sub']
+            : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, flatten(x)]))
+          : v;
+    const role = {
+      role: 'RestoreDrillStateMachineRole',
+      policies: [{ name: 'vault', policy: flatten(document) as never }],
+    };
+    const restore = (arn: string) =>
+      simulate(
+        role,
+        { action: 'rds:RestoreDBInstanceFromDBSnapshot', resource: arn, context: {} },
+        '123456789012',
+      );
+
+    // Act
+    const own = await restore(
+      'arn:aws:rds:eu-west-1:444455556666:snapshot:lifeboat-123456789012-orders-db-202611010300',
+    );
+    const others = await restore(
+      'arn:aws:rds:eu-west-1:444455556666:snapshot:lifeboat-999988887777-orders-db-202611010300',
+    );
+    const elsewhere = await restore(
+      'arn:aws:rds:eu-west-1:555566667777:snapshot:lifeboat-123456789012-orders-db-202611010300',
+    );
+    // Assess
+    expect([own, others, elsewhere]).toEqual(['Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
+    expect(JSON.stringify(document)).toContain(
+      '"Resource":"arn:aws:kms:eu-west-1:444455556666:key/v","Condition":{"StringEquals":{"kms:ViaService":"rds.eu-west-1.amazonaws.com"}}',
+    );
   });
 
   it('refuses the DR region without the primary key ARNs', () => {
