@@ -21,6 +21,7 @@ import { drillRegionOf, drillStackOf } from '../shared/policy/regions.js';
 import { longestGapMs, parseSchedule } from '../shared/policy/schedule-expression.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { objectivesOf, verifiedRestorePointLimits } from '../shared/policy/tiers.js';
+import { EXPORT_PURPOSE } from '../shared/secrets/export-job.js';
 import { loadDefinition } from '../state-machines/definitions.js';
 import { functionSettings, machineTasks } from './function-settings.js';
 
@@ -190,19 +191,45 @@ function vaultAccess(policy: Policy, role: Role): Record<string, unknown> {
 
 /**
  * With a vault bucket, the other jobs that record (exports, retention) write their records and
- * exports there too, as the vault's writer role: the snapshot job may already assume it.
+ * exports there too, as the vault's writer role (the snapshot job may already assume it); and
+ * each export's data key is encrypted for the vault's key too, in this account's name only.
  */
 function recordInVaultAccess(vault: NonNullable<Policy['vault']>) {
-  return Object.fromEntries(
-    ['ExportSecretsRole', 'EnforceRetentionRole'].map((roleId) => [
-      `${roleId.replace(/Role$/, '')}VaultPolicy`,
-      assumeVaultRole(vault, roleId, 'copy-to-the-vault-account'),
-    ]),
-  );
+  return {
+    ExportSecretsVaultPolicy: assumeVaultRole(
+      vault,
+      'ExportSecretsRole',
+      'copy-to-the-vault-account',
+      [
+        {
+          Sid: 'EncryptExportsForTheVault',
+          Effect: 'Allow',
+          Action: 'kms:Encrypt',
+          Resource: vault.kmsKeyArn,
+          Condition: {
+            StringEquals: {
+              'kms:EncryptionContext:purpose': EXPORT_PURPOSE,
+              'kms:EncryptionContext:account': { Ref: 'AWS::AccountId' },
+            },
+          },
+        },
+      ],
+    ),
+    EnforceRetentionVaultPolicy: assumeVaultRole(
+      vault,
+      'EnforceRetentionRole',
+      'copy-to-the-vault-account',
+    ),
+  };
 }
 
-/** A policy letting one of the stack's roles assume the vault's writer role. */
-function assumeVaultRole(vault: NonNullable<Policy['vault']>, roleId: string, name: string) {
+/** A policy letting one of the stack's roles assume the vault's writer role (and more). */
+function assumeVaultRole(
+  vault: NonNullable<Policy['vault']>,
+  roleId: string,
+  name: string,
+  more: readonly Record<string, unknown>[] = [],
+) {
   return {
     Type: 'AWS::IAM::RolePolicy',
     Properties: {
@@ -217,6 +244,7 @@ function assumeVaultRole(vault: NonNullable<Policy['vault']>, roleId: string, na
             Action: 'sts:AssumeRole',
             Resource: vault.roleArn,
           },
+          ...more,
         ],
       },
     },

@@ -5,6 +5,7 @@ import {
   loadVaultPolicyFile,
   type VaultPolicy,
 } from '../shared/policy/vault-policy.js';
+import { EXPORT_PURPOSE } from '../shared/secrets/export-job.js';
 
 /** Where the vault functions find their policy in their package. */
 export const PACKAGED_VAULT_POLICY_FILE = '.lifeboat/vault-policy.json';
@@ -419,6 +420,21 @@ export function vaultResources(vault: VaultPolicy, stage: string): Record<string
               Resource: '*',
               Condition: { StringEquals: { 'kms:ViaService': `s3.${vault.region}.amazonaws.com` } },
             },
+            // Each export's data key is encrypted for this key too, by its own account only: the
+            // vault opens its copy of an export with production's keys gone.
+            ...sources.map((a) => ({
+              Sid: `Source${a}EncryptsItsExportsForTheVault`,
+              Effect: 'Allow',
+              Principal: { AWS: `arn:aws:iam::${a}:root` },
+              Action: 'kms:Encrypt',
+              Resource: '*',
+              Condition: {
+                StringEquals: {
+                  'kms:EncryptionContext:purpose': EXPORT_PURPOSE,
+                  'kms:EncryptionContext:account': a,
+                },
+              },
+            })),
             {
               // A drill in a source account restores its copy there, shared for the drill.
               Sid: 'SourcesRestoreTheirCopiesThroughRds',

@@ -6,6 +6,8 @@ moto behave as AWS does where moto 5.x does not; nothing here is specific to Lif
 
 import sys
 
+from moto.kms import models as kms
+from moto.kms import responses as kms_responses
 from moto.rds import models as rds
 
 
@@ -85,6 +87,34 @@ rds.RDSBackend.restore_db_cluster_from_snapshot = _restoring_by_arn(
     lambda backend: backend.cluster_snapshots,
     lambda backend, arn: backend.get_db_cluster_snapshot(arn),
 )
+
+def _encrypt(self, key_id, plaintext, encryption_context):
+    # AWS: Encrypt takes the ARN of another account's key its policy lets the caller use (an
+    # export's data key encrypted for the vault account's key). moto looks in the caller's own
+    # account only: such ARNs are encrypted by the key's own account.
+    if key_id.startswith("arn:"):
+        parts = key_id.split(":")
+        owner, region = parts[4], parts[3]
+        if owner != self.account_id:
+            return kms.kms_backends[owner][region].encrypt(key_id, plaintext, encryption_context)
+    return _original_encrypt(self, key_id, plaintext, encryption_context)
+
+
+def _validate_key_id(self, key_id):
+    # ... and finds such a key where it lives, before the encryption above.
+    if key_id.startswith("arn:") and ":key/" in key_id:
+        parts = key_id.split(":")
+        owner, region, kid = parts[4], parts[3], key_id.split("/")[-1]
+        if owner != self.current_account:
+            if kid in kms.kms_backends[owner][region].keys:
+                return
+    return _original_validate_key_id(self, key_id)
+
+
+_original_encrypt = kms.KmsBackend.encrypt
+kms.KmsBackend.encrypt = _encrypt
+_original_validate_key_id = kms_responses.KmsResponse._validate_key_id
+kms_responses.KmsResponse._validate_key_id = _validate_key_id
 
 if __name__ == "__main__":
     from moto.server import main

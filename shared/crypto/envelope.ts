@@ -51,8 +51,10 @@ export async function decryptMessage(
   ciphertext: Uint8Array,
   keyArn: string,
   expectedContext: Readonly<Record<string, string>>,
+  /** KMS as another identity (the vault account's, opening its copy); default: this one's. */
+  kmsIn: (region: string) => KMS = kmsForKeyring,
 ): Promise<Buffer> {
-  const keyring = new KmsKeyringNode({ keyIds: [keyArn], clientProvider: kmsForKeyring });
+  const keyring = new KmsKeyringNode({ keyIds: [keyArn], clientProvider: kmsIn });
   const { plaintext, messageHeader } = await decrypt(keyring, ciphertext);
   for (const [key, value] of Object.entries(expectedContext)) {
     if (messageHeader.encryptionContext[key] !== value) {

@@ -132,10 +132,15 @@ export async function runExportJob(
   });
   let ciphertext: Buffer;
   try {
+    // Its data key is encrypted for both regions' data keys and, with a vault bucket, for the
+    // vault account's key too: the vault can open its copy with production's keys gone.
     ciphertext = await encryptMessage(
       plaintext,
       deps.vault.dataKeys.primary,
-      [deps.vault.dataKeys.dr],
+      [
+        deps.vault.dataKeys.dr,
+        ...(policy.vault?.bucket && deps.recorder.vaultCopy ? [policy.vault.kmsKeyArn] : []),
+      ],
       context,
     );
   } finally {

@@ -236,7 +236,7 @@ describe('the vault stack', () => {
     expect(production.size).toBeGreaterThan(5);
   });
 
-  it('lets the writers and the sources use the vault key only through RDS and S3', () => {
+  it('lets the writers and the sources use the vault key only through RDS and S3, and encrypt their own exports for it', () => {
     // Act
     const statements = (
       keyPolicy(TEMPLATE, 'VaultKey', values) as {
@@ -254,6 +254,15 @@ describe('the vault stack', () => {
       [
         'WritersStoreThroughS3',
         { StringEquals: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } },
+      ],
+      [
+        `Source${SOURCE}EncryptsItsExportsForTheVault`,
+        {
+          StringEquals: {
+            'kms:EncryptionContext:purpose': 'lifeboat-secrets-export',
+            'kms:EncryptionContext:account': SOURCE,
+          },
+        },
       ],
       [
         'SourcesRestoreTheirCopiesThroughRds',

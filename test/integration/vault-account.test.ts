@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, KMS, KMSClient } from '@aws-sdk/client-kms';
 import {
   CopyDBSnapshotCommand,
   CreateDBSnapshotCommand,
@@ -27,6 +27,7 @@ import {
 } from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
+import { decryptMessage } from '../../shared/crypto/envelope.js';
 import { localJobEnvironment } from '../../shared/jobs/local-environment.js';
 import { type RunRecorder, runRecorder } from '../../shared/manifest/run-recorder.js';
 import { runIdOf } from '../../shared/naming/run-ids.js';
@@ -256,6 +257,16 @@ describe('the isolated vault account, against the local AWS with two accounts', 
     const bytes = Buffer.from(await (copy.Body?.transformToByteArray() ?? new Uint8Array()));
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.export?.sha256);
     expect(bytes.toString('latin1')).not.toContain('vault-test-value-1');
+    // The vault opens its copy with its own key alone.
+    const vaultKms = await asVault(KMS, DR);
+    const opened = await decryptMessage(
+      bytes,
+      policy.vault?.kmsKeyArn ?? '',
+      result.export?.encryptionContext ?? {},
+      () => vaultKms,
+    );
+    expect(opened.toString('utf8')).toContain('vault-test-value-1');
+    opened.fill(0);
     await expect(
       s3.send(
         new HeadObjectCommand({
