@@ -154,3 +154,54 @@ describe('the local AWS, across accounts', () => {
     }
   });
 });
+
+describe('the local AWS, across accounts with KMS', () => {
+  it('encrypts with another account’s key by ARN, which only that account decrypts', async () => {
+    // Prepare
+    const { KMSClient, CreateKeyCommand, EncryptCommand, DecryptCommand } = await import(
+      '@aws-sdk/client-kms'
+    );
+    const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
+    const aws = await startLocalAws();
+    const config = {
+      region: 'eu-west-1',
+      endpoint: aws.endpoint,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    };
+    try {
+      const assumed = await new STSClient(config).send(
+        new AssumeRoleCommand({
+          RoleArn: 'arn:aws:iam::222233334444:role/v',
+          RoleSessionName: 'v',
+        }),
+      );
+      const other = new KMSClient({
+        ...config,
+        credentials: {
+          accessKeyId: assumed.Credentials?.AccessKeyId ?? '',
+          secretAccessKey: assumed.Credentials?.SecretAccessKey ?? '',
+          sessionToken: assumed.Credentials?.SessionToken ?? '',
+        },
+      });
+      const key = (await other.send(new CreateKeyCommand({}))).KeyMetadata?.Arn ?? '';
+
+      // Act
+      const sealed = await new KMSClient(config).send(
+        new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('data key') }),
+      );
+      const opened = await other.send(
+        new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob, KeyId: key }),
+      );
+      const byName = await new KMSClient(config)
+        .send(new EncryptCommand({ KeyId: key.split('/')[1], Plaintext: Buffer.from('x') }))
+        .catch((error: Error) => error.name);
+
+      // Assess
+      expect(sealed.KeyId).toBe(key);
+      expect(Buffer.from(opened.Plaintext ?? []).toString()).toBe('data key');
+      expect(byName).toBe('NotFoundException');
+    } finally {
+      await aws.stop();
+    }
+  });
+});
