@@ -24,7 +24,7 @@ import {
 import { seedZone } from './recovery-seed.js';
 import { regionLossDemo } from './region-loss-demo.js';
 import { secretsAndVerificationDemo, seedDemoSecrets } from './secrets-demo.js';
-import { seedDbNetwork, seedKey, seedKeyAs, seedVault } from './seed.js';
+import { seedDbNetwork, seedKey, seedKeyAs, seedVault, seedVaultBucketAs } from './seed.js';
 import { DEMO_VAULT_ACCOUNT, vaultDemo } from './vault-demo.js';
 
 const DEMO_POLICY = fileURLToPath(new URL('./demo.policy.yml', import.meta.url));
@@ -144,6 +144,8 @@ async function seedDemoAccount(
   // The vault stack's writer role for this account, and its key, in the vault account.
   const vaultRole = `arn:aws:iam::${DEMO_VAULT_ACCOUNT}:role/lifeboat-vault-${account}-demo-vault`;
   const vaultKey = await seedKeyAs(vaultRole, 'eu-west-1');
+  const vaultBucket = `lifeboat-vault-demo-vault-${DEMO_VAULT_ACCOUNT}-eu-west-1`;
+  await seedVaultBucketAs(vaultRole, 'eu-west-1', vaultBucket);
   const network = await seedDbNetwork('eu-central-1', 'demo-private');
   const zoneId = await seedZone('db.demo.internal');
   const policy: Policy = parsePolicyText(
@@ -151,6 +153,7 @@ async function seedDemoAccount(
       .replace('DEMO_DR_KEY_ARN', drKey)
       .replace('DEMO_VAULT_KEY_ARN', vaultKey)
       .replace('DEMO_VAULT_ROLE_ARN', vaultRole)
+      .replace('DEMO_VAULT_BUCKET', vaultBucket)
       .replace('DEMO_TLS', postgres.kind === 'postgresql' ? 'verify-full' : 'disable')
       .replace('DEMO_SECURITY_GROUP', network.securityGroupId)
       .replace('DEMO_HOSTED_ZONE', zoneId)
@@ -187,7 +190,7 @@ async function seedDemoAccount(
   );
   line(
     io.out,
-    `  the isolated vault account ${DEMO_VAULT_ACCOUNT} (a second account of the local AWS): its key ${vaultKey}, reached as ${vaultRole}`,
+    `  the isolated vault account ${DEMO_VAULT_ACCOUNT} (a second account of the local AWS): its key ${vaultKey}, its bucket ${vaultBucket} (Object Lock, COMPLIANCE), reached as ${vaultRole}`,
   );
   return ctx;
 }

@@ -1,4 +1,6 @@
+import { KMS } from '@aws-sdk/client-kms';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { HeadObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import { rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { planDrill } from '../../shared/drills/drill-plan.js';
@@ -7,6 +9,7 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { parseVaultPolicy } from '../../shared/policy/vault-policy.js';
 import { listManualSnapshots } from '../../shared/rds/snapshots.js';
 import { duration } from '../../shared/reports/report-text.js';
+import { openExport } from '../../shared/secrets/open-export.js';
 import { vaultAccountOf } from '../../shared/vault-account/vault-account.js';
 import { runVaultRetention } from '../../shared/vault-account/vault-retention.js';
 import { runVaultVerification } from '../../shared/vault-account/vault-verification.js';
@@ -15,6 +18,52 @@ import type { PgEndpoint } from '../postgres/local-postgres.js';
 import { type RecoveryDemoContext, runDemoDrill } from './recovery-demo.js';
 import { seedBucket, seedCredentials } from './recovery-seed.js';
 import { clientAs, seedDbNetwork, seedTopic } from './seed.js';
+
+/**
+ * The vault bucket: what production's runs wrote there, locked, and the newest secrets export
+ * opened by the vault with its own key alone (names only: values stay in memory).
+ */
+async function vaultBucketDemo(
+  ctx: RecoveryDemoContext,
+  vault: NonNullable<Policy['vault']>,
+  region: string,
+): Promise<void> {
+  const { io, account, policy } = ctx;
+  const bucket = vault.bucket as string;
+  const s3 = await clientAs(vault.roleArn, S3Client, region);
+  const prefix = `sources/${account}/`;
+  const keys: string[] = [];
+  for await (const page of paginateListObjectsV2(
+    { client: s3 },
+    { Bucket: bucket, Prefix: prefix },
+  )) {
+    for (const o of page.Contents ?? []) keys.push((o.Key ?? '').slice(prefix.length));
+  }
+  const byFolder = new Map<string, number>();
+  for (const k of keys)
+    byFolder.set(k.split('/')[0] ?? '', (byFolder.get(k.split('/')[0] ?? '') ?? 0) + 1);
+  const first = keys[0]
+    ? await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}${keys[0]}` }))
+    : undefined;
+  line(
+    io.out,
+    `The vault bucket ${bucket} holds, below ${prefix}: ${[...byFolder].map(([f, n]) => `${n} ${f}`).join(', ')}; each locked in ${first?.ObjectLockMode ?? 'no'} mode until ${first?.ObjectLockRetainUntilDate?.toISOString().slice(0, 10) ?? '-'}.`,
+  );
+  const [run] = (await ctx.recorder.readRuns(policy.name, 'export-secrets', () => true)).slice(-1);
+  const artifact = run?.artifacts.exports[0];
+  if (!artifact) return;
+  const kms = await clientAs(vault.roleArn, KMS, region);
+  const payload = await openExport(
+    s3,
+    { ...artifact, bucket, key: `${prefix}${artifact.key}` },
+    vault.kmsKeyArn,
+    () => kms,
+  );
+  line(
+    io.out,
+    `The vault opens its copy of ${run?.runId} with its own key alone: ${payload.secrets.length} secrets (${payload.secrets.map((s) => s.name).join(', ')}), their values in memory only.`,
+  );
+}
 
 /** The demo's vault account: a second account of the local AWS. */
 export const DEMO_VAULT_ACCOUNT = '444455556666';
@@ -77,6 +126,7 @@ export async function vaultDemo(
     io.out,
     `Vault retention (its own rules, daily 7, weekly 4, monthly 12): keeps ${retention.plan.keep}, would delete ${retention.plan.delete}; production's roles can delete none of them.`,
   );
+  if (vault.bucket) await vaultBucketDemo(ctx, vault, region);
   line(io.out);
 
   if (!production) {

@@ -1,3 +1,4 @@
+import type { KMS } from '@aws-sdk/client-kms';
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { decryptMessage } from '../crypto/envelope.js';
 import { type ExportArtifact, sha256Hex } from '../manifest/manifest.js';
@@ -20,6 +21,8 @@ export async function openExport(
   s3: S3Client,
   artifact: ExportArtifact,
   dataKeyArn: string,
+  /** KMS as another identity: the vault account opening its copy with its own key. */
+  kmsIn?: (region: string) => KMS,
 ): Promise<ExportPayload> {
   let ciphertext: Uint8Array | undefined;
   try {
@@ -40,7 +43,12 @@ export async function openExport(
       `changed: downloaded bytes hash to ${digest.slice(0, 16)}..., not the manifest's ${artifact.sha256.slice(0, 16)}...`,
     );
   }
-  const plaintext = await decryptMessage(ciphertext, dataKeyArn, artifact.encryptionContext);
+  const plaintext = await decryptMessage(
+    ciphertext,
+    dataKeyArn,
+    artifact.encryptionContext,
+    ...(kmsIn ? [kmsIn] : []),
+  );
   try {
     return decodePayload(plaintext);
   } finally {
