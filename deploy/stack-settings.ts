@@ -220,6 +220,11 @@ function recordInVaultAccess(vault: NonNullable<Policy['vault']>) {
       'EnforceRetentionRole',
       'copy-to-the-vault-account',
     ),
+    PostureReportVaultPolicy: assumeVaultRole(
+      vault,
+      'PostureReportRole',
+      'copy-to-the-vault-account',
+    ),
   };
 }
 

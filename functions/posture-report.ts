@@ -2,9 +2,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientIn } from '../shared/aws/clients.js';
-import type { ScheduledJob } from '../shared/jobs/job-definition.js';
+import type { JobEnvironment, ScheduledJob } from '../shared/jobs/job-definition.js';
 import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
-import { policyRds } from '../shared/jobs/job-wiring.js';
+import { policyRds, vaultAccountFor } from '../shared/jobs/job-wiring.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import { backupBucketName } from '../shared/naming/stack.js';
 import {
@@ -18,6 +18,36 @@ import {
   type PostureJobResult,
   runPostureJob,
 } from '../shared/posture/posture-job.js';
+
+/** Where the posture page is copied: the DR region's bucket, and the vault account's. */
+function postureCopies(env: JobEnvironment): NonNullable<PostureJobDeps['copies']> {
+  const policy = env.policy();
+  const drBucket = env.vault().drBucket;
+  const reached = policy.vault?.bucket ? vaultAccountFor(env, 'lifeboat-posture') : undefined;
+  const vaultBucket = policy.vault?.bucket;
+  return [
+    ...(drBucket
+      ? [
+          async () => ({
+            s3: clientIn(S3Client, policy.regions.dr),
+            bucket: drBucket,
+            prefix: '',
+            label: "the DR region's copy",
+          }),
+        ]
+      : []),
+    ...(reached && vaultBucket
+      ? [
+          async () => ({
+            s3: reached.account.s3,
+            bucket: vaultBucket,
+            prefix: `sources/${env.account}/`,
+            label: "the vault account's copy",
+          }),
+        ]
+      : []),
+  ];
+}
 
 /** Measures every database against its objectives, enforces continuous backups, reports. */
 export const definition: ScheduledJob<PostureJobDeps, PostureJobResult> = {
@@ -39,6 +69,7 @@ export const definition: ScheduledJob<PostureJobDeps, PostureJobResult> = {
         bucket: backupBucketName(policy.name, env.account, drillRegion),
       },
       store: { s3: clientIn(S3Client, policy.regions.primary), bucket: env.vault().bucket },
+      copies: postureCopies(env),
       metrics: clientIn(CloudWatchClient, policy.regions.primary),
       drMetrics: clientIn(CloudWatchClient, policy.regions.dr),
       log: env.log,

@@ -16,6 +16,16 @@ import { type PostureReportData, renderPostureReport } from './report-page.js';
 export interface PostureJobDeps extends ContinuousProtectionDeps, PostureDeps {
   /** Where the posture is published: the stack's bucket. */
   readonly store: { readonly s3: S3Client; readonly bucket: string };
+  /**
+   * Where it is copied: the DR region's bucket, and the vault account's (below this account's
+   * prefix, reached when first written).
+   */
+  readonly copies?: readonly (() => Promise<{
+    readonly s3: S3Client;
+    readonly bucket: string;
+    readonly prefix: string;
+    readonly label: string;
+  }>)[];
   /** Where the posture's history is read: the metrics it published before. */
   readonly metrics: CloudWatchClient;
   readonly log: JobLog;
@@ -96,17 +106,24 @@ export async function runPostureJob(
   const html = postureKey(policy.name, 'posture.html');
   const all: JobFailure[] = [...failures];
   const put = async (key: string, body: string, contentType: string) => {
-    try {
-      await deps.store.s3.send(
-        new PutObjectCommand({
-          Bucket: deps.store.bucket,
-          Key: key,
-          Body: body,
-          ContentType: contentType,
-        }),
+    const send = (s3: S3Client, bucket: string, name: string) =>
+      s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: name, Body: body, ContentType: contentType }),
       );
+    try {
+      await send(deps.store.s3, deps.store.bucket, key);
     } catch (error) {
       all.push({ subject: `the posture report ${key}`, error: errorSummary(error) });
+    }
+    for (const copy of deps.copies ?? []) {
+      let label = 'a copy';
+      try {
+        const site = await copy();
+        label = site.label;
+        await send(site.s3, site.bucket, `${site.prefix}${key}`);
+      } catch (error) {
+        all.push({ subject: `${label} of the posture report ${key}`, error: errorSummary(error) });
+      }
     }
   };
   let ages: PostureReportData['ages'] = [];

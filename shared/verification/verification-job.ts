@@ -176,7 +176,7 @@ export async function runVerificationJob(
   for (const run of runs) {
     if (ledger.runs.has(run.runId)) {
       try {
-        await writeRecord(deps, policy.name, run);
+        await writeRecord(deps, policy.name, run, failures);
       } catch (error) {
         failures.push({
           subject: `verification record of ${run.runId}`,
@@ -531,25 +531,38 @@ async function holdChecks(access: LedgerAccess, policy: Policy): Promise<Artifac
   }));
 }
 
-/** Writes (or replaces) the run's verification record. */
+/**
+ * Writes (or replaces) the run's verification record, and (verifying from the primary) its
+ * copies in the DR region's bucket and the vault account's; a copy that fails is a failure.
+ */
 async function writeRecord(
   deps: VerificationJobDeps,
   policyName: string,
   verification: RunVerification,
+  failures: JobFailure[],
 ): Promise<void> {
   const body = Buffer.from(`${JSON.stringify(verification, null, 2)}\n`);
-  await storeObject(
-    deps.s3,
-    deps.vault.bucket,
-    verificationKey(policyName, verification.runId),
-    body,
-    {
-      once: false,
-      contentType: 'application/json',
-      kmsKeyId: deps.vault.dataKeys.primary,
-      ownKmsContext: true,
-    },
-  );
+  const key = verificationKey(policyName, verification.runId);
+  const extra = { once: false, contentType: 'application/json', ownKmsContext: true } as const;
+  await storeObject(deps.s3, deps.vault.bucket, key, body, {
+    ...extra,
+    kmsKeyId: deps.vault.dataKeys[deps.site],
+  });
+  if (deps.site !== 'primary') return;
+  for (const site of [deps.drVault, deps.vaultAccount?.bucket]) {
+    if (!site) continue;
+    try {
+      await storeObject(site.s3, site.bucket, copyKeyOf(site, key), body, {
+        ...extra,
+        kmsKeyId: site.kmsKeyId,
+      });
+    } catch (error) {
+      failures.push({
+        subject: `${site.label ?? 'the DR region'}'s copy of the verification record of ${verification.runId}`,
+        error: errorSummary(error),
+      });
+    }
+  }
 }
 
 /**

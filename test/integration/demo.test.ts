@@ -131,7 +131,7 @@ describe('npm run demo', () => {
     expect(vault).toMatch(/instance orders-db\s+10\s+\d{12}\s+none/);
     expect(vault).toContain('  outcome: passed');
     expect(vault).toMatch(
-      /The vault bucket lifeboat-vault-demo-vault-444455556666-eu-west-1 holds, below sources\/123456789012\/: .*\d+ manifests; each locked in COMPLIANCE mode/,
+      /The vault bucket lifeboat-vault-demo-vault-444455556666-eu-west-1 holds, below sources\/123456789012\/: .*\d+ manifests.*\d+ verifications; each locked in COMPLIANCE mode/,
     );
     expect(vault).toMatch(
       /The vault opens its copy of secrets-\d{12} with its own key alone: 3 secrets \(prod\/billing\/api-key, prod\/orders\/db-password, prod\/reports\/tls-key\)/,
