@@ -61,12 +61,18 @@ describe('sls package', () => {
       {
         encoding: 'utf8',
         timeout: 300_000,
-        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: '',
+          AWS_SECRET_ACCESS_KEY: '',
+          // Its own build folder: another packaging of this checkout may be running.
+          LIFEBOAT_BUILD_FOLDER: `.esbuild-test-${process.pid}`,
+        },
       },
     );
 
     // Assess
-    expect(result.status).toBe(0);
+    expect(result.status, `${result.error ?? ''}${result.stdout}${result.stderr}`).toBe(0);
     expect(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).toContain(
       'RegionalFailoverStateMachine',
     );
