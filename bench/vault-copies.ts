@@ -4,6 +4,7 @@ import { CreateDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { startLocalAws } from '../local/aws/local-aws.js';
 import { seedInstance, seedKeyAs } from '../local/demo/seed.js';
 import { clientIn, forgetClients, rdsIn } from '../shared/aws/clients.js';
+import { keyBook } from '../shared/aws/key-states.js';
 import { RateLimiter } from '../shared/aws/rate-limiter.js';
 import { slotOf, snapshotIdentifier } from '../shared/naming/slot.js';
 import { silentLog } from '../shared/observability/job-log.js';
@@ -75,7 +76,7 @@ export async function benchVaultCopies(): Promise<string[]> {
       const result = await sendToVault(
         {
           source,
-          kms,
+          keys: keyBook(() => kms, REGION, silentLog),
           vault,
           limiter: new RateLimiter({ perSecond: 1000, burst: 100 }),
           log: silentLog,

@@ -298,9 +298,9 @@ function vaultDrillAccess(vault: NonNullable<Policy['vault']>, region: string) {
 }
 
 /**
- * What the snapshot job needs to send to the vault account: assume the vault's writer role,
- * share Lifeboat's snapshots in the vault's region (and stop sharing them), and tell
- * AWS-managed keys (which RDS cannot share) from customer keys there.
+ * What the snapshot job needs to send to the vault account: assume the vault's writer role, and
+ * share Lifeboat's snapshots in the vault's region (and stop sharing them). Telling AWS-managed
+ * keys from customer keys is the role's own grant (it tells every key's state).
  */
 function sendToVaultAccess(vault: NonNullable<Policy['vault']>, region: string) {
   const own = (type: string) => ({
@@ -326,14 +326,6 @@ function sendToVaultAccess(vault: NonNullable<Policy['vault']>, region: string) 
               Effect: 'Allow',
               Action: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
               Resource: [own('snapshot'), own('cluster-snapshot')],
-            },
-            {
-              Sid: 'TellAwsManagedKeys',
-              Effect: 'Allow',
-              Action: 'kms:DescribeKey',
-              Resource: {
-                'Fn::Sub': `arn:\${AWS::Partition}:kms:${region}:\${AWS::AccountId}:key/*`,
-              },
             },
           ],
         },

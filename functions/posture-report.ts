@@ -39,7 +39,7 @@ function postureCopies(env: JobEnvironment): NonNullable<PostureJobDeps['copies'
     ...(reached && vaultBucket
       ? [
           async () => ({
-            s3: reached.account.s3,
+            s3: reached.s3,
             bucket: vaultBucket,
             prefix: `sources/${env.account}/`,
             label: "the vault account's copy",

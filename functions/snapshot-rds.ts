@@ -1,4 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { clientIn } from '../shared/aws/clients.js';
 import type { ScheduledJob } from '../shared/jobs/job-definition.js';
 import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
 import { policyRds, recorderFor, vaultAccountFor } from '../shared/jobs/job-wiring.js';
@@ -25,7 +27,8 @@ export const definition: ScheduledJob<
     const vault = vaultAccountFor(env, 'lifeboat-snapshot-rds');
     return {
       ...policyRds(env),
-      recorder: recorderFor(env, vault?.account),
+      kmsIn: (region) => clientIn(KMSClient, region),
+      recorder: recorderFor(env, vault),
       log: env.log,
       now: env.now,
       ...(vault ? { vault } : {}),

@@ -57,9 +57,9 @@ function vaultAccountChecked(env: JobEnvironment): VerificationJobDeps['vaultAcc
   if (!reached || !policy.vault) return undefined;
   let listed: Promise<SnapshotRecord[]> | undefined;
   return {
-    bucket: vaultBucketOf(policy.vault, env.account, reached.account),
+    bucket: vaultBucketOf(policy.vault, env.account, reached),
     snapshots: () => {
-      listed ??= listManualSnapshots(reached.account.rds);
+      listed ??= listManualSnapshots(reached.rds);
       return listed;
     },
   };

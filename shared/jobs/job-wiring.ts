@@ -33,20 +33,12 @@ export function policyRds(env: JobEnvironment): {
 
 /**
  * The isolated vault account a job sends to, reached through the policy's vault role (assumed on
- * first use, as `session` in the vault's CloudTrail), and this account's KMS in the vault's
- * region. Undefined without a vault in the policy.
+ * first use, as `session` in the vault's CloudTrail). Undefined without a vault in the policy.
  */
-export function vaultAccountFor(
-  env: JobEnvironment,
-  session: string,
-): { account: VaultAccount; kms: KMSClient } | undefined {
+export function vaultAccountFor(env: JobEnvironment, session: string): VaultAccount | undefined {
   const policy = env.policy();
   if (!policy.vault) return undefined;
-  const region = vaultRegionOf(policy);
-  return {
-    account: vaultAccountOf(policy.vault, region, session),
-    kms: clientIn(KMSClient, region),
-  };
+  return vaultAccountOf(policy.vault, vaultRegionOf(policy), session);
 }
 
 /**
@@ -80,7 +72,7 @@ export function recorderFor(env: JobEnvironment, reached?: VaultAccount): RunRec
   const vault = env.vault();
   const drVault = drVaultOf(vault, clientIn(S3Client, dr));
   const inVault = policy.vault?.bucket
-    ? (reached ?? vaultAccountFor(env, 'lifeboat-records')?.account)
+    ? (reached ?? vaultAccountFor(env, 'lifeboat-records'))
     : undefined;
   const vaultCopy =
     inVault && policy.vault ? vaultBucketOf(policy.vault, env.account, inVault) : undefined;

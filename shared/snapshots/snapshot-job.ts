@@ -1,6 +1,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RegionalRds } from '../aws/clients.js';
+import { type KeyBook, keyBook, keyRisk } from '../aws/key-states.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
 import {
   type DrCopyArtifact,
@@ -48,8 +49,18 @@ export interface SnapshotJobDeps {
   /** Writes the run's signed manifest. */
   readonly recorder: RunRecorder;
   readonly log: JobLog;
-  /** The isolated vault account, when the policy has one; KMS of this account in its region. */
-  readonly vault?: { readonly account: VaultAccount; readonly kms: KMSClient };
+  /** KMS of this account in a region: whether the keys the snapshots depend on still decrypt. */
+  readonly kmsIn: (region: string) => KMSClient;
+  /** The isolated vault account, when the policy has one. */
+  readonly vault?: VaultAccount;
+}
+
+/** A key that restore points depend on is disabled or scheduled for deletion. */
+export class KeyAtRiskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyAtRiskError';
+  }
 }
 
 export interface QuotaUsage {
@@ -77,6 +88,7 @@ export interface SnapshotJobResult {
 }
 
 const KINDS: readonly SnapshotKind[] = ['instance', 'cluster'];
+const KEY_ARN = /^arn:[^:]+:kms:[^:]+:\d{12}:key\//;
 
 /**
  * One scheduled run: a snapshot of every target for the slot, then cross-region copies of
@@ -119,7 +131,16 @@ export async function runSnapshotJob(
     listManualSnapshots(deps.primary),
     listManualSnapshots(deps.dr),
   ]);
-  const sentToVault = await sendSnapshotsToVault(deps, policy, targets, primaryAfter, drAfter);
+  const keys = keyBook(deps.kmsIn, policy.regions.primary, deps.log);
+  failures.push(...(await keysAtRisk(keys, policy, targets, [...primaryAfter, ...drAfter])));
+  const sentToVault = await sendSnapshotsToVault(
+    deps,
+    keys,
+    policy,
+    targets,
+    primaryAfter,
+    drAfter,
+  );
   failures.push(...sentToVault.failures);
   const held: Holdings = {
     targets,
@@ -174,6 +195,7 @@ interface Holdings {
  */
 async function sendSnapshotsToVault(
   deps: SnapshotJobDeps,
+  keys: KeyBook,
   policy: Policy,
   targets: readonly Target[],
   primary: readonly SnapshotRecord[],
@@ -208,8 +230,8 @@ async function sendSnapshotsToVault(
   return sendToVault(
     {
       source: region === policy.regions.primary ? deps.primary : deps.dr,
-      kms: deps.vault.kms,
-      vault: deps.vault.account,
+      keys,
+      vault: deps.vault,
       limiter: deps.limiter,
       log: deps.log,
     },
@@ -218,6 +240,40 @@ async function sendSnapshotsToVault(
     targets,
     sources,
   );
+}
+
+/**
+ * The keys Lifeboat's snapshots and their DR copies are encrypted with, and the DR key, that no
+ * longer decrypt: one failure per key, naming what it encrypts. The stacks' rule alerts when a
+ * key is disabled or scheduled for deletion, but only for the keys a deploy can name: the
+ * databases' own keys are known only here, and a key put at risk before the rule existed, or
+ * without a trail to report it, is noticed here too.
+ */
+async function keysAtRisk(
+  keys: KeyBook,
+  policy: Policy,
+  targets: readonly Target[],
+  snapshots: readonly SnapshotRecord[],
+): Promise<JobFailure[]> {
+  const users = new Map<string, Set<string>>([
+    [policy.snapshots.drKmsKeyArn, new Set(["the DR region's copies"])],
+  ]);
+  for (const s of snapshots) {
+    const own = ownSnapshot(s, targets);
+    // RDS names a snapshot's key by its ARN (a local AWS may give a placeholder: not a key).
+    if (!own || !s.encrypted || !s.kmsKeyId || !KEY_ARN.test(s.kmsKeyId)) continue;
+    const who = `the snapshots of ${s.kind} ${own.target}`;
+    users.set(s.kmsKeyId, (users.get(s.kmsKeyId) ?? new Set()).add(who));
+  }
+  const failures: JobFailure[] = [];
+  for (const [key, who] of users) {
+    const state = await keys.describe(key);
+    const risk = state && keyRisk(state);
+    if (!risk) continue;
+    const error = new KeyAtRiskError(`${key} ${risk}. It encrypts ${[...who].sort().join(', ')}.`);
+    failures.push({ subject: `the KMS key ${key}`, error: errorSummary(error) });
+  }
+  return failures;
 }
 
 /** The slot's snapshots, their DR copies and their vault copies, as the regions hold them. */

@@ -1,6 +1,6 @@
-import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RegionalRds } from '../aws/clients.js';
+import type { KeyBook } from '../aws/key-states.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
 import type { VaultCopyArtifact } from '../manifest/manifest.js';
 import {
@@ -205,8 +205,8 @@ export function planVaultCopies(input: VaultPlanInput): VaultPlan {
 export interface VaultCopyDeps {
   /** RDS in the vault's region, in this (the production) account. */
   readonly source: RegionalRds;
-  /** KMS in the vault's region, in this account: which keys are AWS-managed. */
-  readonly kms: KMSClient;
+  /** The run's keys: which of the snapshots' keys AWS manages. */
+  readonly keys: KeyBook;
   readonly vault: VaultAccount;
   readonly limiter: RateLimiter;
   readonly log: JobLog;
@@ -255,7 +255,7 @@ export async function sendToVault(
       failures: [{ subject, error: errorSummary(error) }],
     };
   }
-  const awsManagedKeys = await awsManagedKeysOf(deps.kms, sources, deps.log);
+  const awsManagedKeys = await awsManagedKeysOf(deps.keys, sources);
   const plan = planVaultCopies({
     vault: policy.vault,
     account,
@@ -300,25 +300,18 @@ async function holdingsOf(vault: VaultAccount): Promise<VaultHoldings> {
 }
 
 /**
- * The keys among the snapshots' that AWS manages: one DescribeKey per distinct key. A key that
- * cannot be described is not refused here: sharing and copying it say whether it can be used.
+ * The keys among the snapshots' that AWS manages. A key that cannot be described is not refused
+ * here: sharing and copying it say whether it can be used.
  */
 async function awsManagedKeysOf(
-  kms: KMSClient,
+  keys: KeyBook,
   sources: readonly SnapshotRecord[],
-  log: JobLog,
 ): Promise<Set<string>> {
-  const keys = new Set(sources.flatMap((s) => (s.encrypted && s.kmsKeyId ? [s.kmsKeyId] : [])));
-  const managed = new Set<string>();
-  for (const key of keys) {
-    try {
-      const out = await kms.send(new DescribeKeyCommand({ KeyId: key }));
-      if (out.KeyMetadata?.KeyManager === 'AWS') managed.add(key);
-    } catch (error) {
-      log.warn('vault: key not described', { key, error: errorSummary(error) });
-    }
-  }
-  return managed;
+  const used = [
+    ...new Set(sources.flatMap((s) => (s.encrypted && s.kmsKeyId ? [s.kmsKeyId] : []))),
+  ];
+  const states = await Promise.all(used.map((key) => keys.describe(key)));
+  return new Set(used.filter((_, i) => states[i]?.managedByAws));
 }
 
 async function copyOne(

@@ -59,6 +59,7 @@ function clientsVia(endpoint: string) {
       vault,
       account: ACCOUNT,
     }),
+    kmsIn: (region: string) => new KMSClient({ region, ...config }),
   };
 }
 

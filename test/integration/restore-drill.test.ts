@@ -28,6 +28,7 @@ import {
 } from '../../local/step-functions/recovery-tasks.js';
 import { createLocalAuthority, type LocalAuthority } from '../../local/tls/local-authority.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { keyBook } from '../../shared/aws/key-states.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { drillConnect } from '../../shared/drills/drill-connect.js';
 import type { DrillReport } from '../../shared/drills/drill-report.js';
@@ -384,7 +385,7 @@ describe('restore drill of the vault account’s copy, against the local AWS', (
     const sent = await sendToVault(
       {
         source: rdsIn(REGION),
-        kms: clientIn(KMSClient, REGION),
+        keys: keyBook((region) => clientIn(KMSClient, region), REGION, silentLog),
         vault,
         limiter: new RateLimiter({ perSecond: 100, burst: 10 }),
         log: silentLog,

@@ -310,6 +310,7 @@ describe('tampering is caught and named', () => {
       limiter: new RateLimiter({ perSecond: 100, burst: 100 }),
       recorder,
       log: silentLog,
+      kmsIn: (region: string) => clientIn(KMSClient, region),
     };
     const run = await runSnapshotJob(
       deps,

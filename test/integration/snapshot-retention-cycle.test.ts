@@ -1,5 +1,9 @@
-import { KMSClient } from '@aws-sdk/client-kms';
-import { DescribeDBClusterSnapshotsCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import { KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import {
+  CreateDBInstanceCommand,
+  DescribeDBClusterSnapshotsCommand,
+  DescribeDBSnapshotsCommand,
+} from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedCluster, seedInstance, seedKey, seedTopic, seedVault } from '../../local/demo/seed.js';
@@ -48,6 +52,7 @@ const deps = () => ({
   limiter: new RateLimiter({ perSecond: 1000, burst: 100 }),
   recorder,
   log: silentLog,
+  kmsIn: (region: string) => clientIn(KMSClient, region),
 });
 
 async function snapshotIds(region: string): Promise<string[]> {
@@ -144,5 +149,45 @@ describe('snapshot and retention cycle against the local AWS', () => {
     expect(second.failures).toEqual([]);
     expect(await snapshotIds(PRIMARY)).toEqual(before);
     vi.unstubAllEnvs();
+  });
+
+  it('fails the run when a database’s own key is scheduled for deletion, naming the key and the database', async () => {
+    // Prepare: payments-db encrypted with a key of its own, which is then scheduled for deletion
+    const kms = clientIn(KMSClient, PRIMARY);
+    const key = await seedKey(PRIMARY, 'payments-db key');
+    await rdsIn(PRIMARY).client.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: 'payments-db',
+        Engine: 'postgres',
+        DBInstanceClass: 'db.t4g.micro',
+        AllocatedStorage: 20,
+        MasterUsername: 'app',
+        MasterUserPassword: 'not-a-real-password-1',
+        StorageEncrypted: true,
+        KmsKeyId: key,
+      }),
+    );
+    // By id: moto 5.2.1 schedules no deletion of a key named by its ARN (AWS does).
+    await kms.send(
+      new ScheduleKeyDeletionCommand({ KeyId: key.split('/').pop(), PendingWindowInDays: 7 }),
+    );
+    const payments: Policy = {
+      ...policy,
+      targets: [{ kind: 'rds-instance', identifier: 'payments-db' }],
+    };
+
+    // Act
+    const run = await runSnapshotJob(deps(), payments, slotOf(new Date(Date.UTC(2026, 10, 20, 2))));
+
+    // Assess: the snapshot is taken, and the run fails naming the key and what it encrypts
+    expect(run.targets.map((t) => t.outcome)).toEqual(['created']);
+    expect(run.failures).toEqual([
+      {
+        subject: `the KMS key ${key}`,
+        error: expect.stringMatching(
+          /^KeyAtRiskError: .* is scheduled for deletion on \d{4}-\d{2}-\d{2}: .* It encrypts the snapshots of instance payments-db\.$/,
+        ),
+      },
+    ]);
   });
 });

@@ -26,6 +26,7 @@ import {
   seedVaultBucketAs,
 } from '../../local/demo/seed.js';
 import { clientIn, rdsIn } from '../../shared/aws/clients.js';
+import { keyBook } from '../../shared/aws/key-states.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { decryptMessage } from '../../shared/crypto/envelope.js';
 import { localJobEnvironment } from '../../shared/jobs/local-environment.js';
@@ -123,10 +124,8 @@ const deps = () => ({
   limiter: new RateLimiter({ perSecond: 1000, burst: 100 }),
   recorder,
   log: silentLog,
-  vault: {
-    account: vaultAccountOf(policy.vault as NonNullable<Policy['vault']>, DR, 'test-snapshots'),
-    kms: clientIn(KMSClient, DR),
-  },
+  kmsIn: (region: string) => clientIn(KMSClient, region),
+  vault: vaultAccountOf(policy.vault as NonNullable<Policy['vault']>, DR, 'test-snapshots'),
 });
 
 describe('the isolated vault account, against the local AWS with two accounts', () => {
@@ -303,7 +302,11 @@ describe('the isolated vault account, against the local AWS with two accounts', 
     const sent = await sendToVault(
       {
         source: { region: DR, client: other },
-        kms: await asAccount(OTHER, KMSClient, DR),
+        keys: keyBook(
+          await asAccount(OTHER, KMSClient, DR).then((kms) => () => kms),
+          DR,
+          silentLog,
+        ),
         vault: vaultAccountOf(policy.vault as NonNullable<Policy['vault']>, DR, 'test-other'),
         limiter: new RateLimiter({ perSecond: 1000, burst: 100 }),
         log: silentLog,

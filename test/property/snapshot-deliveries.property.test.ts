@@ -73,6 +73,7 @@ function delivery(world: World, around: Around) {
       limiter: new RateLimiter({ perSecond: 1_000_000, burst: 1_000_000 }),
       recorder: testRecorder(),
       log: silentLog,
+      kmsIn: (region: string) => new KMSClient({ region }),
     },
     policy,
     slot,

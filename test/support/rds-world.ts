@@ -165,10 +165,15 @@ export function simulateRegion(
       if (state.snapshots.some((s) => s.DBSnapshotIdentifier === input.DBSnapshotIdentifier)) {
         throw new DBSnapshotAlreadyExistsFault({ message: 'exists', $metadata: {} });
       }
+      // A snapshot is encrypted with its database's key.
+      const key = state.instances.find(
+        (i) => i.DBInstanceIdentifier === input.DBInstanceIdentifier,
+      )?.KmsKeyId;
       const s = instanceSnapshot(input.DBSnapshotIdentifier, region, input.DBInstanceIdentifier, {
         Status: created,
         SnapshotCreateTime: new Date(),
         TagList: input.Tags,
+        ...(key ? { KmsKeyId: key } : {}),
       });
       state.snapshots.push(s);
       return { DBSnapshot: s };

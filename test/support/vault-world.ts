@@ -251,12 +251,18 @@ export function simulateKms(around: Around = directly) {
       CiphertextBlob: wrap(input.KeyId, input.Plaintext, input.EncryptionContext),
     })),
   );
-  // Aliases name TEST_VAULT's keys, in each region its own.
+  // Aliases name TEST_VAULT's keys, in each region its own; a key named by its ARN is a
+  // customer-managed key, enabled.
   stub.on(DescribeKeyCommand).callsFake(async (input, getClient) => {
+    const key = String(input.KeyId);
+    const enabled = { KeyState: 'Enabled' as const, KeyManager: 'CUSTOMER' as const };
+    if (key.startsWith('arn:') && !key.includes(':alias/')) {
+      return { KeyMetadata: { KeyId: key.split('/').pop(), Arn: key, ...enabled } };
+    }
     const region = await getClient().config.region();
     const site = region === 'eu-west-1' ? 'dr' : 'primary';
-    const purpose = String(input.KeyId).endsWith('-manifest') ? 'manifestKeys' : 'dataKeys';
-    return { KeyMetadata: { KeyId: 'id', Arn: TEST_VAULT[purpose][site] } };
+    const purpose = key.endsWith('-manifest') ? 'manifestKeys' : 'dataKeys';
+    return { KeyMetadata: { KeyId: 'id', Arn: TEST_VAULT[purpose][site], ...enabled } };
   });
   stub.on(DecryptCommand).callsFake((input) =>
     around('Decrypt', () => {

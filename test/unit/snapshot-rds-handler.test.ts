@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  GenerateMacCommand,
+  KMSClient,
+  KMSServiceException,
+} from '@aws-sdk/client-kms';
 import {
   CopyDBClusterSnapshotCommand,
   CopyDBSnapshotCommand,
@@ -68,10 +73,11 @@ afterAll(() => {
 });
 
 let bucket: Bucket;
+let kms: ReturnType<typeof simulateKms>;
 
 beforeEach(() => {
   bucket = simulateS3().bucket;
-  simulateKms();
+  kms = simulateKms();
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date('2026-11-21T02:00:30Z'));
   primary = emptyRegion();
@@ -517,6 +523,83 @@ describe('snapshot-rds handler', () => {
       ['lifeboat-orders-db-202611180200', 'started'],
       ['lifeboat-orders-db-202611190200', 'pending'],
     ]);
+  });
+
+  describe('the keys restore points depend on', () => {
+    const ORDERS_KEY = 'arn:aws:kms:eu-central-1:123456789012:key/orders';
+    const keyIn = (key: string, state: string, extra: object = {}) =>
+      kms.on(DescribeKeyCommand, { KeyId: key }).resolves({
+        KeyMetadata: { KeyId: key, Arn: key, KeyState: state as 'Enabled', ...extra },
+      });
+
+    it('fails the run, naming the key and what it encrypts, when a database’s key is scheduled for deletion', async () => {
+      // Prepare: orders-db is encrypted with its own key, which no stack can name
+      (primary.instances[0] as { KmsKeyId?: string }).KmsKeyId = ORDERS_KEY;
+      keyIn(ORDERS_KEY, 'PendingDeletion', { DeletionDate: new Date('2026-12-05T10:00:00Z') });
+
+      // Act
+      const act = run();
+
+      // Assess: the snapshots are still taken; the run fails and alerts once, naming the key
+      await expect(act).rejects.toThrow(`the KMS key ${ORDERS_KEY}`);
+      expect(primary.snapshots.map((s) => s.DBSnapshotIdentifier)).toContain(
+        `lifeboat-orders-db-${SLOT}`,
+      );
+      expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+      const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+      expect(message).toContain(
+        `KeyAtRiskError: ${ORDERS_KEY} is scheduled for deletion on 2026-12-05: what it encrypts is lost for good then; cancel the deletion (CancelKeyDeletion) and enable the key. It encrypts the snapshots of instance orders-db.`,
+      );
+    });
+
+    it('fails the run when the DR key is disabled, naming the DR copies', async () => {
+      // Prepare
+      keyIn(DR_KEY, 'Disabled');
+
+      // Act
+      const act = run();
+
+      // Assess
+      await expect(act).rejects.toThrow(`the KMS key ${DR_KEY}`);
+      const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+      expect(message).toContain(
+        `${DR_KEY} is disabled: nothing it encrypts can be restored or copied until it is enabled again. It encrypts the DR region's copies.`,
+      );
+    });
+
+    it('asks once per key, each in its own region, and passes while every key is enabled', async () => {
+      // Prepare: two databases share a key
+      for (const db of primary.instances) (db as { KmsKeyId?: string }).KmsKeyId = ORDERS_KEY;
+
+      // Act
+      const result = await run();
+
+      // Assess
+      expect(result.failures).toEqual([]);
+      const asked = kms.commandCalls(DescribeKeyCommand).map((c) => String(c.args[0].input.KeyId));
+      expect(asked.sort()).toEqual([ORDERS_KEY, DR_KEY].sort());
+    });
+
+    it('goes on when KMS will not describe a key (another account’s): the calls that use it tell', async () => {
+      // Prepare
+      const foreign = 'arn:aws:kms:eu-central-1:999988887777:key/theirs';
+      (primary.instances[0] as { KmsKeyId?: string }).KmsKeyId = foreign;
+      kms.on(DescribeKeyCommand, { KeyId: foreign }).rejects(
+        new KMSServiceException({
+          name: 'AccessDeniedException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message: 'not authorized to perform kms:DescribeKey',
+        }),
+      );
+
+      // Act
+      const result = await run();
+
+      // Assess
+      expect(result.failures).toEqual([]);
+      expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
+    });
   });
 
   it('fails a target that does not exist and snapshots the rest', async () => {

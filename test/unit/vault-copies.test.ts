@@ -13,6 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { keyBook } from '../../shared/aws/key-states.js';
 import { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import type { VaultAccountPolicy } from '../../shared/policy/schema.js';
@@ -83,7 +84,7 @@ const deps = (
   },
 ) => ({
   source: { region: DR, client: sourceClient },
-  kms: kmsClient,
+  keys: keyBook(() => kmsClient, DR, silentLog),
   vault: account,
   limiter: new RateLimiter({ perSecond: 1000, burst: 100 }),
   log: silentLog,
@@ -93,7 +94,9 @@ beforeEach(() => {
   source.reset();
   vault.reset();
   kms.reset();
-  kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'dr', KeyManager: 'CUSTOMER' } });
+  kms
+    .on(DescribeKeyCommand)
+    .resolves({ KeyMetadata: { KeyId: 'dr', KeyManager: 'CUSTOMER', KeyState: 'Enabled' } });
   source.on(ModifyDBSnapshotAttributeCommand).resolves({});
   source.on(ModifyDBClusterSnapshotAttributeCommand).resolves({});
   vault.on(CopyDBSnapshotCommand).callsFake((input) => ({
@@ -206,7 +209,9 @@ describe('sending snapshots to the vault account', () => {
   it('refuses a snapshot under aws/rds with that reason, before sharing it', async () => {
     // Prepare
     vaultHolds([]);
-    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'rds', KeyManager: 'AWS' } });
+    kms
+      .on(DescribeKeyCommand)
+      .resolves({ KeyMetadata: { KeyId: 'rds', KeyManager: 'AWS', KeyState: 'Enabled' } });
 
     // Act
     const result = await sendToVault(deps(), policy, ACCOUNT, targets, [drCopy(1)]);
