@@ -30,7 +30,13 @@ function serverlessConfig(): ServerlessConfig {
 }
 
 function esbuildOptions(config: ServerlessConfig): BuildOptions {
-  const { exclude: _exclude, outputFileExtension: _ext, ...options } = config.custom.esbuild;
+  // serverless-esbuild's own options, not esbuild's.
+  const {
+    exclude: _exclude,
+    outputFileExtension: _ext,
+    outputWorkFolder: _work,
+    ...options
+  } = config.custom.esbuild;
   return {
     ...(options as BuildOptions),
     platform: 'node',
