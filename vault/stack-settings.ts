@@ -341,8 +341,12 @@ export function vaultResources(vault: VaultPolicy, stage: string): Record<string
       Resource: { 'Fn::GetAtt': ['VaultKey', 'Arn'] },
       Condition: {
         ...viaS3,
+        // With the bucket's S3 Bucket Key, S3 asks KMS in the bucket's name, not the object's.
         StringLike: {
-          'kms:EncryptionContext:aws:s3:arn': `arn:aws:s3:::${bucket}/reports/${prefix}/*`,
+          'kms:EncryptionContext:aws:s3:arn': [
+            `arn:aws:s3:::${bucket}`,
+            `arn:aws:s3:::${bucket}/reports/${prefix}/*`,
+          ],
         },
       },
     },

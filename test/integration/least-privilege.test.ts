@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -8,7 +8,10 @@ import {
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
 } from '@aws-sdk/client-rds';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parse } from 'yaml';
 import { roleOf } from '../../deploy/function-settings.js';
 import { allFunctions } from '../../functions/registry.js';
 import {
@@ -21,7 +24,7 @@ import {
   seedVault,
   seedVaultBucketAs,
 } from '../../local/demo/seed.js';
-import { rdsIn } from '../../shared/aws/clients.js';
+import { clientIn, forgetClients, rdsIn } from '../../shared/aws/clients.js';
 import { moduleNameOf } from '../../shared/jobs/job-definition.js';
 import { loadPolicyFile } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
@@ -72,6 +75,8 @@ let vaultKey: string;
 let shippedVaultKey: string;
 let vaultRoles: Map<string, RolePolicies>;
 let vaultKeyPolicy: unknown;
+// The vault account's alert topic, which its jobs alert to.
+let vaultTopic: string;
 const handlers: Record<string, Handler> = {};
 
 /**
@@ -135,6 +140,18 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
       'a HEAD of a key the vault bucket lacks answers 404 only with it; every copy is there',
     'rds:ModifyDBClusterSnapshotAttribute': 'shares the source’s copy for a drill at site vault',
   },
+  VaultRetentionRole: {
+    'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
+    'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+    'sns:Publish': 'alerts when a run fails; this run succeeds',
+    'kms:Decrypt': 'SNS uses it on the role’s behalf to encrypt an alert',
+  },
+  VaultVerificationRole: {
+    'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
+    'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+    'sns:Publish': 'alerts when a run fails; this run succeeds',
+    'kms:Decrypt': 'SNS uses it on the role’s behalf to encrypt an alert',
+  },
   VerifyManifestRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
     'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
@@ -194,6 +211,74 @@ async function capture() {
         Object.fromEntries((d.TagList ?? []).map((t) => [t.Key, t.Value])),
       );
     }
+  }
+}
+
+/** The vault stack's jobs, by the role the vault template gives each. */
+const VAULT_JOBS = {
+  VaultRetentionRole: 'vault-retention',
+  VaultVerificationRole: 'vault-verification',
+} as const;
+const VAULT_JOB_ROLES = Object.keys(VAULT_JOBS);
+
+/**
+ * Runs the vault stack's jobs through their handlers in the vault account, as the stack would:
+ * with credentials the local AWS gives to that account (the vault role's), this test's production
+ * account as the vault's one source, and retention that deletes at once.
+ */
+async function runVaultJobs(shipped: NonNullable<Policy['vault']>, key: string): Promise<void> {
+  const region = shipped.region ?? DR;
+  const assumed = await clientIn(STSClient, region).send(
+    new AssumeRoleCommand({ RoleArn: shipped.roleArn, RoleSessionName: 'lifeboat-vault-jobs' }),
+  );
+  const raw = parse(readFileSync('lifeboat.vault.yml', 'utf8')) as Record<string, unknown>;
+  const file = join(mkdtempSync(join(tmpdir(), 'lifeboat-iam-vault-')), 'vault-policy.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...raw,
+      sources: [{ account: ACCOUNT, label: 'this test' }],
+      retention: { ...(raw.retention as object), rules: { daily: 1, minimumAge: '0h' } },
+    }),
+  );
+  const production = Object.fromEntries(
+    [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_REGION',
+      'ALERT_TOPIC_ARN',
+    ].map((name) => [name, process.env[name]]),
+  );
+  const asVault = {
+    AWS_ACCESS_KEY_ID: assumed.Credentials?.AccessKeyId ?? '',
+    AWS_SECRET_ACCESS_KEY: assumed.Credentials?.SecretAccessKey ?? '',
+    AWS_SESSION_TOKEN: assumed.Credentials?.SessionToken ?? '',
+    // A vault function runs in the vault's region.
+    AWS_REGION: region,
+  };
+  for (const [name, value] of Object.entries(asVault)) vi.stubEnv(name, value);
+  forgetClients();
+  try {
+    const topic = await clientIn(SNSClient, region).send(
+      new CreateTopicCommand({ Name: 'lifeboat-vault-alerts' }),
+    );
+    vaultTopic = topic.TopicArn ?? '';
+    vi.stubEnv('ALERT_TOPIC_ARN', vaultTopic);
+    vi.stubEnv('LIFEBOAT_VAULT_POLICY_PATH', file);
+    vi.stubEnv('VAULT_BUCKET', shipped.bucket ?? '');
+    vi.stubEnv('VAULT_KEY_ARN', key);
+    for (const [role, job] of Object.entries(VAULT_JOBS)) {
+      const { handler } = (await import(
+        /* @vite-ignore */ `../../vault/functions/${job}.js`
+      )) as unknown as { handler: Handler };
+      await recorder.as(role, () =>
+        handler({ scheduledTime: new Date(Date.now() - 60_000).toISOString() }, lambdaContext(job)),
+      );
+    }
+  } finally {
+    for (const [name, value] of Object.entries(production)) vi.stubEnv(name, value);
+    forgetClients();
   }
 }
 
@@ -301,6 +386,7 @@ beforeAll(async () => {
   await runJob('verifyManifest', new Date(now - 60_000));
   await runJob('drillJanitor', new Date(now - 60_000));
   await runJob('postureReport', new Date(now - 30_000));
+  await runVaultJobs(shippedVault, vaultKey);
   await new Promise((resolve) => setTimeout(resolve, 50));
 
   const kmsId = (arn: string) => arn.split('/').pop() ?? '';
@@ -367,10 +453,10 @@ beforeAll(async () => {
     {
       account: (policy.vault as NonNullable<Policy['vault']>).account,
       region: DR,
-      refs: { AlertTopic: 'alerts', VaultBucket: 'vault' },
+      refs: { AlertTopic: vaultTopic, VaultBucket: 'vault' },
       arns: { VaultKey: vaultKey, AlertKey: 'alert-key' },
     },
-    [`VaultWriterRole${SHIPPED_ACCOUNT}`],
+    [`VaultWriterRole${SHIPPED_ACCOUNT}`, ...VAULT_JOB_ROLES],
   );
   vaultKeyPolicy = keyPolicy(VAULT_TEMPLATE, 'VaultKey', {
     account: (policy.vault as NonNullable<Policy['vault']>).account,
@@ -416,10 +502,10 @@ function requestsOf(role: string): IamRequest[] {
 }
 
 /**
- * What production's snapshot job asked of the vault account, as the vault's writer role: in the
- * vault's world, with this test's production account as the shipped vault policy's source.
+ * Calls made in the vault account, as requests in the vault's world, with this test's production
+ * account as the shipped vault policy's source.
  */
-function vaultRequests(): IamRequest[] {
+function vaultRequests(made: (c: RecordedCall) => boolean): IamRequest[] {
   const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
   const w: CallWorld = {
     account: vaultAccount,
@@ -427,11 +513,15 @@ function vaultRequests(): IamRequest[] {
     encryptionOf: () => undefined,
     canonical: (arn) => arn.replaceAll(ACCOUNT, SHIPPED_ACCOUNT),
   };
-  // The jobs' calls only: the test seeds the vault account as the role too, outside any job.
-  return recorder.calls
-    .filter((c) => c.role !== undefined && inTheVault(c))
-    .flatMap((c) => iamRequestsOf(c, w));
+  return recorder.calls.filter(made).flatMap((c) => iamRequestsOf(c, w));
 }
+
+/**
+ * What production's jobs asked of the vault account, as the vault's writer role (the test seeds
+ * the vault account as the role too, outside any job, and runs the vault's own jobs there).
+ */
+const productionInTheVault = (c: RecordedCall) =>
+  c.role !== undefined && !VAULT_JOB_ROLES.includes(c.role) && inTheVault(c);
 
 describe('every scheduled job’s role, simulated against the packaged template', () => {
   it.each(Object.values(JOBS).map((j) => j.role))(
@@ -490,7 +580,7 @@ describe('every scheduled job’s role, simulated against the packaged template'
 
   it('VaultWriterRole, in the vault stack, allows every call production made in the vault', async () => {
     // Prepare
-    const requests = vaultRequests();
+    const requests = vaultRequests(productionInTheVault);
     const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
 
     // Act
@@ -525,6 +615,50 @@ describe('every scheduled job’s role, simulated against the packaged template'
     expect(denied).toEqual([]);
     expect(unused).toEqual([]);
   });
+
+  it.each(VAULT_JOB_ROLES)(
+    '%s, in the vault stack, allows every call its job made there, and grants nothing else',
+    async (role) => {
+      // Prepare
+      const requests = vaultRequests((c) => c.role === role);
+      const policies = vaultRoles.get(role) as RolePolicies;
+      const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
+
+      // Act
+      const denied: string[] = [];
+      for (const r of requests) {
+        const decision = await simulate(
+          policies,
+          r,
+          vaultAccount,
+          r.action.startsWith('kms:') ? vaultKeyPolicy : undefined,
+        );
+        if (decision !== 'Allowed')
+          denied.push(`${r.call}: ${r.action} on ${r.resource}: ${decision}`);
+      }
+      const used = new Set(requests.map((r) => r.action));
+      const excused = GRANTED_FOR_OTHERS[role] ?? {};
+      const unused = [...grantedActions(policies)].filter(
+        (action) => !used.has(action) && !(action in excused),
+      );
+
+      // Assess: it listed both kinds of copy and stored its report under the vault key; the
+      // retention deleted copies of both kinds
+      expect(used).toEqual(
+        new Set([
+          'rds:DescribeDBSnapshots',
+          'rds:DescribeDBClusterSnapshots',
+          's3:PutObject',
+          'kms:GenerateDataKey',
+          ...(role === 'VaultRetentionRole'
+            ? ['rds:DeleteDBSnapshot', 'rds:DeleteDBClusterSnapshot']
+            : []),
+        ]),
+      );
+      expect(denied).toEqual([]);
+      expect(unused).toEqual([]);
+    },
+  );
 
   it('records what the retention role deleted and the hold it found, as the role may', async () => {
     // Assess: the run's record and the signed hold are there, written by the role itself
