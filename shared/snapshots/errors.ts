@@ -21,3 +21,11 @@ export class SnapshotConflictError extends Error {
     this.name = 'SnapshotConflictError';
   }
 }
+
+/** A key that restore points depend on is disabled or scheduled for deletion. */
+export class KeyAtRiskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyAtRiskError';
+  }
+}

@@ -27,6 +27,7 @@ import {
 } from '../rds/snapshots.js';
 import { discoverTargets, type Target } from '../rds/targets.js';
 import type { VaultAccount } from '../vault-account/vault-account.js';
+import { KeyAtRiskError } from './errors.js';
 import {
   type CopyOutcome,
   ownSnapshot,
@@ -53,14 +54,6 @@ export interface SnapshotJobDeps {
   readonly kmsIn: (region: string) => KMSClient;
   /** The isolated vault account, when the policy has one. */
   readonly vault?: VaultAccount;
-}
-
-/** A key that restore points depend on is disabled or scheduled for deletion. */
-export class KeyAtRiskError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeyAtRiskError';
-  }
 }
 
 export interface QuotaUsage {
