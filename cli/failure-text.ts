@@ -72,9 +72,10 @@ export function failureText(error: unknown, env: NodeJS.ProcessEnv = process.env
   const where = env.AWS_ENDPOINT_URL
     ? `the AWS endpoint ${env.AWS_ENDPOINT_URL}`
     : `AWS${env.AWS_REGION ? ` in ${env.AWS_REGION}` : ''}`;
-  if (CREDENTIALS.has(name) || /Could not load credentials/i.test(message)) {
+  const credentials = credentialsProblem(error);
+  if (credentials) {
     return {
-      message: `no usable AWS credentials (${describeCredentialsProblem(name)}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or sign in again (aws sso login)`,
+      message: `no usable AWS credentials (${credentials}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or sign in again (aws sso login)`,
       code: EXIT.cannotRun,
     };
   }
@@ -99,6 +100,16 @@ export function failureText(error: unknown, env: NodeJS.ProcessEnv = process.env
     message: `could not run: ${name && name !== 'Error' ? `${name}: ` : ''}${firstLine(message)}`,
     code: EXIT.cannotRun,
   };
+}
+
+/** Why AWS credentials could not be used, or undefined when the failure is not theirs. */
+export function credentialsProblem(error: unknown): string | undefined {
+  const e = (error ?? {}) as AwsLike;
+  const name = e.name ?? '';
+  if (!CREDENTIALS.has(name) && !/Could not load credentials/i.test(e.message ?? '')) {
+    return undefined;
+  }
+  return describeCredentialsProblem(name);
 }
 
 function describeCredentialsProblem(name: string): string {

@@ -205,6 +205,14 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       'restore into this region (the primary, default, or the DR region)',
     )
     .option('--only <name...>', 'restore only these secrets')
+    .option(
+      '--vault-profile <profile>',
+      "read the run from the isolated vault account's copy, with this AWS profile of the vault account (when production's keys or buckets are lost)",
+    )
+    .option(
+      '--source-account <id>',
+      'with --vault-profile: the production account whose copy to read (default: the account restored into)',
+    )
     .option('--apply', 'write the secrets (CreateSecret / PutSecretValue)')
     .option('--bucket <name>', BUCKET_HELP)
     .option('--json', 'print the plan or the outcome as JSON')

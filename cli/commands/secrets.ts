@@ -1,17 +1,31 @@
-import { KMSClient } from '@aws-sdk/client-kms';
+import { KMS, KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetCallerIdentityCommand,
+  type GetCallerIdentityCommandOutput,
+  STSClient,
+} from '@aws-sdk/client-sts';
+import { fromIni } from '@aws-sdk/credential-providers';
 import { definition as exportSecrets } from '../../functions/export-secrets.js';
+import { callerAccount } from '../../shared/aws/account.js';
 import { clientIn } from '../../shared/aws/clients.js';
 import { parseRunId } from '../../shared/naming/run-ids.js';
 import { loadPolicyFile, policyPath } from '../../shared/policy/policy-file.js';
+import { vaultRegionOf } from '../../shared/policy/regions.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { prepareRestore, type RestoreOutcome } from '../../shared/secrets/restore.js';
+import {
+  prepareRestore,
+  type RestoreDeps,
+  type RestoreOutcome,
+  type VaultAccountCopy,
+} from '../../shared/secrets/restore.js';
 import { type Site, vaultAt } from '../../shared/vault/vault.js';
 import { type Io, line, printJson, table } from '../../terminal/output.js';
 import { cliJobEnvironment } from '../account.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import { cliLog } from '../cli-log.js';
+import { credentialsProblem } from '../failure-text.js';
 import { slotTime } from '../slot-option.js';
 
 /** `lifeboat secrets export`: the scheduled export job, now. */
@@ -53,6 +67,8 @@ export async function secretsRestoreCommand(
     only?: string[];
     apply?: boolean;
     bucket?: string;
+    vaultProfile?: string;
+    sourceAccount?: string;
     json?: boolean;
   },
   io: Io,
@@ -65,16 +81,33 @@ export async function secretsRestoreCommand(
   }
   const site = siteOf(policy, options.region);
   const region = policy.regions[site];
-  // Restoring in the DR region reads only the DR region: its copy of the vault, its keys.
-  const vault = vaultAt((await cliJobEnvironment(policy, { ...options, site })).vault(), site);
+  if (options.sourceAccount !== undefined) {
+    if (!options.vaultProfile) {
+      throw new UsageError(
+        '--source-account: only with --vault-profile (the vault keeps copies by source account)',
+      );
+    }
+    if (!/^\d{12}$/.test(options.sourceAccount)) {
+      throw new UsageError(
+        `--source-account ${options.sourceAccount}: must be a 12-digit AWS account id`,
+      );
+    }
+  }
+  const vaultAccount = options.vaultProfile
+    ? await vaultAccountCopy(policy, options.vaultProfile, options.sourceAccount, region)
+    : undefined;
+  const from: RestoreDeps['from'] = vaultAccount
+    ? { vaultAccount }
+    : {
+        production: {
+          s3: clientIn(S3Client, region),
+          kms: clientIn(KMSClient, region),
+          // Restoring in the DR region reads only the DR region: its copy of the vault, its keys.
+          vault: vaultAt((await cliJobEnvironment(policy, { ...options, site })).vault(), site),
+        },
+      };
   const prepared = await prepareRestore(
-    {
-      s3: clientIn(S3Client, region),
-      kms: clientIn(KMSClient, region),
-      sm: clientIn(SecretsManagerClient, region),
-      vault,
-      site,
-    },
+    { sm: clientIn(SecretsManagerClient, region), site, from },
     policy,
     options.run,
     options.only ?? [],
@@ -97,6 +130,12 @@ export async function secretsRestoreCommand(
       io.out,
       `Restore of ${prepared.runId} into ${region} (${options.apply ? 'applied' : 'plan only; --apply writes it'})`,
     );
+    if (vaultAccount) {
+      line(
+        io.out,
+        `  read from the vault account's copy, s3://${vaultAccount.bucket}/${vaultAccount.root}, opened with the vault's key; each record as first written there (locked since), its chain checked: production's MACs cannot be checked there`,
+      );
+    }
     line(
       io.out,
       table(
@@ -114,6 +153,53 @@ export async function secretsRestoreCommand(
     );
   }
   return notRestored.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * The vault account's copy of this account's runs, read with the credentials of an AWS profile
+ * of the vault account (production's own may be lost with it): refused unless the policy has a
+ * vault bucket and the profile is for the vault account.
+ */
+async function vaultAccountCopy(
+  policy: Policy,
+  profile: string,
+  sourceAccount: string | undefined,
+  restoring: string,
+): Promise<VaultAccountCopy> {
+  const vault = policy.vault;
+  if (!vault?.bucket) {
+    throw new UsageError(
+      `--vault-profile ${profile}: the policy's vault section names no bucket (vault.bucket): the vault account holds no exports to restore from`,
+    );
+  }
+  const region = vaultRegionOf(policy);
+  // The profile's credentials only, whatever else the environment holds (those are for the
+  // account restored into).
+  const asVault = { region, credentials: fromIni({ profile }) };
+  let identity: GetCallerIdentityCommandOutput;
+  try {
+    identity = await new STSClient(asVault).send(new GetCallerIdentityCommand({}));
+  } catch (error) {
+    const problem = credentialsProblem(error);
+    if (!problem) throw error;
+    throw new UsageError(
+      `--vault-profile ${profile}: its credentials cannot be used (${problem}): check the profile in the AWS config and credentials files, or sign in again (aws sso login --profile ${profile})`,
+    );
+  }
+  if (identity.Account !== vault.account) {
+    throw new UsageError(
+      `--vault-profile ${profile}: its credentials are for account ${identity.Account}, not the vault account ${vault.account}`,
+    );
+  }
+  // Whose copies: the account named, or the account this restore writes into.
+  const source = sourceAccount ?? (await callerAccount(restoring));
+  return {
+    s3: new S3Client(asVault),
+    bucket: vault.bucket,
+    root: `sources/${source}/`,
+    keyArn: vault.kmsKeyArn,
+    kms: new KMS(asVault),
+  };
 }
 
 /** Which of the policy's regions a --region names (default: the primary). */

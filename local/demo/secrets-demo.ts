@@ -156,11 +156,15 @@ export function restore(ctx: DemoContext, runId: string, site: Site = 'dr') {
   const region = policy.regions[site];
   return prepareRestore(
     {
-      s3: clientIn(S3Client, region),
-      kms: clientIn(KMSClient, region),
       sm: clientIn(SecretsManagerClient, region),
-      vault: vaultAt(vault, site),
       site,
+      from: {
+        production: {
+          s3: clientIn(S3Client, region),
+          kms: clientIn(KMSClient, region),
+          vault: vaultAt(vault, site),
+        },
+      },
     },
     policy,
     runId,

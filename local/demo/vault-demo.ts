@@ -61,7 +61,7 @@ async function vaultBucketDemo(
   );
   line(
     io.out,
-    `The vault opens its copy of ${run?.runId} with its own key alone: ${payload.secrets.length} secrets (${payload.secrets.map((s) => s.name).join(', ')}), their values in memory only.`,
+    `The vault opens its copy of ${run?.runId} with its own key alone: ${payload.secrets.length} secrets (${payload.secrets.map((s) => s.name).join(', ')}), their values in memory only (lifeboat secrets restore --vault-profile restores them from here).`,
   );
 }
 

@@ -53,19 +53,33 @@ export interface LedgerAccess {
   readonly manifestKeyArn: string;
 }
 
-/** Lists the ledger of a policy, or of one of its jobs only. */
+/**
+ * How a ledger is read: with a manifest key to check each record's MAC, or (`macs: false`) where
+ * none can be reached (the vault account holds none of production's keys): each record is then
+ * judged by its first version, locked since it was written, its identity and its place in the
+ * chain.
+ */
+export type LedgerReading =
+  | LedgerAccess
+  | { readonly s3: S3Client; readonly bucket: string; readonly macs: false };
+
+/**
+ * Lists the ledger of a policy, or of one of its jobs only. `root`: where the bucket keeps the
+ * records (the vault account's bucket keeps each source's below `sources/<account>/`).
+ */
 export async function readLedger(
   s3: S3Client,
   bucket: string,
   policyName: string,
   job?: ProducingJob,
+  root = '',
 ): Promise<Ledger> {
-  const prefix = `${manifestPrefix(policyName)}${job ? runIdPrefix(job) : ''}`;
+  const prefix = `${root}${manifestPrefix(policyName)}${job ? runIdPrefix(job) : ''}`;
   const keys = await listVersions(s3, bucket, prefix);
   const runs = new Map<string, RevisionEntry[]>();
   const strays: { key: string; stored: StoredKey }[] = [];
   for (const [key, stored] of keys) {
-    const parsed = parseManifestKey(policyName, key);
+    const parsed = parseManifestKey(policyName, key.slice(root.length));
     if (!parsed) {
       strays.push({ key, stored });
       continue;
@@ -110,7 +124,7 @@ export interface StoredRevision {
  * it: the MAC, and that the content is the record of the run and revision its key names.
  */
 export async function readRevision(
-  access: LedgerAccess,
+  access: LedgerReading,
   policyName: string,
   entry: RevisionEntry,
 ): Promise<StoredRevision> {
@@ -150,6 +164,7 @@ export async function readRevision(
   const problems: string[] = [];
   const identity = identityProblem(policyName, entry, signed.manifest);
   if (identity) problems.push(identity);
+  if ('macs' in access) return { entry, sha256, signed, problems, tampering };
   try {
     const signature = await checkSignature(access.kms, access.manifestKeyArn, signed);
     if (!signature.valid) problems.push(signature.reason);
@@ -205,7 +220,7 @@ export interface RunRecord {
 
 /** Reads every revision of a run; undefined when the ledger has no record of it. */
 export async function readRun(
-  access: LedgerAccess,
+  access: LedgerReading,
   ledger: Ledger,
   runId: string,
 ): Promise<RunRecord | undefined> {
@@ -219,7 +234,7 @@ export async function readRun(
 
 /** Reads many runs, a bounded number of revisions at a time. */
 export async function readRuns(
-  access: LedgerAccess,
+  access: LedgerReading,
   ledger: Ledger,
   runIds: readonly string[],
 ): Promise<Map<string, RunRecord>> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KMSClient } from '@aws-sdk/client-kms';
+import type { KMS, KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
@@ -9,8 +9,9 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { ExportArtifact } from '../manifest/manifest.js';
 import {
-  type LedgerAccess,
+  type LedgerReading,
   type RunRecord,
   readLedger,
   readRuns,
@@ -63,15 +64,40 @@ export interface PreparedRestore {
   apply(): Promise<RestoreOutcome[]>;
 }
 
-export interface RestoreDeps {
+/** Production's copy of a run at the restoring site: its bucket there, and its keys there. */
+export interface ProductionCopy {
   readonly s3: S3Client;
-  /** KMS of the target region, to verify the manifest with that region's key. */
+  /** KMS of the restoring region: its manifest key verifies, its data key decrypts. */
   readonly kms: KMSClient;
-  /** Secrets Manager of the target region. */
-  readonly sm: SecretsManagerClient;
+  /** The vault as the site reads it: its bucket is that site's copy. */
   readonly vault: Vault;
-  /** Which region restores: its manifest key verifies, its data key decrypts. */
+}
+
+/**
+ * The isolated vault account's copy of a run, for when production's keys or buckets are lost:
+ * the vault bucket below this account's prefix, read and opened as an identity of the vault
+ * account with the vault's key. The records there are judged without their MACs (the vault
+ * holds none of production's keys): by their first versions, locked since they were written,
+ * their identity and their chain.
+ */
+export interface VaultAccountCopy {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** `sources/<this account>/`: where the vault keeps this account's copies. */
+  readonly root: string;
+  readonly keyArn: string;
+  readonly kms: KMS;
+}
+
+export interface RestoreDeps {
+  /** Secrets Manager of the restoring region. */
+  readonly sm: SecretsManagerClient;
+  /** Which region restores. */
   readonly site: Site;
+  /** Where the run is read from. */
+  readonly from:
+    | { readonly production: ProductionCopy }
+    | { readonly vaultAccount: VaultAccountCopy };
 }
 
 /**
@@ -90,12 +116,15 @@ export async function prepareRestore(
   if (record.job !== 'export-secrets' || !artifact) {
     throw new RestoreRefusedError(`${runId} is not a secrets export run`);
   }
-  // The export as this site's vault bucket holds it: the DR region's copy, restoring there.
-  const payload = await openExport(
-    deps.s3,
-    { ...artifact, bucket: deps.vault.bucket },
-    deps.vault.dataKeys[deps.site],
-  );
+  const payload =
+    'production' in deps.from
+      ? // The export as this site's bucket holds it: the DR region's copy, restoring there.
+        await openExport(
+          deps.from.production.s3,
+          { ...artifact, bucket: deps.from.production.vault.bucket },
+          deps.from.production.vault.dataKeys[deps.site],
+        )
+      : await openFromVaultAccount(deps.from.vaultAccount, artifact);
   const missing = record.failures
     .filter((f) => f.subject.startsWith('secret '))
     .map((f) => ({ name: f.subject.slice('secret '.length), error: f.error }));
@@ -138,13 +167,8 @@ export async function prepareRestore(
  * its place in the chain of export runs checks (the run it follows, and the run that follows it).
  */
 async function checkedRecord(deps: RestoreDeps, policy: Policy, runId: string): Promise<RunRecord> {
-  const access: LedgerAccess = {
-    s3: deps.s3,
-    bucket: deps.vault.bucket,
-    kms: deps.kms,
-    manifestKeyArn: deps.vault.manifestKeys[deps.site],
-  };
-  const ledger = await readLedger(deps.s3, deps.vault.bucket, policy.name, 'export-secrets');
+  const { access, root } = ledgerAccessOf(deps);
+  const ledger = await readLedger(access.s3, access.bucket, policy.name, 'export-secrets', root);
   if (!ledger.runs.has(runId)) throw new ManifestNotFoundError(manifestKey(policy.name, runId));
   const runs = runIdsOf(ledger);
   const next = runs[runs.indexOf(runId) + 1];
@@ -165,6 +189,29 @@ async function checkedRecord(deps: RestoreDeps, policy: Policy, runId: string): 
     );
   }
   return record;
+}
+
+/** Where the run's records are read, and how they are judged. */
+function ledgerAccessOf(deps: RestoreDeps): { access: LedgerReading; root: string } {
+  if ('production' in deps.from) {
+    const { s3, kms, vault } = deps.from.production;
+    return {
+      access: { s3, bucket: vault.bucket, kms, manifestKeyArn: vault.manifestKeys[deps.site] },
+      root: '',
+    };
+  }
+  const { s3, bucket, root } = deps.from.vaultAccount;
+  return { access: { s3, bucket, macs: false }, root };
+}
+
+/** The vault account's copy of an export, opened with the vault's key as the vault. */
+function openFromVaultAccount(copy: VaultAccountCopy, artifact: ExportArtifact) {
+  return openExport(
+    copy.s3,
+    { ...artifact, bucket: copy.bucket, key: `${copy.root}${artifact.key}` },
+    copy.keyArn,
+    () => copy.kms,
+  );
 }
 
 async function planOne(sm: SecretsManagerClient, secret: ExportedSecret): Promise<RestoreItem> {

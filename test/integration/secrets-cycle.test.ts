@@ -91,11 +91,9 @@ function verify(runIds: string[], options: { site?: Site; deep?: boolean } = {})
 const restoreInto = (site: Site, runId: string, only: string[] = []) =>
   prepareRestore(
     {
-      s3: s3(),
-      kms: clientIn(KMSClient, policy.regions[site]),
       sm: clientIn(SecretsManagerClient, policy.regions[site]),
-      vault,
       site,
+      from: { production: { s3: s3(), kms: clientIn(KMSClient, policy.regions[site]), vault } },
     },
     policy,
     runId,

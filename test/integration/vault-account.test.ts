@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateKeyCommand, KMS, KMSClient } from '@aws-sdk/client-kms';
 import {
   CopyDBSnapshotCommand,
@@ -11,10 +14,18 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { stringify } from 'yaml';
+import { runCli } from '../../cli/main.js';
 import { verificationDeps } from '../../functions/verify-manifest.js';
 import {
   clientAs,
@@ -46,6 +57,7 @@ import { vaultAccountOf, vaultBucketOf } from '../../shared/vault-account/vault-
 import { runVaultRetention, vaultInventory } from '../../shared/vault-account/vault-retention.js';
 import { runVaultVerification } from '../../shared/vault-account/vault-verification.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';
+import { captureIo } from '../support/capture-io.js';
 import { useLocalAws } from '../support/local-aws.js';
 import { fixturePolicy } from '../support/policy.js';
 
@@ -451,5 +463,124 @@ describe('the isolated vault account, against the local AWS with two accounts', 
         'missing from the vault account: retention there may have deleted it, or someone did',
       ),
     });
+  });
+
+  it('restores secrets from the vault account’s copy when production’s copies are gone, and refuses a tampered one', async () => {
+    // Prepare: an export sent to the vault; then an attacker in production deletes the secret and
+    // hides the export in both of production's buckets (a delete marker is all Object Lock allows)
+    const exportPolicy: Policy = {
+      ...policy,
+      secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'], allowEmpty: false },
+    };
+    await seedSecret(PRIMARY, 'prod/payments/api-key', 'vault-restore-value');
+    const exported = await runExportJob(
+      {
+        sm: clientIn(SecretsManagerClient, PRIMARY),
+        s3: clientIn(S3Client, PRIMARY),
+        vault,
+        recorder,
+        log: silentLog,
+      },
+      exportPolicy,
+      slotOf(new Date(Date.UTC(2026, 10, 5, 2))),
+    );
+    expect(exported.failures).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-vault-restore-'));
+    const policyFile = join(dir, 'policy.yml');
+    writeFileSync(policyFile, stringify(exportPolicy));
+    const assumed = await clientIn(STSClient, DR).send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${VAULT}:role/vault-admin`,
+        RoleSessionName: 'restore',
+      }),
+    );
+    const credentials = join(dir, 'credentials');
+    writeFileSync(
+      credentials,
+      [
+        '[vault]',
+        `aws_access_key_id = ${assumed.Credentials?.AccessKeyId}`,
+        `aws_secret_access_key = ${assumed.Credentials?.SecretAccessKey}`,
+        `aws_session_token = ${assumed.Credentials?.SessionToken}`,
+        '[production]',
+        `aws_access_key_id = ${process.env.AWS_ACCESS_KEY_ID}`,
+        `aws_secret_access_key = ${process.env.AWS_SECRET_ACCESS_KEY}`,
+        '',
+      ].join('\n'),
+    );
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', credentials);
+    vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'));
+    const sm = clientIn(SecretsManagerClient, PRIMARY);
+    await sm.send(
+      new DeleteSecretCommand({
+        SecretId: 'prod/payments/api-key',
+        ForceDeleteWithoutRecovery: true,
+      }),
+    );
+    for (const [region, bucket] of [
+      [PRIMARY, vault.bucket],
+      [DR, vault.drBucket ?? ''],
+    ] as const) {
+      await clientIn(S3Client, region).send(
+        new DeleteObjectCommand({ Bucket: bucket, Key: exported.export?.key }),
+      );
+    }
+    const cli = async (...argv: string[]) => {
+      const io = captureIo();
+      const code = await runCli([...argv, '--policy', policyFile], io);
+      return { code, out: io.stdout(), err: io.stderr() };
+    };
+    const restore = (...extra: string[]) =>
+      cli(
+        'secrets',
+        'restore',
+        '--run',
+        exported.runId,
+        '--only',
+        'prod/payments/api-key',
+        ...extra,
+      );
+
+    try {
+      // Act
+      const fromProduction = await restore('--apply');
+      const restored = await restore('--vault-profile', 'vault', '--apply');
+      const notTheVault = await restore('--vault-profile', 'production');
+      const noSuchProfile = await restore('--vault-profile', 'missing');
+      // A new version written over the export the vault holds (its writer role may add versions;
+      // Object Lock keeps the first).
+      const s3 = await asVault(S3Client, DR);
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: VAULT_BUCKET,
+          Key: `sources/${ACCOUNT}/${exported.export?.key}`,
+          Body: 'not the export',
+        }),
+      );
+      const tampered = await restore('--vault-profile', 'vault');
+
+      // Assess: production's own copy is gone; the vault's restores
+      expect(fromProduction.code).toBe(1);
+      expect(fromProduction.err).toContain('hidden behind a delete marker');
+      expect(restored.err).toBe('');
+      expect(restored.code).toBe(0);
+      expect(restored.out).toContain(
+        `read from the vault account's copy, s3://${VAULT_BUCKET}/sources/${ACCOUNT}/`,
+      );
+      const value = await sm.send(new GetSecretValueCommand({ SecretId: 'prod/payments/api-key' }));
+      expect(value.SecretString).toBe('vault-restore-value');
+      expect(notTheVault.code).toBe(2);
+      expect(notTheVault.err).toContain(
+        `--vault-profile production: its credentials are for account ${ACCOUNT}, not the vault account ${VAULT}`,
+      );
+      expect(noSuchProfile.code).toBe(2);
+      expect(noSuchProfile.err).toContain(
+        '--vault-profile missing: its credentials cannot be used (none were found)',
+      );
+      expect(tampered.code).toBe(1);
+      expect(tampered.err).toContain('changed: downloaded bytes hash to');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

@@ -127,6 +127,27 @@ describe('lifeboat usage', () => {
       ['secrets', 'restore', '--run', 'secrets-202611210200', '--region', 'us-east-1'],
       "--region us-east-1: the policy's regions are eu-central-1 (primary) and eu-west-1 (DR)",
     ],
+    [
+      ['secrets', 'restore', '--run', 'secrets-202611210200', '--source-account', '123456789012'],
+      '--source-account: only with --vault-profile',
+    ],
+    [
+      ['secrets', 'restore', '--run', 'secrets-202611210200', '--vault-profile', 'vault'],
+      "--vault-profile vault: the policy's vault section names no bucket (vault.bucket)",
+    ],
+    [
+      [
+        'secrets',
+        'restore',
+        '--run',
+        'secrets-202611210200',
+        '--vault-profile',
+        'vault',
+        '--source-account',
+        'prod',
+      ],
+      '--source-account prod: must be a 12-digit AWS account id',
+    ],
     [['verify', '--run', 'yesterday'], '--run yesterday: not a run id'],
     [['secrets', 'export'], 'the policy has no secrets section: nothing to export'],
   ])('rejects %j with exit 2 before touching AWS', async (argv, message) => {
