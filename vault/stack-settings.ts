@@ -282,6 +282,87 @@ function writerRole(vault: VaultPolicy, source: string): Record<string, unknown>
   };
 }
 
+/** The role people of the vault account restore from it with: it reads, and changes nothing. */
+export function vaultRestoreRoleName(vault: Pick<VaultPolicy, 'name'>): string {
+  return `lifeboat-vault-restore-${vault.name}`;
+}
+
+/**
+ * What `lifeboat secrets restore --vault-profile` needs of the vault account, and nothing more:
+ * list and read the sources' records and exports (every version: the first is the one trusted),
+ * and open an export's data key with the vault key. Assumed by identities of the vault account
+ * itself (an operator's profile names it); no source account can.
+ */
+function restoreRole(vault: VaultPolicy): Record<string, unknown> {
+  const bucket = vaultBucketName(vault);
+  const sources = `arn:aws:s3:::${bucket}/sources/*`;
+  const vaultKey = { 'Fn::GetAtt': ['VaultKey', 'Arn'] };
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      RoleName: vaultRestoreRoleName(vault),
+      Description:
+        "Restores a source's secrets from the vault's copies: reads, and changes nothing",
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'PeopleOfTheVaultAccount',
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${vault.account}:root` },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: 'restore-from-the-vault',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'ListTheSourcesArtifacts',
+                Effect: 'Allow',
+                Action: ['s3:ListBucket', 's3:ListBucketVersions'],
+                Resource: `arn:aws:s3:::${bucket}`,
+                Condition: { StringLike: { 's3:prefix': 'sources/*' } },
+              },
+              {
+                Sid: 'ReadTheSourcesArtifacts',
+                Effect: 'Allow',
+                Action: ['s3:GetObject', 's3:GetObjectVersion'],
+                Resource: sources,
+              },
+              {
+                Sid: 'DecryptThemThroughS3',
+                Effect: 'Allow',
+                Action: 'kms:Decrypt',
+                Resource: vaultKey,
+                Condition: {
+                  StringEquals: { 'kms:ViaService': `s3.${vault.region}.amazonaws.com` },
+                  // With the bucket's S3 Bucket Key, S3 asks KMS in the bucket's name.
+                  StringLike: {
+                    'kms:EncryptionContext:aws:s3:arn': [`arn:aws:s3:::${bucket}`, sources],
+                  },
+                },
+              },
+              {
+                Sid: 'OpenExportsWithTheVaultKey',
+                Effect: 'Allow',
+                Action: 'kms:Decrypt',
+                Resource: vaultKey,
+                Condition: {
+                  StringEquals: { 'kms:EncryptionContext:purpose': EXPORT_PURPOSE },
+                },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
 /** The stack's outputs: what each source's production policy names in its vault section. */
 export function vaultOutputs(vault: VaultPolicy): Record<string, unknown> {
   return {
@@ -290,6 +371,11 @@ export function vaultOutputs(vault: VaultPolicy): Record<string, unknown> {
       Value: { 'Fn::GetAtt': ['VaultKey', 'Arn'] },
     },
     VaultBucket: { Value: { Ref: 'VaultBucket' } },
+    RestoreRoleArn: {
+      Description:
+        'the role_arn of the AWS profile that lifeboat secrets restore --vault-profile names',
+      Value: { 'Fn::GetAtt': ['VaultRestoreRole', 'Arn'] },
+    },
     ...Object.fromEntries(
       vault.sources.map((s) => [
         `WriterRoleArn${s.account}`,
@@ -539,6 +625,7 @@ export function vaultResources(vault: VaultPolicy, stage: string): Record<string
       'vaultVerification',
       [describeVault, ...storeReports('verification'), ...alerting],
     ),
+    VaultRestoreRole: restoreRole(vault),
     SchedulerRole: {
       Type: 'AWS::IAM::Role',
       Properties: {

@@ -102,7 +102,7 @@ describe('the vault stack', () => {
     ]);
     expect(writer?.RoleName).toBe(`lifeboat-vault-${SOURCE}-${vault.name}`);
     expect(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role')).toHaveLength(
-      vault.sources.length + 3,
+      vault.sources.length + 4,
     );
   });
 
@@ -170,6 +170,58 @@ describe('the vault stack', () => {
     expect(fromOther).toBe('ImplicitlyDenied');
     expect(sharesOwn).toBe('Allowed');
     expect(destroys).toEqual(Array(7).fill('ExplicitlyDenied'));
+  });
+
+  it('lets people of the vault account restore from it, reading and changing nothing', async () => {
+    // Prepare: what lifeboat secrets restore --vault-profile asks, and what it must never do
+    const bucket = vaultBucketName(vault);
+    const below = `arn:aws:s3:::${bucket}/sources/${SOURCE}`;
+    const record = `${below}/manifests/p/secrets-202611210200.json`;
+    const exported = `${below}/exports/p/202611210200/secrets.esdk`;
+    // KMS asks the key's policy too (it lets the account's own IAM policies decide).
+    const keyPolicyOfVault = keyPolicy(TEMPLATE, 'VaultKey', values);
+    const restore = (action: string, resource: string, context = {}) =>
+      simulate(
+        roles.get('VaultRestoreRole') as RolePolicies,
+        { action, resource, context },
+        vault.account,
+        action.startsWith('kms:') ? keyPolicyOfVault : undefined,
+      );
+
+    // Act
+    const reads = await Promise.all([
+      restore('s3:ListBucketVersions', `arn:aws:s3:::${bucket}`, {
+        's3:prefix': `sources/${SOURCE}/manifests/p/secrets-`,
+      }),
+      restore('s3:GetObjectVersion', record),
+      restore('s3:GetObject', exported),
+      restore('kms:Decrypt', VAULT_KEY, {
+        'kms:ViaService': `s3.${REGION}.amazonaws.com`,
+        'kms:EncryptionContext:aws:s3:arn': `arn:aws:s3:::${bucket}`,
+      }),
+      restore('kms:Decrypt', VAULT_KEY, {
+        'kms:EncryptionContext:purpose': 'lifeboat-secrets-export',
+        'kms:EncryptionContext:account': SOURCE,
+      }),
+    ]);
+    const changes = await Promise.all([
+      restore('s3:PutObject', record),
+      restore('s3:DeleteObjectVersion', record),
+      restore('s3:GetObject', `arn:aws:s3:::${bucket}/reports/retention/x.json`),
+      restore('kms:Decrypt', VAULT_KEY, { 'kms:EncryptionContext:purpose': 'other' }),
+      restore('kms:Encrypt', VAULT_KEY, {
+        'kms:EncryptionContext:purpose': 'lifeboat-secrets-export',
+      }),
+      restore('rds:DeleteDBSnapshot', inVault(`lifeboat-${SOURCE}-orders-db-202611010200`)),
+    ]);
+    const trust = resources.VaultRestoreRole?.Properties.AssumeRolePolicyDocument.Statement;
+
+    // Assess
+    expect(reads).toEqual(Array(5).fill('Allowed'));
+    expect(changes).toEqual(Array(6).fill('ImplicitlyDenied'));
+    expect(trust).toEqual([
+      expect.objectContaining({ Principal: { AWS: `arn:aws:iam::${vault.account}:root` } }),
+    ]);
   });
 
   it('lets the vault’s retention delete its sources’ copies only', async () => {

@@ -8,10 +8,12 @@ import {
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
 } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
+import { runCli } from '../../cli/main.js';
 import { roleOf } from '../../deploy/function-settings.js';
 import { allFunctions } from '../../functions/registry.js';
 import {
@@ -26,10 +28,12 @@ import {
 } from '../../local/demo/seed.js';
 import { clientIn, forgetClients, rdsIn } from '../../shared/aws/clients.js';
 import { moduleNameOf } from '../../shared/jobs/job-definition.js';
+import { readLedger, runIdsOf } from '../../shared/manifest/manifest-ledger.js';
 import { loadPolicyFile } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import type { Vault } from '../../shared/vault/vault.js';
 import { type RecordedCall, recordAwsCalls } from '../support/aws-calls.js';
+import { captureIo } from '../support/capture-io.js';
 import { type CallWorld, type IamRequest, iamRequestsOf } from '../support/iam-requests.js';
 import {
   grantedActions,
@@ -77,6 +81,8 @@ let vaultRoles: Map<string, RolePolicies>;
 let vaultKeyPolicy: unknown;
 // The vault account's alert topic, which its jobs alert to.
 let vaultTopic: string;
+// What lifeboat secrets restore --vault-profile answered, run as the vault's restore role.
+let restoredFromTheVault: { code: number; out: string; err: string };
 const handlers: Record<string, Handler> = {};
 
 /**
@@ -151,6 +157,9 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
     'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
     'sns:Publish': 'alerts when a run fails; this run succeeds',
     'kms:Decrypt': 'SNS uses it on the role’s behalf to encrypt an alert',
+  },
+  VaultRestoreRole: {
+    's3:ListBucket': 'a GET of a key the bucket lacks answers 404 only with it; every key is there',
   },
   VerifyManifestRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
@@ -282,6 +291,53 @@ async function runVaultJobs(shipped: NonNullable<Policy['vault']>, key: string):
   }
 }
 
+/**
+ * Plans a restore of the newest export from the vault account's copy, as people of the vault
+ * account would: `lifeboat secrets restore --vault-profile`, the profile's credentials those of
+ * a role in the vault account (its calls are judged against the vault stack's restore role).
+ */
+async function restoreFromTheVault(
+  shipped: NonNullable<Policy['vault']>,
+  policyFile: string,
+): Promise<{ code: number; out: string; err: string }> {
+  const region = shipped.region ?? DR;
+  const assumed = await clientIn(STSClient, region).send(
+    new AssumeRoleCommand({ RoleArn: shipped.roleArn, RoleSessionName: 'lifeboat-restore' }),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-iam-restore-'));
+  const credentials = join(dir, 'credentials');
+  writeFileSync(
+    credentials,
+    [
+      '[vault]',
+      `aws_access_key_id = ${assumed.Credentials?.AccessKeyId}`,
+      `aws_secret_access_key = ${assumed.Credentials?.SecretAccessKey}`,
+      `aws_session_token = ${assumed.Credentials?.SessionToken}`,
+      '',
+    ].join('\n'),
+  );
+  const before = {
+    AWS_SHARED_CREDENTIALS_FILE: process.env.AWS_SHARED_CREDENTIALS_FILE,
+    AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE,
+  };
+  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', credentials);
+  vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'));
+  try {
+    const ledger = await readLedger(clientIn(S3Client, PRIMARY), vault.bucket, policy.name);
+    const newest = runIdsOf(ledger, 'export-secrets').at(-1) ?? '';
+    const io = captureIo();
+    const code = await recorder.as('VaultRestoreRole', () =>
+      runCli(
+        ['secrets', 'restore', '--run', newest, '--vault-profile', 'vault', '--policy', policyFile],
+        io,
+      ),
+    );
+    return { code, out: io.stdout(), err: io.stderr() };
+  } finally {
+    for (const [name, value] of Object.entries(before)) vi.stubEnv(name, value);
+  }
+}
+
 /** Runs a job's handler as its role, after noting the tags its deletions will be judged on. */
 async function runJob(job: keyof typeof JOBS, scheduledTime: Date) {
   await capture();
@@ -387,6 +443,7 @@ beforeAll(async () => {
   await runJob('drillJanitor', new Date(now - 60_000));
   await runJob('postureReport', new Date(now - 30_000));
   await runVaultJobs(shippedVault, vaultKey);
+  restoredFromTheVault = await restoreFromTheVault(shippedVault, file);
   await new Promise((resolve) => setTimeout(resolve, 50));
 
   const kmsId = (arn: string) => arn.split('/').pop() ?? '';
@@ -456,7 +513,7 @@ beforeAll(async () => {
       refs: { AlertTopic: vaultTopic, VaultBucket: 'vault' },
       arns: { VaultKey: vaultKey, AlertKey: 'alert-key' },
     },
-    [`VaultWriterRole${SHIPPED_ACCOUNT}`, ...VAULT_JOB_ROLES],
+    [`VaultWriterRole${SHIPPED_ACCOUNT}`, 'VaultRestoreRole', ...VAULT_JOB_ROLES],
   );
   vaultKeyPolicy = keyPolicy(VAULT_TEMPLATE, 'VaultKey', {
     account: (policy.vault as NonNullable<Policy['vault']>).account,
@@ -507,10 +564,13 @@ function requestsOf(role: string): IamRequest[] {
  */
 function vaultRequests(made: (c: RecordedCall) => boolean): IamRequest[] {
   const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
+  const vaultBucket = (policy.vault as NonNullable<Policy['vault']>).bucket;
   const w: CallWorld = {
     account: vaultAccount,
     tagsOf: () => ({}),
-    encryptionOf: () => undefined,
+    // Everything in the vault bucket is under the vault key, with the bucket's S3 Bucket Key.
+    encryptionOf: (bucket) =>
+      bucket === vaultBucket ? { kmsKeyId: vaultKey, ownContext: false } : undefined,
     canonical: (arn) => arn.replaceAll(ACCOUNT, SHIPPED_ACCOUNT),
   };
   return recorder.calls.filter(made).flatMap((c) => iamRequestsOf(c, w));
@@ -521,7 +581,10 @@ function vaultRequests(made: (c: RecordedCall) => boolean): IamRequest[] {
  * the vault account as the role too, outside any job, and runs the vault's own jobs there).
  */
 const productionInTheVault = (c: RecordedCall) =>
-  c.role !== undefined && !VAULT_JOB_ROLES.includes(c.role) && inTheVault(c);
+  c.role !== undefined &&
+  !VAULT_JOB_ROLES.includes(c.role) &&
+  c.role !== 'VaultRestoreRole' &&
+  inTheVault(c);
 
 describe('every scheduled job’s role, simulated against the packaged template', () => {
   it.each(Object.values(JOBS).map((j) => j.role))(
@@ -659,6 +722,40 @@ describe('every scheduled job’s role, simulated against the packaged template'
       expect(unused).toEqual([]);
     },
   );
+
+  it('VaultRestoreRole, in the vault stack, allows every call a restore from the vault made there, and grants nothing else', async () => {
+    // Prepare: the restore's calls in the vault account (its writes go to production, as usual)
+    const requests = vaultRequests((c) => c.role === 'VaultRestoreRole' && inTheVault(c));
+    const policies = vaultRoles.get('VaultRestoreRole') as RolePolicies;
+    const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
+
+    // Act
+    const denied: string[] = [];
+    for (const r of requests) {
+      const decision = await simulate(
+        policies,
+        r,
+        vaultAccount,
+        r.action.startsWith('kms:') ? vaultKeyPolicy : undefined,
+      );
+      if (decision !== 'Allowed')
+        denied.push(`${r.call}: ${r.action} on ${r.resource}: ${decision}`);
+    }
+    const used = new Set(requests.map((r) => r.action));
+    const unused = [...grantedActions(policies)].filter(
+      (action) => !used.has(action) && !(action in (GRANTED_FOR_OTHERS.VaultRestoreRole ?? {})),
+    );
+
+    // Assess: the restore planned from the vault's copy, listing, reading and opening only
+    expect(restoredFromTheVault.err).toBe('');
+    expect(restoredFromTheVault.code).toBe(0);
+    expect(restoredFromTheVault.out).toContain("read from the vault account's copy");
+    expect(used).toEqual(
+      new Set(['s3:ListBucketVersions', 's3:GetObjectVersion', 's3:GetObject', 'kms:Decrypt']),
+    );
+    expect(denied).toEqual([]);
+    expect(unused).toEqual([]);
+  });
 
   it('records what the retention role deleted and the hold it found, as the role may', async () => {
     // Assess: the run's record and the signed hold are there, written by the role itself
