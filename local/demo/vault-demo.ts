@@ -1,7 +1,8 @@
 import { KMS } from '@aws-sdk/client-kms';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { HeadObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
-import { rdsIn } from '../../shared/aws/clients.js';
+import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { clientIn, rdsIn } from '../../shared/aws/clients.js';
 import { rdsLimiter } from '../../shared/aws/rate-limiter.js';
 import { planDrill } from '../../shared/drills/drill-plan.js';
 import { silentLog } from '../../shared/observability/job-log.js';
@@ -9,7 +10,7 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { parseVaultPolicy } from '../../shared/policy/vault-policy.js';
 import { listManualSnapshots } from '../../shared/rds/snapshots.js';
 import { duration } from '../../shared/reports/report-text.js';
-import { openExport } from '../../shared/secrets/open-export.js';
+import { prepareRestore } from '../../shared/secrets/restore.js';
 import { vaultAccountOf } from '../../shared/vault-account/vault-account.js';
 import { runVaultRetention } from '../../shared/vault-account/vault-retention.js';
 import { runVaultVerification } from '../../shared/vault-account/vault-verification.js';
@@ -20,8 +21,8 @@ import { seedBucket, seedCredentials } from './recovery-seed.js';
 import { clientAs, seedDbNetwork, seedTopic } from './seed.js';
 
 /**
- * The vault bucket: what production's runs wrote there, locked, and the newest secrets export
- * opened by the vault with its own key alone (names only: values stay in memory).
+ * The vault bucket: what production's runs wrote there, locked; and a secret lost in production
+ * restored from the vault's copy of the newest export (values stay in memory).
  */
 async function vaultBucketDemo(
   ctx: RecoveryDemoContext,
@@ -50,18 +51,40 @@ async function vaultBucketDemo(
     `The vault bucket ${bucket} holds, below ${prefix}: ${[...byFolder].map(([f, n]) => `${n} ${f}`).join(', ')}; each locked in ${first?.ObjectLockMode ?? 'no'} mode until ${first?.ObjectLockRetainUntilDate?.toISOString().slice(0, 10) ?? '-'}.`,
   );
   const [run] = (await ctx.recorder.readRuns(policy.name, 'export-secrets', () => true)).slice(-1);
-  const artifact = run?.artifacts.exports[0];
-  if (!artifact) return;
-  const kms = await clientAs(vault.roleArn, KMS, region);
-  const payload = await openExport(
-    s3,
-    { ...artifact, bucket, key: `${prefix}${artifact.key}` },
-    vault.kmsKeyArn,
-    () => kms,
+  if (!run) return;
+  // Production's keys and buckets are what an attacker there reaches: a secret deleted in the
+  // primary region is restored from the vault's copy, opened with the vault's key alone.
+  const lost = 'prod/reports/tls-key';
+  const sm = clientIn(SecretsManagerClient, policy.regions.primary);
+  await sm.send(new DeleteSecretCommand({ SecretId: lost, ForceDeleteWithoutRecovery: true }));
+  const prepared = await prepareRestore(
+    {
+      sm,
+      site: 'primary',
+      from: {
+        vaultAccount: {
+          s3,
+          bucket,
+          root: prefix,
+          keyArn: vault.kmsKeyArn,
+          kms: await clientAs(vault.roleArn, KMS, region),
+        },
+      },
+    },
+    policy,
+    run.runId,
+  );
+  const outcomes = await prepared.apply();
+  line(
+    io.out,
+    `${lost} is deleted in ${policy.regions.primary}; restored from the vault's copy of ${run.runId} (lifeboat secrets restore --vault-profile), its record as first written there, its export opened with the vault's key:`,
   );
   line(
     io.out,
-    `The vault opens its copy of ${run?.runId} with its own key alone: ${payload.secrets.length} secrets (${payload.secrets.map((s) => s.name).join(', ')}), their values in memory only (lifeboat secrets restore --vault-profile restores them from here).`,
+    table(
+      ['SECRET', 'ACTION', 'RESULT'],
+      outcomes.map((o) => [o.name, o.action, [o.result, o.error].filter(Boolean).join(': ')]),
+    ),
   );
 }
 
