@@ -122,6 +122,10 @@ export async function secretsRestoreCommand(
     printJson(io, {
       runId: prepared.runId,
       region,
+      readFrom:
+        'vaultAccount' in from
+          ? `s3://${from.vaultAccount.bucket}/${from.vaultAccount.root}`
+          : `s3://${from.production.vault.bucket}/`,
       applied: Boolean(options.apply),
       items: outcomes ?? prepared.items,
     });
