@@ -303,14 +303,66 @@ export const ACCOUNT_ID = /^\d{12}$/;
 const CUSTOMER_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 
+const COPY_CAPS = { instance: 20, cluster: 5 };
+const QUOTAS = { instanceSnapshots: 100, clusterSnapshots: 100 };
+
+/** Cross-region copies in flight at once, per kind (RDS's and Aurora's own limits). */
+const copyCaps = z._default(
+  z.strictObject({
+    instance: z._default(
+      boundedInt(1, 20, 'must be 1-20 (RDS allows 20 copies in flight per region)'),
+      COPY_CAPS.instance,
+    ),
+    cluster: z._default(
+      boundedInt(1, 5, 'must be 1-5 (Aurora allows 5 copies in flight per region)'),
+      COPY_CAPS.cluster,
+    ),
+  }),
+  COPY_CAPS,
+);
+
+/** An account's manual snapshot quotas in a region, per kind. */
+const snapshotQuotas = z._default(
+  z.strictObject({
+    instanceSnapshots: z._default(
+      boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
+      QUOTAS.instanceSnapshots,
+    ),
+    clusterSnapshots: z._default(
+      boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
+      QUOTAS.clusterSnapshots,
+    ),
+  }),
+  QUOTAS,
+);
+
+/** A 12-digit account id, which YAML reads as a number unless quoted. */
+export const accountId = (what: string) =>
+  z
+    .string(`must be ${what}'s 12-digit id, quoted`)
+    .check(z.regex(ACCOUNT_ID, `must be ${what}'s 12-digit id, quoted`));
+
+/** A policy's name: part of every resource name its stack makes. */
+export const policyName = z
+  .string('must be a string')
+  .check(
+    z.regex(
+      /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/,
+      'must be 2-32 lowercase letters, digits or hyphens, starting with a letter',
+    ),
+  );
+
+/** The zone schedules run and calendar buckets are cut in. */
+export const timeZone = z
+  .string('must be an IANA time zone such as Europe/Berlin')
+  .check(z.refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin or UTC'));
+
 /**
  * The isolated vault account: Lifeboat shares each snapshot (or its DR copy) with it, copies it
  * there under the vault's own key through the role it assumes there, then stops sharing.
  */
 const vaultAccount = z.strictObject({
-  account: z
-    .string("must be the vault account's 12-digit id, quoted")
-    .check(z.regex(ACCOUNT_ID, "must be the vault account's 12-digit id, quoted")),
+  account: accountId('the vault account'),
   /** Where the vault's copies live: the primary or the DR region (default: the DR region). */
   region: z.optional(region),
   kmsKeyArn: z
@@ -348,54 +400,18 @@ const vaultAccount = z.strictObject({
       ),
   ),
   /** Copies in flight into the vault region at once, per kind (the vault account's own limits). */
-  copyCaps: z._default(
-    z.strictObject({
-      instance: z._default(
-        boundedInt(1, 20, 'must be 1-20 (RDS allows 20 copies in flight per region)'),
-        20,
-      ),
-      cluster: z._default(
-        boundedInt(1, 5, 'must be 1-5 (Aurora allows 5 copies in flight per region)'),
-        5,
-      ),
-    }),
-    { instance: 20, cluster: 5 },
-  ),
+  copyCaps,
   /** The vault account's manual snapshot quotas in its region (shared by every source account). */
-  quotas: z._default(
-    z.strictObject({
-      instanceSnapshots: z._default(
-        boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
-        100,
-      ),
-      clusterSnapshots: z._default(
-        boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
-        100,
-      ),
-    }),
-    { instanceSnapshots: 100, clusterSnapshots: 100 },
-  ),
+  quotas: snapshotQuotas,
 });
-
-const COPY_CAPS = { instance: 20, cluster: 5 };
-const QUOTAS = { instanceSnapshots: 100, clusterSnapshots: 100 };
 const VERIFICATION = { schedule: 'rate(1 day)', lookback: '7d', copyDeadline: '12h' };
 
 export const PolicySchema = z
   .strictObject(
     {
       version: z.literal(1, 'must be 1'),
-      name: z
-        .string('must be a string')
-        .check(
-          z.regex(
-            /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/,
-            'must be 2-32 lowercase letters, digits or hyphens, starting with a letter',
-          ),
-        ),
-      timeZone: z
-        .string('must be an IANA time zone such as Europe/Berlin')
-        .check(z.refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin or UTC')),
+      name: policyName,
+      timeZone,
       regions: z.strictObject({ primary: region, dr: region }).check(
         z.refine((r) => r.primary !== r.dr, {
           error: 'the DR region must differ from the primary region',
@@ -408,32 +424,8 @@ export const PolicySchema = z
       snapshots: z.strictObject({
         schedule: scheduleExpression,
         drKmsKeyArn: kmsKeyArn,
-        copyCaps: z._default(
-          z.strictObject({
-            instance: z._default(
-              boundedInt(1, 20, 'must be 1-20 (RDS allows 20 copies in flight per region)'),
-              COPY_CAPS.instance,
-            ),
-            cluster: z._default(
-              boundedInt(1, 5, 'must be 1-5 (Aurora allows 5 copies in flight per region)'),
-              COPY_CAPS.cluster,
-            ),
-          }),
-          COPY_CAPS,
-        ),
-        quotas: z._default(
-          z.strictObject({
-            instanceSnapshots: z._default(
-              boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
-              QUOTAS.instanceSnapshots,
-            ),
-            clusterSnapshots: z._default(
-              boundedInt(1, 100_000, 'must be a positive number of manual snapshots'),
-              QUOTAS.clusterSnapshots,
-            ),
-          }),
-          QUOTAS,
-        ),
+        copyCaps,
+        quotas: snapshotQuotas,
       }),
       rdsRequestsPerSecond: z._default(
         z

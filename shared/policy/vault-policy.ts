@@ -5,22 +5,18 @@ import { PolicyError } from './errors.js';
 import { readPackagedJson, readPolicySource } from './parse-policy.js';
 import { parseYamlText } from './policy-file.js';
 import {
-  ACCOUNT_ID,
+  accountId,
   boundedInt,
   duration,
   gfsRules,
-  isTimeZone,
+  policyName,
   region,
   scheduleExpression,
+  timeZone,
 } from './schema.js';
 
 /** The vault policy file used when none is named; LIFEBOAT_VAULT_POLICY names another. */
 export const DEFAULT_VAULT_POLICY_FILE = 'lifeboat.vault.yml';
-
-const accountId = (what: string) =>
-  z
-    .string(`must be ${what}'s 12-digit id, quoted`)
-    .check(z.regex(ACCOUNT_ID, `must be ${what}'s 12-digit id, quoted`));
 
 /**
  * The isolated vault account's own policy: which production accounts send to it, how long its
@@ -31,19 +27,10 @@ export const VaultPolicySchema = z
   .strictObject(
     {
       version: z.literal(1, 'must be 1'),
-      name: z
-        .string('must be a string')
-        .check(
-          z.regex(
-            /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/,
-            'must be 2-32 lowercase letters, digits or hyphens, starting with a letter',
-          ),
-        ),
+      name: policyName,
       account: accountId('the vault account'),
       region,
-      timeZone: z
-        .string('must be an IANA time zone such as Europe/Berlin')
-        .check(z.refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin or UTC')),
+      timeZone,
       /** The production accounts whose Lifeboat may send copies, each with its policy names. */
       sources: z
         .array(
