@@ -307,30 +307,14 @@ function sendToVaultAccess(vault: NonNullable<Policy['vault']>, region: string) 
     'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:${type}:lifeboat-*`,
   });
   return {
-    SnapshotRdsVaultPolicy: {
-      Type: 'AWS::IAM::RolePolicy',
-      Properties: {
-        RoleName: { Ref: 'SnapshotRdsRole' },
-        PolicyName: 'send-to-the-vault-account',
-        PolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'AssumeTheVaultWriterRole',
-              Effect: 'Allow',
-              Action: 'sts:AssumeRole',
-              Resource: vault.roleArn,
-            },
-            {
-              Sid: 'ShareLifeboatSnapshotsWithTheVault',
-              Effect: 'Allow',
-              Action: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
-              Resource: [own('snapshot'), own('cluster-snapshot')],
-            },
-          ],
-        },
+    SnapshotRdsVaultPolicy: assumeVaultRole(vault, 'SnapshotRdsRole', 'send-to-the-vault-account', [
+      {
+        Sid: 'ShareLifeboatSnapshotsWithTheVault',
+        Effect: 'Allow',
+        Action: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
+        Resource: [own('snapshot'), own('cluster-snapshot')],
       },
-    },
+    ]),
   };
 }
 
