@@ -21,6 +21,19 @@ export function copyKeyOf(site: Pick<DrVault, 'prefix'>, key: string): string {
   return `${site.prefix ?? ''}${key}`;
 }
 
+/** Stores bytes at one of the vault's keys in a copy of the vault: there, under its key. */
+export function storeCopy(
+  site: DrVault,
+  key: string,
+  body: Uint8Array,
+  extra: Omit<Parameters<typeof storeObject>[4], 'kmsKeyId'>,
+): ReturnType<typeof storeObject> {
+  return storeObject(site.s3, site.bucket, copyKeyOf(site, key), body, {
+    ...extra,
+    kmsKeyId: site.kmsKeyId,
+  });
+}
+
 /** The vault's DR copy, with a client in the DR region; undefined when the vault has none. */
 export function drVaultOf(vault: Vault, drS3: S3Client): DrVault | undefined {
   return vault.drBucket
@@ -67,9 +80,8 @@ export async function ensureDrCopies(
         : undefined;
       if (!bytes) throw new Error('the primary holds no readable first version');
       // Written whatever hides the key there (a delete marker): the DR region must hold it.
-      await storeObject(dr.s3, dr.bucket, target, bytes, {
+      await storeCopy(dr, key, bytes, {
         once: false,
-        kmsKeyId: dr.kmsKeyId,
         ...(extra.contentType ? { contentType: extra.contentType } : {}),
         ...(extra.ownKmsContext ? { ownKmsContext: true } : {}),
       });

@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import '../validation/zod.js';
 import type { RegionalRds } from '../aws/clients.js';
 import { mapWithLimit } from '../aws/concurrency.js';
-import { copyKeyOf, DrCopyError, type DrVault } from '../manifest/dr-copy.js';
+import { DrCopyError, type DrVault, storeCopy } from '../manifest/dr-copy.js';
 import { ManifestSignatureSchema } from '../manifest/manifest.js';
 import type { LedgerAccess } from '../manifest/manifest-ledger.js';
 import { checkDocument, signDocument } from '../manifest/manifest-signing.js';
@@ -133,10 +133,7 @@ export async function writeHold(
   for (const site of [access.dr, access.vaultCopy]) {
     if (!site) continue;
     try {
-      await storeObject(site.s3, site.bucket, copyKeyOf(site, key), body, {
-        ...extra,
-        kmsKeyId: site.kmsKeyId,
-      });
+      await storeCopy(site, key, body, extra);
     } catch (error) {
       throw new DrCopyError(key, errorSummary(error), site.label);
     }

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import { encryptMessage } from '../crypto/envelope.js';
-import { copyKeyOf, type DrVault, ensureDrCopies } from '../manifest/dr-copy.js';
+import { type DrVault, ensureDrCopies, storeCopy } from '../manifest/dr-copy.js';
 import {
   type ExportArtifact,
   newManifest,
@@ -193,12 +193,7 @@ export async function runExportJob(
   // The same bytes in the DR region, under its replica of the data key, and in the vault
   // account's bucket. A copy that fails is the run's failure (it alerts), not the record's:
   // verification judges the DR copy by itself.
-  await copyExport(deps, key, failures, (site) =>
-    storeObject(site.s3, site.bucket, copyKeyOf(site, key), ciphertext, {
-      once: true,
-      kmsKeyId: site.kmsKeyId,
-    }),
-  );
+  await copyExport(deps, key, failures, (site) => storeCopy(site, key, ciphertext, { once: true }));
   return {
     runId,
     outcome: 'written',

@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
 import type { RegionalRds } from '../aws/clients.js';
 import type { RateLimiter } from '../aws/rate-limiter.js';
-import { copyKeyOf, type DrVault } from '../manifest/dr-copy.js';
+import { copyKeyOf, type DrVault, storeCopy } from '../manifest/dr-copy.js';
 import {
   type Ledger,
   type LedgerAccess,
@@ -552,10 +552,7 @@ async function writeRecord(
   for (const site of [deps.drVault, deps.vaultAccount?.bucket]) {
     if (!site) continue;
     try {
-      await storeObject(site.s3, site.bucket, copyKeyOf(site, key), body, {
-        ...extra,
-        kmsKeyId: site.kmsKeyId,
-      });
+      await storeCopy(site, key, body, extra);
     } catch (error) {
       failures.push({
         subject: `${site.label ?? 'the DR region'}'s copy of the verification record of ${verification.runId}`,
