@@ -46,6 +46,7 @@ import {
 } from '../support/iam-roles.js';
 import { lambdaContext } from '../support/lambda-context.js';
 import { useLocalAws } from '../support/local-aws.js';
+import { stubVaultProfile } from '../support/vault-profile.js';
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
@@ -300,28 +301,11 @@ async function restoreFromTheVault(
   shipped: NonNullable<Policy['vault']>,
   policyFile: string,
 ): Promise<{ code: number; out: string; err: string }> {
-  const region = shipped.region ?? DR;
-  const assumed = await clientIn(STSClient, region).send(
-    new AssumeRoleCommand({ RoleArn: shipped.roleArn, RoleSessionName: 'lifeboat-restore' }),
-  );
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-iam-restore-'));
-  const credentials = join(dir, 'credentials');
-  writeFileSync(
-    credentials,
-    [
-      '[vault]',
-      `aws_access_key_id = ${assumed.Credentials?.AccessKeyId}`,
-      `aws_secret_access_key = ${assumed.Credentials?.SecretAccessKey}`,
-      `aws_session_token = ${assumed.Credentials?.SessionToken}`,
-      '',
-    ].join('\n'),
-  );
   const before = {
     AWS_SHARED_CREDENTIALS_FILE: process.env.AWS_SHARED_CREDENTIALS_FILE,
     AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE,
   };
-  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', credentials);
-  vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'));
+  await stubVaultProfile(shipped.roleArn, shipped.region ?? DR);
   try {
     const ledger = await readLedger(clientIn(S3Client, PRIMARY), vault.bucket, policy.name);
     const newest = runIdsOf(ledger, 'export-secrets').at(-1) ?? '';
@@ -586,6 +570,32 @@ const productionInTheVault = (c: RecordedCall) =>
   c.role !== 'VaultRestoreRole' &&
   inTheVault(c);
 
+/**
+ * Judges requests made in the vault account against a role of the vault template (the vault
+ * key's policy too, for KMS): what it denied, the actions used, and what it grants unused
+ * (but for the ones said why, under `excusedAs`).
+ */
+async function judgeInTheVault(role: string, requests: readonly IamRequest[], excusedAs = role) {
+  const policies = vaultRoles.get(role) as RolePolicies;
+  const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
+  const denied: string[] = [];
+  for (const r of requests) {
+    const decision = await simulate(
+      policies,
+      r,
+      vaultAccount,
+      r.action.startsWith('kms:') ? vaultKeyPolicy : undefined,
+    );
+    if (decision !== 'Allowed') denied.push(`${r.call}: ${r.action} on ${r.resource}: ${decision}`);
+  }
+  const used = new Set(requests.map((r) => r.action));
+  const excused = GRANTED_FOR_OTHERS[excusedAs] ?? {};
+  const unused = [...grantedActions(policies)].filter(
+    (action) => !used.has(action) && !(action in excused),
+  );
+  return { denied, used, unused };
+}
+
 describe('every scheduled job’s role, simulated against the packaged template', () => {
   it.each(Object.values(JOBS).map((j) => j.role))(
     '%s allows every call its function made',
@@ -642,27 +652,12 @@ describe('every scheduled job’s role, simulated against the packaged template'
   );
 
   it('VaultWriterRole, in the vault stack, allows every call production made in the vault', async () => {
-    // Prepare
-    const requests = vaultRequests(productionInTheVault);
-    const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
-
     // Act
-    const denied: string[] = [];
-    for (const r of requests) {
-      const decision = await simulate(
-        vaultRoles.get(`VaultWriterRole${SHIPPED_ACCOUNT}`) as RolePolicies,
-        r,
-        vaultAccount,
-        r.action.startsWith('kms:') ? vaultKeyPolicy : undefined,
-      );
-      if (decision !== 'Allowed')
-        denied.push(`${r.call}: ${r.action} on ${r.resource}: ${decision}`);
-    }
-    const used = new Set(requests.map((r) => r.action));
-    const excused = GRANTED_FOR_OTHERS.VaultWriterRole ?? {};
-    const unused = [
-      ...grantedActions(vaultRoles.get(`VaultWriterRole${SHIPPED_ACCOUNT}`) as RolePolicies),
-    ].filter((action) => !used.has(action) && !(action in excused));
+    const { denied, used, unused } = await judgeInTheVault(
+      `VaultWriterRole${SHIPPED_ACCOUNT}`,
+      vaultRequests(productionInTheVault),
+      'VaultWriterRole',
+    );
 
     // Assess: it shared, copied (both kinds) and listed there, and nothing else was needed
     expect([...used].sort()).toEqual([
@@ -682,27 +677,10 @@ describe('every scheduled job’s role, simulated against the packaged template'
   it.each(VAULT_JOB_ROLES)(
     '%s, in the vault stack, allows every call its job made there, and grants nothing else',
     async (role) => {
-      // Prepare
-      const requests = vaultRequests((c) => c.role === role);
-      const policies = vaultRoles.get(role) as RolePolicies;
-      const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
-
       // Act
-      const denied: string[] = [];
-      for (const r of requests) {
-        const decision = await simulate(
-          policies,
-          r,
-          vaultAccount,
-          r.action.startsWith('kms:') ? vaultKeyPolicy : undefined,
-        );
-        if (decision !== 'Allowed')
-          denied.push(`${r.call}: ${r.action} on ${r.resource}: ${decision}`);
-      }
-      const used = new Set(requests.map((r) => r.action));
-      const excused = GRANTED_FOR_OTHERS[role] ?? {};
-      const unused = [...grantedActions(policies)].filter(
-        (action) => !used.has(action) && !(action in excused),
+      const { denied, used, unused } = await judgeInTheVault(
+        role,
+        vaultRequests((c) => c.role === role),
       );
 
       // Assess: it listed both kinds of copy and stored its report under the vault key; the
@@ -724,26 +702,10 @@ describe('every scheduled job’s role, simulated against the packaged template'
   );
 
   it('VaultRestoreRole, in the vault stack, allows every call a restore from the vault made there, and grants nothing else', async () => {
-    // Prepare: the restore's calls in the vault account (its writes go to production, as usual)
-    const requests = vaultRequests((c) => c.role === 'VaultRestoreRole' && inTheVault(c));
-    const policies = vaultRoles.get('VaultRestoreRole') as RolePolicies;
-    const vaultAccount = (policy.vault as NonNullable<Policy['vault']>).account;
-
-    // Act
-    const denied: string[] = [];
-    for (const r of requests) {
-      const decision = await simulate(
-        policies,
-        r,
-        vaultAccount,
-        r.action.startsWith('kms:') ? vaultKeyPolicy : undefined,
-      );
-      if (decision !== 'Allowed')
-        denied.push(`${r.call}: ${r.action} on ${r.resource}: ${decision}`);
-    }
-    const used = new Set(requests.map((r) => r.action));
-    const unused = [...grantedActions(policies)].filter(
-      (action) => !used.has(action) && !(action in (GRANTED_FOR_OTHERS.VaultRestoreRole ?? {})),
+    // Act: the restore's calls in the vault account (its writes go to production, as usual)
+    const { denied, used, unused } = await judgeInTheVault(
+      'VaultRestoreRole',
+      vaultRequests((c) => c.role === 'VaultRestoreRole' && inTheVault(c)),
     );
 
     // Assess: the restore planned from the vault's copy, listing, reading and opening only

@@ -22,7 +22,6 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../../cli/main.js';
@@ -60,6 +59,7 @@ import { runVerificationJob } from '../../shared/verification/verification-job.j
 import { captureIo } from '../support/capture-io.js';
 import { useLocalAws } from '../support/local-aws.js';
 import { fixturePolicy } from '../support/policy.js';
+import { stubVaultProfile } from '../support/vault-profile.js';
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
@@ -488,28 +488,7 @@ describe('the isolated vault account, against the local AWS with two accounts', 
     const dir = mkdtempSync(join(tmpdir(), 'lifeboat-vault-restore-'));
     const policyFile = join(dir, 'policy.yml');
     writeFileSync(policyFile, stringify(exportPolicy));
-    const assumed = await clientIn(STSClient, DR).send(
-      new AssumeRoleCommand({
-        RoleArn: `arn:aws:iam::${VAULT}:role/vault-admin`,
-        RoleSessionName: 'restore',
-      }),
-    );
-    const credentials = join(dir, 'credentials');
-    writeFileSync(
-      credentials,
-      [
-        '[vault]',
-        `aws_access_key_id = ${assumed.Credentials?.AccessKeyId}`,
-        `aws_secret_access_key = ${assumed.Credentials?.SecretAccessKey}`,
-        `aws_session_token = ${assumed.Credentials?.SessionToken}`,
-        '[production]',
-        `aws_access_key_id = ${process.env.AWS_ACCESS_KEY_ID}`,
-        `aws_secret_access_key = ${process.env.AWS_SECRET_ACCESS_KEY}`,
-        '',
-      ].join('\n'),
-    );
-    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', credentials);
-    vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'config'));
+    await stubVaultProfile(`arn:aws:iam::${VAULT}:role/vault-admin`, DR);
     const sm = clientIn(SecretsManagerClient, PRIMARY);
     await sm.send(
       new DeleteSecretCommand({
