@@ -1,6 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { MotoMissingError, startLocalAws } from '../../local/aws/local-aws.js';
 
+/** A client config acting in another account: the local AWS gives an assumed role's calls to it. */
+async function asRoleOf(
+  config: {
+    region: string;
+    endpoint: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  },
+  roleArn: string,
+) {
+  const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
+  const assumed = await new STSClient(config).send(
+    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'test' }),
+  );
+  return {
+    ...config,
+    credentials: {
+      accessKeyId: assumed.Credentials?.AccessKeyId ?? '',
+      secretAccessKey: assumed.Credentials?.SecretAccessKey ?? '',
+      sessionToken: assumed.Credentials?.SessionToken ?? '',
+    },
+  };
+}
+
 describe('startLocalAws', () => {
   it('says how to install moto when moto_server is missing', async () => {
     // Act
@@ -80,7 +103,6 @@ describe('the local AWS, across accounts', () => {
       await import('@aws-sdk/client-rds');
     const { ModifyDBSnapshotAttributeCommand, RestoreDBInstanceFromDBSnapshotCommand } =
       await import('@aws-sdk/client-rds');
-    const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
     const aws = await startLocalAws();
     const config = {
       region: 'eu-west-1',
@@ -89,20 +111,7 @@ describe('the local AWS, across accounts', () => {
     };
     try {
       const owner = new RDSClient(config);
-      const assumed = await new STSClient(config).send(
-        new AssumeRoleCommand({
-          RoleArn: 'arn:aws:iam::222233334444:role/vault',
-          RoleSessionName: 'vault',
-        }),
-      );
-      const other = new RDSClient({
-        ...config,
-        credentials: {
-          accessKeyId: assumed.Credentials?.AccessKeyId ?? '',
-          secretAccessKey: assumed.Credentials?.SecretAccessKey ?? '',
-          sessionToken: assumed.Credentials?.SessionToken ?? '',
-        },
-      });
+      const other = new RDSClient(await asRoleOf(config, 'arn:aws:iam::222233334444:role/vault'));
       await owner.send(
         new CreateDBInstanceCommand({
           DBInstanceIdentifier: 'db',
@@ -161,7 +170,6 @@ describe('the local AWS, across accounts with KMS', () => {
     const { KMSClient, CreateKeyCommand, EncryptCommand, DecryptCommand } = await import(
       '@aws-sdk/client-kms'
     );
-    const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
     const aws = await startLocalAws();
     const config = {
       region: 'eu-west-1',
@@ -169,20 +177,7 @@ describe('the local AWS, across accounts with KMS', () => {
       credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     };
     try {
-      const assumed = await new STSClient(config).send(
-        new AssumeRoleCommand({
-          RoleArn: 'arn:aws:iam::222233334444:role/v',
-          RoleSessionName: 'v',
-        }),
-      );
-      const other = new KMSClient({
-        ...config,
-        credentials: {
-          accessKeyId: assumed.Credentials?.AccessKeyId ?? '',
-          secretAccessKey: assumed.Credentials?.SecretAccessKey ?? '',
-          sessionToken: assumed.Credentials?.SessionToken ?? '',
-        },
-      });
+      const other = new KMSClient(await asRoleOf(config, 'arn:aws:iam::222233334444:role/v'));
       const key = (await other.send(new CreateKeyCommand({}))).KeyMetadata?.Arn ?? '';
 
       // Act
