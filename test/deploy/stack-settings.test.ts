@@ -24,6 +24,21 @@ beforeAll(async () => {
 });
 const env = { LIFEBOAT_POLICY: 'policy.yml' };
 
+/** The DR region's stack settings, with the primary's key ARNs as parameters. */
+const drStackSettings = () =>
+  stackSettings(
+    {
+      region: 'eu-west-1',
+      param: [
+        'dataKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-a',
+        'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
+      ],
+    },
+    definitions,
+    env,
+    serviceDir,
+  );
+
 beforeEach(() => {
   serviceDir = mkdtempSync(join(tmpdir(), 'lifeboat-service-'));
   copyFileSync(FIXTURE_POLICY_FILE, join(serviceDir, 'policy.yml'));
@@ -62,18 +77,7 @@ describe('stack settings derived from the policy', () => {
 
   it('deploys the DR region with schedules off and replicas of the primary keys', () => {
     // Act
-    const settings = stackSettings(
-      {
-        region: 'eu-west-1',
-        param: [
-          'dataKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-a',
-          'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
-        ],
-      },
-      definitions,
-      env,
-      serviceDir,
-    );
+    const settings = drStackSettings();
 
     // Assess
     expect(settings.role).toBe('dr');
@@ -96,17 +100,9 @@ describe('stack settings derived from the policy', () => {
       join(serviceDir, 'policy.yml'),
       `${text}\nvault:\n  account: "444455556666"\n  kmsKeyArn: arn:aws:kms:eu-west-1:444455556666:key/v\n  roleArn: arn:aws:iam::444455556666:role/lifeboat-vault-123456789012-v\n`,
     );
-    const dr = {
-      region: 'eu-west-1',
-      param: [
-        'dataKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-a',
-        'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
-      ],
-    };
-
     // Act
     const primary = stackSettings({}, definitions, env, serviceDir);
-    const drStack = stackSettings(dr, definitions, env, serviceDir);
+    const drStack = drStackSettings();
 
     // Assess
     expect(Object.keys(primary.keyResources)).toContain('SnapshotRdsVaultPolicy');
@@ -133,18 +129,7 @@ describe('stack settings derived from the policy', () => {
       join(serviceDir, 'policy.yml'),
       `${text}\nvault:\n  account: "444455556666"\n  kmsKeyArn: arn:aws:kms:eu-west-1:444455556666:key/v\n  roleArn: arn:aws:iam::444455556666:role/lifeboat-vault-123456789012-v\n`,
     );
-    const settings = stackSettings(
-      {
-        region: 'eu-west-1',
-        param: [
-          'dataKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-a',
-          'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
-        ],
-      },
-      definitions,
-      env,
-      serviceDir,
-    );
+    const settings = drStackSettings();
     const document = JSON.parse(
       JSON.stringify(
         (
@@ -267,18 +252,7 @@ describe('stack settings derived from the policy', () => {
   it('alarms when a scheduled job has gone too long without a run that succeeded', () => {
     // Act
     const primary = stackSettings({}, definitions, env, serviceDir);
-    const dr = stackSettings(
-      {
-        region: 'eu-west-1',
-        param: [
-          'dataKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-a',
-          'manifestKeyArn=arn:aws:kms:eu-central-1:1:key/mrk-b',
-        ],
-      },
-      definitions,
-      env,
-      serviceDir,
-    );
+    const dr = drStackSettings();
 
     // Assess: the daily snapshot job, 24 h and a margin of 2.4 h, in hourly periods
     expect(primary.heartbeatAlarms.SnapshotRdsHeartbeatAlarm).toMatchObject({
