@@ -140,6 +140,26 @@ const deps = () => ({
   vault: vaultAccountOf(policy.vault as NonNullable<Policy['vault']>, DR, 'test-snapshots'),
 });
 
+/** The test's policy with a secrets export of prod/ secrets. */
+const exportPolicy = (): Policy => ({
+  ...policy,
+  secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'], allowEmpty: false },
+});
+
+/** A secrets export run for the slot at `time`, recorded (and copied) as production does. */
+const exportAt = (time: Date) =>
+  runExportJob(
+    {
+      sm: clientIn(SecretsManagerClient, PRIMARY),
+      s3: clientIn(S3Client, PRIMARY),
+      vault,
+      recorder,
+      log: silentLog,
+    },
+    exportPolicy(),
+    slotOf(time),
+  );
+
 describe('the isolated vault account, against the local AWS with two accounts', () => {
   it('copies each DR copy into the vault account under the vault key, then stops sharing it', async () => {
     // Act: three daily runs
@@ -239,24 +259,9 @@ describe('the isolated vault account, against the local AWS with two accounts', 
   it('writes each secrets export there too, as the same bytes, with its record', async () => {
     // Prepare
     await seedSecret(PRIMARY, 'prod/orders/db-password', 'vault-test-value-1');
-    const exportPolicy: Policy = {
-      ...policy,
-      secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'], allowEmpty: false },
-    };
-    const slot = slotOf(new Date(Date.UTC(2026, 10, 3, 2)));
 
     // Act
-    const result = await runExportJob(
-      {
-        sm: clientIn(SecretsManagerClient, PRIMARY),
-        s3: clientIn(S3Client, PRIMARY),
-        vault,
-        recorder,
-        log: silentLog,
-      },
-      exportPolicy,
-      slot,
-    );
+    const result = await exportAt(new Date(Date.UTC(2026, 10, 3, 2)));
 
     // Assess
     expect(result.failures).toEqual([]);
@@ -468,26 +473,12 @@ describe('the isolated vault account, against the local AWS with two accounts', 
   it('restores secrets from the vault account’s copy when production’s copies are gone, and refuses a tampered one', async () => {
     // Prepare: an export sent to the vault; then an attacker in production deletes the secret and
     // hides the export in both of production's buckets (a delete marker is all Object Lock allows)
-    const exportPolicy: Policy = {
-      ...policy,
-      secrets: { schedule: 'cron(0 2 * * ? *)', namePrefixes: ['prod/'], allowEmpty: false },
-    };
     await seedSecret(PRIMARY, 'prod/payments/api-key', 'vault-restore-value');
-    const exported = await runExportJob(
-      {
-        sm: clientIn(SecretsManagerClient, PRIMARY),
-        s3: clientIn(S3Client, PRIMARY),
-        vault,
-        recorder,
-        log: silentLog,
-      },
-      exportPolicy,
-      slotOf(new Date(Date.UTC(2026, 10, 5, 2))),
-    );
+    const exported = await exportAt(new Date(Date.UTC(2026, 10, 5, 2)));
     expect(exported.failures).toEqual([]);
     const dir = mkdtempSync(join(tmpdir(), 'lifeboat-vault-restore-'));
     const policyFile = join(dir, 'policy.yml');
-    writeFileSync(policyFile, stringify(exportPolicy));
+    writeFileSync(policyFile, stringify(exportPolicy()));
     await stubVaultProfile(`arn:aws:iam::${VAULT}:role/vault-admin`, DR);
     const sm = clientIn(SecretsManagerClient, PRIMARY);
     await sm.send(
