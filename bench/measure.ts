@@ -1,4 +1,24 @@
 import { performance } from 'node:perf_hooks';
+import { type LocalAws, startLocalAws } from '../local/aws/local-aws.js';
+import { forgetClients } from '../shared/aws/clients.js';
+
+/**
+ * A local AWS for one bench section, which the SDK reaches through AWS_ENDPOINT_URL with dummy
+ * credentials (and `region`, when given). Clients made for an earlier section's local AWS, gone
+ * by now, are forgotten.
+ */
+export async function benchAws(region?: string): Promise<LocalAws> {
+  const aws = await startLocalAws();
+  forgetClients();
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...(region ? { AWS_REGION: region } : {}),
+  });
+  return aws;
+}
 
 /** Median wall time of `runs` calls, in milliseconds, after one warm-up call. */
 export async function medianMs(

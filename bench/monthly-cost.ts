@@ -4,13 +4,13 @@ import { definition as exportSecrets } from '../functions/export-secrets.js';
 import { definition as postureReport } from '../functions/posture-report.js';
 import { definition as snapshotRds } from '../functions/snapshot-rds.js';
 import { definition as verifyManifest } from '../functions/verify-manifest.js';
-import { startLocalAws } from '../local/aws/local-aws.js';
 import { seedInstance, seedKey, seedSecret, seedVault } from '../local/demo/seed.js';
-import { forgetClients, rdsIn } from '../shared/aws/clients.js';
+import { rdsIn } from '../shared/aws/clients.js';
 import { localJobEnvironment } from '../shared/jobs/local-environment.js';
 import { loadPolicyFile } from '../shared/policy/policy-file.js';
 import { firesBetween, parseSchedule } from '../shared/policy/schedule-expression.js';
 import type { Policy } from '../shared/policy/schema.js';
+import { benchAws } from './measure.js';
 
 /**
  * What Lifeboat costs a month for 10 and 100 databases: the AWS calls each scheduled job makes,
@@ -95,14 +95,7 @@ interface JobCost {
 
 /** One run of each scheduled job against a local AWS holding `databases` databases. */
 async function measureJobs(policy: Policy, databases: number): Promise<JobCost[]> {
-  const aws = await startLocalAws();
-  forgetClients();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_ACCESS_KEY_ID: 'cost',
-    AWS_SECRET_ACCESS_KEY: 'cost',
-    AWS_REGION: PRIMARY,
-  });
+  const aws = await benchAws(PRIMARY);
   try {
     const drKey = await seedKey(DR);
     // The vault account's costs are its own (its key, its copies' storage, two daily runs).

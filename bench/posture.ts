@@ -1,14 +1,13 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
-import { startLocalAws } from '../local/aws/local-aws.js';
 import { seedInstance, seedKey, seedVault } from '../local/demo/seed.js';
-import { clientIn, forgetClients, rdsIn } from '../shared/aws/clients.js';
+import { clientIn, rdsIn } from '../shared/aws/clients.js';
 import { parsePolicyText } from '../shared/policy/policy-file.js';
 import type { DrillPoint } from '../shared/posture/drill-history.js';
 import { type DatabasePosture, readPosture } from '../shared/posture/posture.js';
 import { type PostureReportData, renderPostureReport } from '../shared/posture/report-page.js';
-import { countCalls, medianMs, verdict } from './measure.js';
+import { benchAws, countCalls, medianMs, verdict } from './measure.js';
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
@@ -29,15 +28,7 @@ export async function benchPosture(): Promise<string[]> {
 async function postureOf1000(): Promise<string[]> {
   // moto refuses a region's 1,001st snapshot, as RDS's default quota would hold 100.
   process.env.MOTO_RDS_SNAPSHOT_LIMIT ??= '5000';
-  const aws = await startLocalAws();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
-  // Clients made for an earlier section's local AWS would still point to it.
-  forgetClients();
+  const aws = await benchAws();
   try {
     const policy = parsePolicyText(
       `version: 1

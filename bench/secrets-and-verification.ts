@@ -3,7 +3,6 @@ import { KMS, KMSClient } from '@aws-sdk/client-kms';
 import { CopyDBSnapshotCommand, CreateDBSnapshotCommand, RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { startLocalAws } from '../local/aws/local-aws.js';
 import { seedInstance, seedKey, seedSecret, seedVault } from '../local/demo/seed.js';
 import { clientIn, rdsIn } from '../shared/aws/clients.js';
 import { RateLimiter } from '../shared/aws/rate-limiter.js';
@@ -18,7 +17,7 @@ import { runRetentionJob } from '../shared/retention/retention-job.js';
 import { runExportJob } from '../shared/secrets/export-job.js';
 import { deepExportCheck } from '../shared/verification/deep-export-check.js';
 import { runVerificationJob } from '../shared/verification/verification-job.js';
-import { countCalls, verdict } from './measure.js';
+import { benchAws, countCalls, verdict } from './measure.js';
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
@@ -48,13 +47,7 @@ verification: { lookback: 1y }
  * artifacts (100 exports, 450 snapshots, 450 DR copies) in default and deep mode.
  */
 export async function benchSecretsAndVerification(): Promise<string[]> {
-  const aws = await startLocalAws();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  const aws = await benchAws();
   try {
     const policy = benchPolicy(await seedKey(DR));
     const vault = await seedVault(policy, '123456789012');

@@ -1,4 +1,3 @@
-import { startLocalAws } from '../local/aws/local-aws.js';
 import { type HealthServer, startHealthServer } from '../local/demo/health-server.js';
 import {
   type DataEndpoint,
@@ -22,12 +21,12 @@ import {
   runRecoveryLocally,
 } from '../local/step-functions/recovery-tasks.js';
 import { createLocalAuthority } from '../local/tls/local-authority.js';
-import { forgetClients, rdsIn } from '../shared/aws/clients.js';
+import { rdsIn } from '../shared/aws/clients.js';
 import { drillConnect } from '../shared/drills/drill-connect.js';
 import { slotOf } from '../shared/naming/slot.js';
 import { parsePolicyText } from '../shared/policy/policy-file.js';
 import type { Policy } from '../shared/policy/schema.js';
-import { median, verdict } from './measure.js';
+import { benchAws, median, verdict } from './measure.js';
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
@@ -109,16 +108,7 @@ function after(execution: LocalExecution, state: string): number {
  * orchestration overhead once the database is ready, and the largest state payload.
  */
 export async function benchStateMachines(): Promise<string[]> {
-  const aws = await startLocalAws();
-  // Clients made by earlier sections point at their own local AWS, gone by now.
-  forgetClients();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_REGION: PRIMARY,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  const aws = await benchAws(PRIMARY);
   let postgres: LocalPostgres | undefined;
   let mariadb: LocalMariadb | undefined;
   const authority = createLocalAuthority();

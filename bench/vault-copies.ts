@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { CreateDBSnapshotCommand } from '@aws-sdk/client-rds';
-import { startLocalAws } from '../local/aws/local-aws.js';
 import { seedInstance, seedKeyAs } from '../local/demo/seed.js';
-import { clientIn, forgetClients, rdsIn } from '../shared/aws/clients.js';
+import { clientIn, rdsIn } from '../shared/aws/clients.js';
 import { keyBook } from '../shared/aws/key-states.js';
 import { RateLimiter } from '../shared/aws/rate-limiter.js';
 import { slotOf, snapshotIdentifier } from '../shared/naming/slot.js';
@@ -13,7 +12,7 @@ import { listManualSnapshots } from '../shared/rds/snapshots.js';
 import type { Target } from '../shared/rds/targets.js';
 import { sendToVault } from '../shared/snapshots/vault-copies.js';
 import { vaultAccountOf } from '../shared/vault-account/vault-account.js';
-import { countCalls } from './measure.js';
+import { benchAws, countCalls } from './measure.js';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '123456789012';
@@ -30,14 +29,7 @@ const SLOTS = 10;
  */
 export async function benchVaultCopies(): Promise<string[]> {
   process.env.MOTO_RDS_SNAPSHOT_LIMIT ??= '5000';
-  const aws = await startLocalAws();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
-  forgetClients();
+  const aws = await benchAws();
   try {
     const source = rdsIn(REGION);
     const targets: Target[] = [];
