@@ -6,6 +6,7 @@ import type { JobEnvironment, ScheduledJob } from '../shared/jobs/job-definition
 import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
 import { policyRds, vaultAccountFor } from '../shared/jobs/job-wiring.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
+import { drVaultOf } from '../shared/manifest/dr-copy.js';
 import { backupBucketName } from '../shared/naming/stack.js';
 import {
   OBJECTIVES_MISSED_METRIC,
@@ -18,35 +19,16 @@ import {
   type PostureJobResult,
   runPostureJob,
 } from '../shared/posture/posture-job.js';
+import { vaultBucketOf } from '../shared/vault-account/vault-account.js';
 
 /** Where the posture page is copied: the DR region's bucket, and the vault account's. */
 function postureCopies(env: JobEnvironment): NonNullable<PostureJobDeps['copies']> {
   const policy = env.policy();
-  const drBucket = env.vault().drBucket;
+  const dr = drVaultOf(env.vault(), clientIn(S3Client, policy.regions.dr));
   const reached = policy.vault?.bucket ? vaultAccountFor(env, 'lifeboat-posture') : undefined;
-  const vaultBucket = policy.vault?.bucket;
-  return [
-    ...(drBucket
-      ? [
-          async () => ({
-            s3: clientIn(S3Client, policy.regions.dr),
-            bucket: drBucket,
-            prefix: '',
-            label: "the DR region's copy",
-          }),
-        ]
-      : []),
-    ...(reached && vaultBucket
-      ? [
-          async () => ({
-            s3: reached.s3,
-            bucket: vaultBucket,
-            prefix: `sources/${env.account}/`,
-            label: "the vault account's copy",
-          }),
-        ]
-      : []),
-  ];
+  const inVault =
+    reached && policy.vault ? vaultBucketOf(policy.vault, env.account, reached) : undefined;
+  return [dr, inVault].filter((site) => site !== undefined);
 }
 
 /** Measures every database against its objectives, enforces continuous backups, reports. */

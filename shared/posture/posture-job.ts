@@ -1,6 +1,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { JobFailure } from '../alerts/failure-alert.js';
+import { type DrVault, storeCopy } from '../manifest/dr-copy.js';
 import { errorSummary, type JobLog } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import { readAgeHistory } from './age-history.js';
@@ -16,16 +17,8 @@ import { type PostureReportData, renderPostureReport } from './report-page.js';
 export interface PostureJobDeps extends ContinuousProtectionDeps, PostureDeps {
   /** Where the posture is published: the stack's bucket. */
   readonly store: { readonly s3: S3Client; readonly bucket: string };
-  /**
-   * Where it is copied: the DR region's bucket, and the vault account's (below this account's
-   * prefix, reached when first written).
-   */
-  readonly copies?: readonly (() => Promise<{
-    readonly s3: S3Client;
-    readonly bucket: string;
-    readonly prefix: string;
-    readonly label: string;
-  }>)[];
+  /** Where it is copied: the DR region's bucket, and the vault account's. */
+  readonly copies?: readonly DrVault[];
   /** Where the posture's history is read: the metrics it published before. */
   readonly metrics: CloudWatchClient;
   readonly log: JobLog;
@@ -106,23 +99,26 @@ export async function runPostureJob(
   const html = postureKey(policy.name, 'posture.html');
   const all: JobFailure[] = [...failures];
   const put = async (key: string, body: string, contentType: string) => {
-    const send = (s3: S3Client, bucket: string, name: string) =>
-      s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: name, Body: body, ContentType: contentType }),
-      );
     try {
-      await send(deps.store.s3, deps.store.bucket, key);
+      await deps.store.s3.send(
+        new PutObjectCommand({
+          Bucket: deps.store.bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+        }),
+      );
     } catch (error) {
       all.push({ subject: `the posture report ${key}`, error: errorSummary(error) });
     }
-    for (const copy of deps.copies ?? []) {
-      let label = 'a copy';
+    for (const site of deps.copies ?? []) {
       try {
-        const site = await copy();
-        label = site.label;
-        await send(site.s3, site.bucket, `${site.prefix}${key}`);
+        await storeCopy(site, key, Buffer.from(body), { once: false, contentType });
       } catch (error) {
-        all.push({ subject: `${label} of the posture report ${key}`, error: errorSummary(error) });
+        all.push({
+          subject: `${site.label ?? 'the DR region'}'s copy of the posture report ${key}`,
+          error: errorSummary(error),
+        });
       }
     }
   };

@@ -137,8 +137,16 @@ describe('posture', () => {
     const stored = await clientIn(S3Client, PRIMARY).send(
       new GetObjectCommand({ Bucket: vault.bucket, Key: postureKey(policy.name, 'posture.json') }),
     );
-    const json = JSON.parse((await stored.Body?.transformToString()) ?? '{}');
-    expect(json.posture.databases).toHaveLength(3);
+    const text = (await stored.Body?.transformToString()) ?? '{}';
+    expect(JSON.parse(text).posture.databases).toHaveLength(3);
+    // The DR region's bucket holds the same page, to read with the primary region gone.
+    const copy = await clientIn(S3Client, DR).send(
+      new GetObjectCommand({
+        Bucket: vault.drBucket,
+        Key: postureKey(policy.name, 'posture.json'),
+      }),
+    );
+    expect(await copy.Body?.transformToString()).toBe(text);
   });
 
   it('shows it with lifeboat status, and exits 1 while an objective is missed', async () => {
