@@ -26,14 +26,12 @@ export const definition: StateMachineTask<ReportSink, Awaited<ReturnType<typeof 
   writesReports: true,
   wire: (env) => reportSinkIn(env, vaultReportCopy(env, 'lifeboat-drill-report')),
   run: async (sink, event, env) => {
-    // A drill of the vault's copy ends its share, as the role that shared it.
+    // A drill of the vault's copy ends its share, as the vault's role that shared it.
     const endShare = async (copy: NonNullable<DrillPlan['vaultCopy']>) => {
-      const vault = vaultAccountOf(
-        { account: copy.account, roleArn: copy.roleArn, kmsKeyArn: '' },
-        env.region,
-        'lifeboat-drill-report',
-      );
-      await setSnapshotShared(vault.rds, copy.kind, copy.snapshotId, copy.sharedWith, false);
+      const vault = env.policy().vault;
+      if (!vault) throw new Error('the policy names no vault account to end the share in');
+      const reached = vaultAccountOf(vault, env.region, 'lifeboat-drill-report');
+      await setSnapshotShared(reached.rds, copy.kind, copy.snapshotId, copy.sharedWith, false);
     };
     const reported = await reportDrill(sink, event, env.now(), endShare);
     env.log.info('drill report', { drillId: reported.report.drillId, ...reported.summary });
