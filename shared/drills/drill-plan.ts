@@ -179,15 +179,7 @@ async function vaultRestore(
   );
   await setSnapshotShared(vault.rds, chosen.kind, chosen.id, ownAccount, true);
   return {
-    kind: chosen.kind,
-    engine: chosen.engine ?? 'postgres',
-    snapshot: {
-      id: chosen.id,
-      arn: chosen.arn,
-      time: (chosen.time as Date).toISOString(),
-      verifiedAt: null,
-    },
-    pointInTime: null,
+    ...fromSnapshot(chosen, null),
     vaultCopy: {
       account: vault.account,
       roleArn: policy.vault.roleArn,
@@ -220,6 +212,11 @@ async function snapshotRestore(
     deps.random ?? Math.random,
     deps.rds.region,
   );
+  return fromSnapshot(chosen, chosen.verifiedAt?.toISOString() ?? null);
+}
+
+/** A drill of a snapshot: what it restores, and the time its data is from. */
+function fromSnapshot(chosen: SnapshotRecord, verifiedAt: string | null): Chosen {
   return {
     kind: chosen.kind,
     engine: chosen.engine ?? 'postgres',
@@ -227,7 +224,7 @@ async function snapshotRestore(
       id: chosen.id,
       arn: chosen.arn,
       time: (chosen.time as Date).toISOString(),
-      verifiedAt: chosen.verifiedAt?.toISOString() ?? null,
+      verifiedAt,
     },
     pointInTime: null,
   };
