@@ -212,14 +212,9 @@ async function sendSnapshotsToVault(
   const sources =
     region === policy.regions.primary
       ? primary
-      : dr.filter((s) => {
-          const own = ownSnapshot(s, targets);
-          return (
-            own !== undefined &&
-            (s.copiedFrom === undefined ||
-              s.copiedFrom === snapshotArn(policy.regions.primary, account, s.kind, s.id))
-          );
-        });
+      : dr.filter(
+          (s) => ownSnapshot(s, targets) !== undefined && copiedByLifeboat(s, policy, account),
+        );
   return sendToVault(
     {
       source: region === policy.regions.primary ? deps.primary : deps.dr,
@@ -269,6 +264,17 @@ async function keysAtRisk(
   return failures;
 }
 
+/**
+ * Whether a DR snapshot with Lifeboat's name is Lifeboat's copy of its primary snapshot: real
+ * RDS names a copy's source, and one copied from elsewhere is not Lifeboat's copy.
+ */
+function copiedByLifeboat(s: SnapshotRecord, policy: Policy, account: string): boolean {
+  return (
+    s.copiedFrom === undefined ||
+    s.copiedFrom === snapshotArn(policy.regions.primary, account, s.kind, s.id)
+  );
+}
+
 /** The slot's snapshots, their DR copies and their vault copies, as the regions hold them. */
 function artifactsOf(
   policy: Policy,
@@ -303,9 +309,8 @@ function artifactsOf(
   });
   const drCopies = held.dr.flatMap((s): DrCopyArtifact[] => {
     const own = ofSlot(s);
+    if (!own || !copiedByLifeboat(s, policy, account)) return [];
     const sourceArn = snapshotArn(policy.regions.primary, account, s.kind, s.id);
-    // Real RDS names a copy's source; one copied from elsewhere is not Lifeboat's copy.
-    if (!own || (s.copiedFrom !== undefined && s.copiedFrom !== sourceArn)) return [];
     return [
       {
         arn: s.arn,
