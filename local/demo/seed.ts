@@ -115,7 +115,19 @@ export async function seedVaultBucketAs(
   region: string,
   bucket: string,
 ): Promise<void> {
-  const s3 = await clientAs(roleArn, S3Client, region);
+  await seedLockedBucket(await clientAs(roleArn, S3Client, region), region, bucket, {
+    mode: 'COMPLIANCE',
+    days: 1,
+  });
+}
+
+/** A bucket with Object Lock on and a default retention, as the stacks make theirs. */
+async function seedLockedBucket(
+  s3: S3Client,
+  region: string,
+  bucket: string,
+  lock: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number },
+): Promise<void> {
   await s3.send(
     new CreateBucketCommand({
       Bucket: bucket,
@@ -128,7 +140,7 @@ export async function seedVaultBucketAs(
       Bucket: bucket,
       ObjectLockConfiguration: {
         ObjectLockEnabled: 'Enabled',
-        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 1 } },
+        Rule: { DefaultRetention: { Mode: lock.mode, Days: lock.days } },
       },
     }),
   );
@@ -184,28 +196,11 @@ export async function seedVault(policy: Policy, account: string): Promise<Vault>
 
   // The stack's bucket in each region: Object Lock with the policy's default retention.
   for (const region of [primary, dr]) {
-    const bucket = backupBucketName(policy.name, account, region);
-    const s3 = clientIn(S3Client, region);
-    await s3.send(
-      new CreateBucketCommand({
-        Bucket: bucket,
-        CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint },
-        ObjectLockEnabledForBucket: true,
-      }),
-    );
-    await s3.send(
-      new PutObjectLockConfigurationCommand({
-        Bucket: bucket,
-        ObjectLockConfiguration: {
-          ObjectLockEnabled: 'Enabled',
-          Rule: {
-            DefaultRetention: {
-              Mode: policy.backupBucket.objectLock.mode,
-              Days: policy.backupBucket.objectLock.days,
-            },
-          },
-        },
-      }),
+    await seedLockedBucket(
+      clientIn(S3Client, region),
+      region,
+      backupBucketName(policy.name, account, region),
+      policy.backupBucket.objectLock,
     );
   }
   return resolveVault(policy, account, kms);
