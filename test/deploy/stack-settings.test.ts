@@ -24,6 +24,18 @@ beforeAll(async () => {
 });
 const env = { LIFEBOAT_POLICY: 'policy.yml' };
 
+/** The service's policy with a vault in the DR region, whose copies the drills restore. */
+function drillTheVault(): void {
+  const text = readFileSync(join(serviceDir, 'policy.yml'), 'utf8').replace(
+    'drills:\n',
+    'drills:\n  site: vault\n',
+  );
+  writeFileSync(
+    join(serviceDir, 'policy.yml'),
+    `${text}\nvault:\n  account: "444455556666"\n  kmsKeyArn: arn:aws:kms:eu-west-1:444455556666:key/v\n  roleArn: arn:aws:iam::444455556666:role/lifeboat-vault-123456789012-v\n`,
+  );
+}
+
 /** The DR region's stack settings, with the primary's key ARNs as parameters. */
 const drStackSettings = () =>
   stackSettings(
@@ -92,14 +104,7 @@ describe('stack settings derived from the policy', () => {
 
   it('sends to the vault from the primary stack, and drills the vault’s copies from the stack in its region', () => {
     // Prepare: a vault in the DR region, drilled there
-    const text = readFileSync(join(serviceDir, 'policy.yml'), 'utf8').replace(
-      'drills:\n',
-      'drills:\n  site: vault\n',
-    );
-    writeFileSync(
-      join(serviceDir, 'policy.yml'),
-      `${text}\nvault:\n  account: "444455556666"\n  kmsKeyArn: arn:aws:kms:eu-west-1:444455556666:key/v\n  roleArn: arn:aws:iam::444455556666:role/lifeboat-vault-123456789012-v\n`,
-    );
+    drillTheVault();
     // Act
     const primary = stackSettings({}, definitions, env, serviceDir);
     const drStack = drStackSettings();
@@ -121,14 +126,7 @@ describe('stack settings derived from the policy', () => {
 
   it('lets a drill at site vault restore only this account’s copies in the vault, through RDS', async () => {
     // Prepare
-    const text = readFileSync(join(serviceDir, 'policy.yml'), 'utf8').replace(
-      'drills:\n',
-      'drills:\n  site: vault\n',
-    );
-    writeFileSync(
-      join(serviceDir, 'policy.yml'),
-      `${text}\nvault:\n  account: "444455556666"\n  kmsKeyArn: arn:aws:kms:eu-west-1:444455556666:key/v\n  roleArn: arn:aws:iam::444455556666:role/lifeboat-vault-123456789012-v\n`,
-    );
+    drillTheVault();
     const settings = drStackSettings();
     const document = JSON.parse(
       JSON.stringify(
