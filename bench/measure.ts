@@ -8,7 +8,9 @@ import { forgetClients } from '../shared/aws/clients.js';
  * by now, are forgotten.
  */
 export async function benchAws(region?: string): Promise<LocalAws> {
-  const aws = await startLocalAws();
+  const aws = await startLocalAws({
+    timing: { instant: 'the sections count calls and time work the jobs do on resources at once' },
+  });
   forgetClients();
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: aws.endpoint,

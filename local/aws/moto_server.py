@@ -1,7 +1,8 @@
 """moto's server, with the fixes Lifeboat's local runs rely on.
 
-Started by cli/local-aws/local-aws.ts exactly like moto_server (-H host -p port). Each fix makes
+Started by local/aws/local-aws.ts exactly like moto_server (-H host -p port). Each fix makes
 moto behave as AWS does where moto 5.x does not; nothing here is specific to Lifeboat's code.
+aws_time.py, beside it, makes the local AWS keep AWS's time.
 """
 
 import sys
@@ -115,6 +116,9 @@ _original_encrypt = kms.KmsBackend.encrypt
 kms.KmsBackend.encrypt = _encrypt
 _original_validate_key_id = kms_responses.KmsResponse._validate_key_id
 kms_responses.KmsResponse._validate_key_id = _validate_key_id
+
+# Last: it wraps the fixes above (restores by ARN, promotions) with AWS's time.
+import aws_time  # noqa: E402,F401
 
 if __name__ == "__main__":
     from moto.server import main

@@ -46,7 +46,12 @@ import { useLocalAws } from '../support/local-aws.js';
  * the machine's invocation of each task. Roles must allow every call, grant nothing no call uses
  * (unless said why), and deny what they must never do.
  */
-useLocalAws();
+useLocalAws({
+  timing: {
+    instant:
+      "drills restore snapshots seeded a moment before, and the local runner skips the machine's waits",
+  },
+});
 const recorder = recordAwsCalls();
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';

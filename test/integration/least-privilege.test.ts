@@ -68,7 +68,12 @@ type Handler = (event: unknown, context: unknown) => Promise<unknown>;
  * is recorded and evaluated with an IAM simulator against that function's role in the packaged
  * template. Roles must allow every call, and grant nothing no call uses (unless said why).
  */
-useLocalAws();
+useLocalAws({
+  timing: {
+    instant:
+      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
+  },
+});
 const recorder = recordAwsCalls();
 const tags = new Map<string, Record<string, string>>();
 let policy: Policy;

@@ -24,7 +24,12 @@ import { fixturePolicy, tieredObjectives } from '../support/policy.js';
 // backups (moto keeps an instance's automated backups and its latest restorable time), Lifeboat
 // snapshots and DR copies, verified restore points, and drill reports in the bucket.
 
-useLocalAws();
+useLocalAws({
+  timing: {
+    instant:
+      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
+  },
+});
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';

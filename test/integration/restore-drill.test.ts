@@ -52,7 +52,12 @@ import {
 // PostgreSQL and a real MariaDB that hold each snapshot's data, over TLS verified against a
 // certificate authority made for the run (as a deployed drill verifies RDS's).
 
-useLocalAws();
+useLocalAws({
+  timing: {
+    instant:
+      "drills restore snapshots seeded a moment before, and the local runner skips the machine's waits",
+  },
+});
 const REGION = 'eu-central-1';
 const BUCKET = 'lb-recovery-test-reports';
 const HOUR = 3_600_000;

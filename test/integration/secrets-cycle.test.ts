@@ -34,7 +34,12 @@ const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
 const BINARY = Buffer.from([0, 255, 1, 254, 2, 253, 10, 13]);
 
-useLocalAws();
+useLocalAws({
+  timing: {
+    instant:
+      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
+  },
+});
 
 let policy: Policy;
 let vault: Vault;

@@ -24,7 +24,12 @@ const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
 
-useLocalAws();
+useLocalAws({
+  timing: {
+    instant:
+      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
+  },
+});
 
 let policy: Policy;
 let recorder: RunRecorder;

@@ -41,7 +41,12 @@ import { FIXTURE_POLICY_FILE } from '../support/policy.js';
 // command and a local AWS: every tamper is named by verify with a non-zero exit, restore refuses,
 // and retention deletes no differently.
 
-useLocalAws();
+useLocalAws({
+  timing: {
+    instant:
+      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
+  },
+});
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';

@@ -70,7 +70,12 @@ const ROLE = `arn:aws:iam::${VAULT}:role/lifeboat-vault-writer`;
 const OTHER = '333344445555';
 const VAULT_BUCKET = 'lifeboat-vault-test-222233334444-eu-west-1';
 
-useLocalAws();
+useLocalAws({
+  timing: {
+    instant:
+      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
+  },
+});
 
 let policy: Policy;
 let recorder: RunRecorder;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MotoMissingError, startLocalAws } from '../../local/aws/local-aws.js';
+import { AWS_PACE, MotoMissingError, startLocalAws } from '../../local/aws/local-aws.js';
 
 /** A client config acting in another account: the local AWS gives an assumed role's calls to it. */
 async function asRoleOf(
@@ -27,11 +27,11 @@ async function asRoleOf(
 describe('startLocalAws', () => {
   it('says how to install moto when moto_server is missing', async () => {
     // Act
-    const act = startLocalAws('/nonexistent/python3');
+    const act = startLocalAws({ python: '/nonexistent/python3' });
 
     // Assess
     await expect(act).rejects.toBeInstanceOf(MotoMissingError);
-    await expect(startLocalAws('/nonexistent/python3')).rejects.toThrow(
+    await expect(startLocalAws({ python: '/nonexistent/python3' })).rejects.toThrow(
       'pip install "moto[server]"',
     );
   });
@@ -125,6 +125,7 @@ describe('the local AWS, across accounts', () => {
       await owner.send(
         new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'db', DBSnapshotIdentifier: 's1' }),
       );
+      await aws.clock.advance(AWS_PACE.snapshot);
       const copy = (id: string) =>
         other.send(
           new CopyDBSnapshotCommand({
@@ -198,5 +199,253 @@ describe('the local AWS, across accounts with KMS', () => {
     } finally {
       await aws.stop();
     }
+  });
+});
+
+describe('the local AWS keeps AWS’s time', () => {
+  const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
+
+  async function world() {
+    const rds = await import('@aws-sdk/client-rds');
+    const sqs = await import('@aws-sdk/client-sqs');
+    const events = await import('@aws-sdk/client-eventbridge');
+    const aws = await startLocalAws();
+    const config = (region: string) => ({ region, endpoint: aws.endpoint, credentials });
+    const primary = new rds.RDSClient(config('eu-central-1'));
+    const dr = new rds.RDSClient(config('eu-west-1'));
+    await primary.send(
+      new rds.CreateDBInstanceCommand({
+        DBInstanceIdentifier: 'db',
+        Engine: 'postgres',
+        DBInstanceClass: 'db.t4g.micro',
+        AllocatedStorage: 20,
+        MasterUsername: 'u',
+        MasterUserPassword: 'password-1',
+      }),
+    );
+    // Where a rule on the default bus sends RDS's snapshot events, as a stack would.
+    const queue = async (region: string) => {
+      const client = new sqs.SQSClient(config(region));
+      const url =
+        (await client.send(new sqs.CreateQueueCommand({ QueueName: 'rds-events' }))).QueueUrl ?? '';
+      const arn = `arn:aws:sqs:${region}:123456789012:rds-events`;
+      const bus = new events.EventBridgeClient(config(region));
+      await bus.send(
+        new events.PutRuleCommand({
+          Name: 'snapshots',
+          EventPattern: JSON.stringify({
+            source: ['aws.rds'],
+            'detail-type': ['RDS DB Snapshot Event', 'RDS DB Cluster Snapshot Event'],
+          }),
+        }),
+      );
+      await bus.send(
+        new events.PutTargetsCommand({ Rule: 'snapshots', Targets: [{ Id: 'q', Arn: arn }] }),
+      );
+      return async () => {
+        const out = await client.send(
+          new sqs.ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }),
+        );
+        return (out.Messages ?? []).map(
+          (m) =>
+            JSON.parse(m.Body ?? '{}') as {
+              'detail-type': string;
+              detail: { SourceIdentifier: string; EventID: string; Message: string };
+            },
+        );
+      };
+    };
+    return { rds, aws, primary, dr, queue };
+  }
+
+  it('keeps a manual snapshot creating for its time, refusing to copy or share it, then tells EventBridge', async () => {
+    // Prepare
+    const { rds, aws, primary, queue } = await world();
+    try {
+      const received = await queue('eu-central-1');
+
+      // Act
+      await primary.send(
+        new rds.CreateDBSnapshotCommand({ DBInstanceIdentifier: 'db', DBSnapshotIdentifier: 's1' }),
+      );
+      const status = async () =>
+        (await primary.send(new rds.DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 's1' })))
+          .DBSnapshots?.[0]?.Status;
+      const before = await status();
+      const share = await primary
+        .send(
+          new rds.ModifyDBSnapshotAttributeCommand({
+            DBSnapshotIdentifier: 's1',
+            AttributeName: 'restore',
+            ValuesToAdd: ['222233334444'],
+          }),
+        )
+        .catch((e: Error) => e.name);
+      const copy = await primary
+        .send(
+          new rds.CopyDBSnapshotCommand({
+            SourceDBSnapshotIdentifier: 's1',
+            TargetDBSnapshotIdentifier: 's1-copy',
+          }),
+        )
+        .catch((e: Error) => e.name);
+      const early = await received();
+      const clock = await aws.clock.read();
+      await aws.clock.advance(AWS_PACE.snapshot);
+      const after = await status();
+      const late = await received();
+
+      // Assess
+      expect(before).toBe('creating');
+      expect(share).toBe('InvalidDBSnapshotStateFault');
+      expect(copy).toBe('InvalidDBSnapshotStateFault');
+      expect(early).toEqual([]);
+      expect(clock.pending.map((p) => [p.kind, p.id, p.status])).toEqual([
+        ['snapshot', 's1', 'creating'],
+      ]);
+      expect(after).toBe('available');
+      expect(
+        late.map((e) => [e['detail-type'], e.detail.SourceIdentifier, e.detail.EventID]),
+      ).toEqual([['RDS DB Snapshot Event', 's1', 'RDS-EVENT-0042']]);
+    } finally {
+      await aws.stop();
+    }
+  });
+
+  it('copies across regions for the copy’s time, and says so in the destination region', async () => {
+    // Prepare
+    const { rds, aws, primary, dr, queue } = await world();
+    try {
+      const received = await queue('eu-west-1');
+      await primary.send(
+        new rds.CreateDBSnapshotCommand({ DBInstanceIdentifier: 'db', DBSnapshotIdentifier: 's1' }),
+      );
+      await aws.clock.advance(AWS_PACE.snapshot);
+
+      // Act
+      await dr.send(
+        new rds.CopyDBSnapshotCommand({
+          SourceDBSnapshotIdentifier: 'arn:aws:rds:eu-central-1:123456789012:snapshot:s1',
+          TargetDBSnapshotIdentifier: 's1',
+        }),
+      );
+      const status = async () =>
+        (await dr.send(new rds.DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 's1' })))
+          .DBSnapshots?.[0]?.Status;
+      const copying = await status();
+      const view = await aws.clock.advanceToNext();
+      const copied = await status();
+
+      // Assess
+      expect(copying).toBe('creating');
+      expect(view.pending).toEqual([]);
+      expect(copied).toBe('available');
+      expect((await received()).map((e) => [e.detail.EventID, e.detail.Message])).toEqual([
+        [
+          'RDS-EVENT-0060',
+          'Finished the copy of snapshot arn:aws:rds:eu-central-1:123456789012:snapshot:s1 from region eu-central-1.',
+        ],
+      ]);
+    } finally {
+      await aws.stop();
+    }
+  });
+
+  it('delivers RDS’s events best effort: dropped, duplicated or late, as asked', async () => {
+    // Prepare
+    const { rds, aws, primary, queue } = await world();
+    try {
+      const received = await queue('eu-central-1');
+      const snapshot = (id: string) =>
+        primary.send(
+          new rds.CreateDBSnapshotCommand({ DBInstanceIdentifier: 'db', DBSnapshotIdentifier: id }),
+        );
+
+      // Act
+      await aws.setDelivery({ dropNext: 1 });
+      await snapshot('dropped');
+      await aws.clock.advance(AWS_PACE.snapshot);
+      const afterDrop = await received();
+      await aws.setDelivery({ duplicateNext: 1 });
+      await snapshot('twice');
+      await aws.clock.advance(AWS_PACE.snapshot);
+      const afterDuplicate = [...(await received()), ...(await received())];
+      await aws.setDelivery({ delaySeconds: 60 });
+      await snapshot('late');
+      await aws.clock.advance(AWS_PACE.snapshot);
+      const beforeLate = await received();
+      const held = await aws.clock.read();
+      await aws.clock.advance(60);
+      const afterLate = await received();
+
+      // Assess
+      expect(afterDrop).toEqual([]);
+      expect(afterDuplicate.map((e) => e.detail.SourceIdentifier)).toEqual(['twice', 'twice']);
+      expect(beforeLate).toEqual([]);
+      expect(held.lateEvents).toBe(1);
+      expect(afterLate.map((e) => e.detail.SourceIdentifier)).toEqual(['late']);
+      expect(
+        (await aws.events()).map((e) => [e.detail.SourceIdentifier, e.delivered, e.late]),
+      ).toEqual([
+        ['dropped', 0, false],
+        ['twice', 2, false],
+        ['late', 1, true],
+      ]);
+    } finally {
+      await aws.stop();
+    }
+  });
+
+  it('restores and promotes for their time, and refuses to restore a snapshot not yet available', async () => {
+    // Prepare
+    const { rds, aws, primary } = await world();
+    try {
+      await primary.send(
+        new rds.CreateDBSnapshotCommand({ DBInstanceIdentifier: 'db', DBSnapshotIdentifier: 's1' }),
+      );
+      const restore = () =>
+        primary.send(
+          new rds.RestoreDBInstanceFromDBSnapshotCommand({
+            DBInstanceIdentifier: 'restored',
+            DBSnapshotIdentifier: 's1',
+          }),
+        );
+      const status = async (id: string) =>
+        (await primary.send(new rds.DescribeDBInstancesCommand({ DBInstanceIdentifier: id })))
+          .DBInstances?.[0]?.DBInstanceStatus;
+
+      // Act
+      const early = await restore().catch((e: Error) => e.name);
+      await aws.clock.advance(AWS_PACE.snapshot);
+      await restore();
+      const restoring = await status('restored');
+      await aws.clock.advance(AWS_PACE.restore);
+      const restored = await status('restored');
+      await primary.send(
+        new rds.CreateDBInstanceReadReplicaCommand({
+          DBInstanceIdentifier: 'replica',
+          SourceDBInstanceIdentifier: 'db',
+        }),
+      );
+      await primary.send(new rds.PromoteReadReplicaCommand({ DBInstanceIdentifier: 'replica' }));
+      const promoting = await status('replica');
+      await aws.clock.advance(AWS_PACE.promote);
+      const promoted = await status('replica');
+
+      // Assess
+      expect(early).toBe('InvalidDBSnapshotStateFault');
+      expect([restoring, restored]).toEqual(['creating', 'available']);
+      expect([promoting, promoted]).toEqual(['modifying', 'available']);
+    } finally {
+      await aws.stop();
+    }
+  });
+
+  it('is instant only for a caller that says why', async () => {
+    // Act
+    const act = startLocalAws({ timing: { instant: ' ' } });
+
+    // Assess
+    await expect(act).rejects.toThrow('an instant local AWS needs a reason');
   });
 });
