@@ -82,7 +82,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
   backup
     .command('run')
     .description(
-      'run the scheduled snapshot job now (snapshots, then DR copies) in the account the AWS environment points to',
+      'run the scheduled snapshot job now (a snapshot of each database) in the account the AWS environment points to',
     )
     .option('-p, --policy <file>', POLICY_HELP)
     .option('--slot <time>', 'the schedule slot to run as, ISO 8601 (default: now)')
@@ -90,6 +90,16 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'log each snapshot and copy as it starts')
     .action(run(async () => (await commands.backup()).backupRunCommand));
+  backup
+    .command('advance')
+    .description(
+      'one pass of the pipeline now, as its sweep: DR copies, vault copies and the end of shares that are due (the deployed pipeline does this itself)',
+    )
+    .option('-p, --policy <file>', POLICY_HELP)
+    .option('--bucket <name>', BUCKET_HELP)
+    .option('--json', 'print the result as JSON')
+    .option('-v, --verbose', 'log each copy as it starts')
+    .action(run(async () => (await commands.backup()).backupAdvanceCommand));
 
   const retention = program
     .command('retention')

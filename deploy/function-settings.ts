@@ -1,7 +1,12 @@
-import { type FunctionDefinition, moduleNameOf } from '../shared/jobs/job-definition.js';
+import {
+  type FunctionDefinition,
+  moduleNameOf,
+  type ScheduledJob,
+} from '../shared/jobs/job-definition.js';
 import { backupBucketName, type StateMachineName } from '../shared/naming/stack.js';
 import type { Policy } from '../shared/policy/schema.js';
 import { lambdaTasksOf, loadDefinition } from '../state-machines/definitions.js';
+import { queueEvent } from './pipeline-resources.js';
 
 type StackRole = 'primary' | 'dr';
 
@@ -37,11 +42,17 @@ export function functionSettings(
     };
     if (definition.kind === 'job') {
       const rate = definition.schedule(policy);
+      const runsHere = role === definition.runsIn(policy);
+      const fed = definition.queue !== undefined;
       functions[definition.name] = {
         ...common,
         maximumRetryAttempts: 0,
-        events:
-          rate === undefined
+        ...(definition.timeout ? { timeout: definition.timeout } : {}),
+        // One run at a time, schedule and queue together: what it decides (copies under a cap)
+        // counts on no other run deciding at once.
+        ...(fed ? { reservedConcurrency: 1 } : {}),
+        events: [
+          ...(rate === undefined
             ? []
             : [
                 {
@@ -49,12 +60,14 @@ export function functionSettings(
                     method: 'scheduler',
                     rate: [rate],
                     timezone: policy.timeZone,
-                    enabled: role === definition.runsIn(policy),
+                    enabled: runsHere,
                     roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
                     input: { scheduledTime: '<aws.scheduler.scheduled-time>' },
                   },
                 },
-              ],
+              ]),
+          ...(fed && runsHere ? [queueEvent(definition as ScheduledJob)] : []),
+        ],
       };
       continue;
     }
@@ -101,4 +114,16 @@ export function machineTasks(): Record<StateMachineName, unknown[]> {
     'restore-drill': arns('restore-drill'),
     'regional-failover': arns('regional-failover'),
   };
+}
+
+/** What EventBridge Scheduler may invoke: every scheduled function of the stack. */
+export function scheduledFunctionArns(
+  definitions: readonly FunctionDefinition[],
+  policy: Policy,
+): unknown[] {
+  return definitions
+    .filter((d) => d.kind === 'job' && d.schedule(policy) !== undefined)
+    .map((d) => d.name)
+    .sort()
+    .map((name) => ({ 'Fn::GetAtt': [lambdaLogicalIdOf(name), 'Arn'] }));
 }

@@ -23,7 +23,8 @@ import type { Policy } from '../shared/policy/schema.js';
 import { objectivesOf, verifiedRestorePointLimits } from '../shared/policy/tiers.js';
 import { EXPORT_PURPOSE } from '../shared/secrets/export-job.js';
 import { loadDefinition } from '../state-machines/definitions.js';
-import { functionSettings, machineTasks } from './function-settings.js';
+import { functionSettings, machineTasks, scheduledFunctionArns } from './function-settings.js';
+import { pipelineResources } from './pipeline-resources.js';
 
 /**
  * The validated policy as JSON, packaged with every function: they validate it again at cold
@@ -66,6 +67,10 @@ export interface StackSettings {
   readonly quotaAlarms: Record<string, unknown>;
   /** An alarm per scheduled job that runs in this stack: no successful run for too long. */
   readonly heartbeatAlarms: Record<string, unknown>;
+  /** The pipeline's queue and the rules that send RDS's events to it (or forward them there). */
+  readonly pipelineResources: Record<string, unknown>;
+  /** The functions EventBridge Scheduler invokes: every scheduled job's. */
+  readonly scheduledFunctions: readonly unknown[];
   /** The state machines this stack runs (serverless-step-functions' stateMachines). */
   readonly stateMachines: Record<string, unknown>;
   /** What drill and failover tasks may touch, from the policy's drills and failover sections. */
@@ -138,6 +143,8 @@ export function stackSettings(
         ? { ...objectivesAlarm(), ...databaseObjectiveAlarms(policy) }
         : {}),
     },
+    pipelineResources: pipelineResources(definitions, policy, role),
+    scheduledFunctions: scheduledFunctionArns(definitions, policy),
     stateMachines: stateMachines(policy, role, options.stage ?? DEFAULT_STAGE),
     recovery,
   };
@@ -298,7 +305,7 @@ function vaultDrillAccess(vault: NonNullable<Policy['vault']>, region: string) {
 }
 
 /**
- * What the snapshot job needs to send to the vault account: assume the vault's writer role, and
+ * What the pipeline needs to send to the vault account: assume the vault's writer role, and
  * share Lifeboat's snapshots in the vault's region (and stop sharing them). Telling AWS-managed
  * keys from customer keys is the role's own grant (it tells every key's state).
  */
@@ -307,14 +314,21 @@ function sendToVaultAccess(vault: NonNullable<Policy['vault']>, region: string) 
     'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:${type}:lifeboat-*`,
   });
   return {
-    SnapshotRdsVaultPolicy: assumeVaultRole(vault, 'SnapshotRdsRole', 'send-to-the-vault-account', [
-      {
-        Sid: 'ShareLifeboatSnapshotsWithTheVault',
-        Effect: 'Allow',
-        Action: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
-        Resource: [own('snapshot'), own('cluster-snapshot')],
-      },
-    ]),
+    // The slot's run copies its record to the vault bucket as the vault's role.
+    SnapshotRdsVaultPolicy: assumeVaultRole(vault, 'SnapshotRdsRole', 'copy-to-the-vault-account'),
+    AdvanceSnapshotsVaultPolicy: assumeVaultRole(
+      vault,
+      'AdvanceSnapshotsRole',
+      'send-to-the-vault-account',
+      [
+        {
+          Sid: 'ShareLifeboatSnapshotsWithTheVault',
+          Effect: 'Allow',
+          Action: ['rds:ModifyDBSnapshotAttribute', 'rds:ModifyDBClusterSnapshotAttribute'],
+          Resource: [own('snapshot'), own('cluster-snapshot')],
+        },
+      ],
+    ),
   };
 }
 

@@ -3,7 +3,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { clientIn } from '../shared/aws/clients.js';
 import type { ScheduledJob } from '../shared/jobs/job-definition.js';
 import { scheduledJobHandler } from '../shared/jobs/job-handler.js';
-import { policyRds, recorderFor, vaultAccountFor } from '../shared/jobs/job-wiring.js';
+import { policyRds, recorderFor } from '../shared/jobs/job-wiring.js';
 import { packagedPolicy } from '../shared/jobs/packaged-policy.js';
 import { slotOf } from '../shared/naming/slot.js';
 import { QUOTA_METRIC } from '../shared/observability/metric-names.js';
@@ -13,41 +13,35 @@ import {
   type SnapshotJobResult,
 } from '../shared/snapshots/snapshot-job.js';
 
-/** Snapshots the policy's databases and copies the snapshots to the DR region. */
+/**
+ * Snapshots the policy's databases, once per slot. Their DR copies and vault copies follow as
+ * soon as each snapshot is available: the pipeline's (advance-snapshots).
+ */
 export const definition: ScheduledJob<
   SnapshotJobDeps & { readonly now: () => Date },
   SnapshotJobResult
 > = {
   kind: 'job',
   name: 'snapshotRds',
-  description: "Snapshots the policy's databases and copies the snapshots to the DR region",
+  description: "Snapshots the policy's databases once per schedule slot",
+  // The snapshots it has no time for are the pipeline's to take, minutes later.
+  timeout: 600,
   schedule: (policy) => policy.snapshots.schedule,
   runsIn: () => 'primary',
-  wire: (env) => {
-    const vault = vaultAccountFor(env, 'lifeboat-snapshot-rds');
-    return {
-      ...policyRds(env),
-      kmsIn: (region) => clientIn(KMSClient, region),
-      recorder: recorderFor(env, vault),
-      log: env.log,
-      now: env.now,
-      ...(vault ? { vault } : {}),
-    };
-  },
+  wire: (env) => ({
+    ...policyRds(env),
+    kmsIn: (region) => clientIn(KMSClient, region),
+    recorder: recorderFor(env),
+    log: env.log,
+    now: env.now,
+  }),
   run: (deps, policy, scheduledTime) =>
     runSnapshotJob(deps, policy, slotOf(scheduledTime), deps.now()),
   publish: (result, metrics) => {
-    const count = (outcome: string) =>
-      [...result.targets, ...result.copies].filter((o) => o.outcome === outcome).length;
+    const count = (outcome: string) => result.targets.filter((o) => o.outcome === outcome).length;
     metrics.addMetric('SnapshotsCreated', MetricUnit.Count, count('created'));
-    metrics.addMetric('CopiesStarted', MetricUnit.Count, count('started'));
-    metrics.addMetric('CopiesPending', MetricUnit.Count, count('pending'));
+    metrics.addMetric('SnapshotsDeferred', MetricUnit.Count, count('deferred'));
     metrics.addMetric('SnapshotFailures', MetricUnit.Count, result.failures.length);
-    if (result.vault.length > 0) {
-      const sent = (outcome: string) => result.vault.filter((o) => o.outcome === outcome).length;
-      metrics.addMetric('VaultCopiesStarted', MetricUnit.Count, sent('started'));
-      metrics.addMetric('VaultCopiesPending', MetricUnit.Count, sent('pending'));
-    }
     for (const q of result.quotas) {
       const single = metrics.singleMetric();
       single.addDimensions({ Region: q.region, Kind: q.kind });

@@ -15,6 +15,7 @@ import { readAttributedInventory } from '../../shared/retention/retention-job.js
 import { planRetention } from '../../shared/retention/retention-planner.js';
 import { line, localTime, table } from '../../terminal/output.js';
 import { printPlan } from '../../terminal/retention-plan.js';
+import type { LocalPipeline } from '../aws/local-pipeline.js';
 import type { DemoContext } from './demo-context.js';
 import { seedCluster, seedInstance } from './seed.js';
 
@@ -65,7 +66,12 @@ export function scheduledSlots(
  * at the very times their schedules fire, the job code the Lambdas run, against the local AWS.
  * Puts a legal hold on one snapshot on day 5 (by tag), and takes the tag off again later.
  */
-export async function simulateMonth(ctx: DemoContext, days: number, now: Date): Promise<void> {
+export async function simulateMonth(
+  ctx: DemoContext,
+  pipeline: LocalPipeline,
+  days: number,
+  now: Date,
+): Promise<void> {
   const { policy, io } = ctx;
   // Each run is its own invocation, wired afresh (its own request budget) at its own time, as
   // in Lambda.
@@ -86,6 +92,11 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
       `day ${day + 1} of ${snapshotSlots.length}: ${localTime(slot.time, policy.timeZone)}`,
     );
     const snapshots = await snapshotRds.run(snapshotRds.wire(at(slot.time)), policy, slot.time);
+    // The pipeline takes each snapshot on from there: its DR copy, then its vault copy.
+    await pipeline.setNow(slot.time);
+    const passes = await pipeline.settle();
+    const started = (kind: 'copies' | 'vault') =>
+      passes.flatMap((p) => p[kind]).filter((c) => c.outcome === 'started').length;
     if (day === 4) {
       held = snapshots.targets.find((t) => t.target === 'orders-db')?.snapshotId ?? '';
       await tagHold(rdsIn(policy.regions.primary), held, 'case-4711');
@@ -102,12 +113,14 @@ export async function simulateMonth(ctx: DemoContext, days: number, now: Date): 
     const count = (list: readonly { outcome: string }[], outcome: string) =>
       list.filter((o) => o.outcome === outcome).length;
     const failed =
-      snapshots.failures.length + retentions.reduce((n, r) => n + r.failures.length, 0);
+      snapshots.failures.length +
+      passes.reduce((n, p) => n + p.failures.length, 0) +
+      retentions.reduce((n, r) => n + r.failures.length, 0);
     rows.push([
       localTime(slot.time, policy.timeZone),
       String(count(snapshots.targets, 'created')),
-      String(count(snapshots.copies, 'started')),
-      String(count(snapshots.vault, 'started')),
+      String(started('copies')),
+      policy.vault ? String(started('vault')) : '-',
       retentions.length
         ? String(deleted.filter((d) => d.region === policy.regions.primary).length)
         : '-',

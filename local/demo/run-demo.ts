@@ -8,6 +8,7 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { type Io, line } from '../../terminal/output.js';
 import { progressOn } from '../../terminal/progress.js';
 import { startLocalAws } from '../aws/local-aws.js';
+import { localPipeline } from '../aws/local-pipeline.js';
 import { type LocalMariadb, mariadbBinaries, startLocalMariadb } from '../mariadb/local-mariadb.js';
 import { type LocalPostgres, startLocalPostgres } from '../postgres/local-postgres.js';
 import { createLocalAuthority, type LocalAuthority } from '../tls/local-authority.js';
@@ -38,7 +39,7 @@ export async function runDemo(days: number, io: Io): Promise<void> {
   const aws = await startLocalAws({
     timing: {
       instant:
-        "the month's runs copy only what RDS reports available in the same run, until the pipeline follows RDS's events",
+        'a month of slots in moments: the pipeline delivers each slot’s events and sweeps as deployed, but RDS finishes at once, so the drill and failover after it meet a clock that kept real time',
     },
   });
   // The demo's own dummy account: every client this process creates from here on talks to moto.
@@ -72,7 +73,7 @@ export async function runDemo(days: number, io: Io): Promise<void> {
     );
     line(io.out);
     ctx.progress.step(`1. ${days} days of snapshot and retention runs`);
-    await simulateMonth(ctx, days, now);
+    await simulateMonth(ctx, await localPipeline(aws, ctx.env), days, now);
     line(io.out);
     line(io.out, `2. Secrets: export-secrets at ${ctx.policy.secrets?.schedule}`);
     ctx.progress.step('2-5. secrets, verification, restore and tampering');

@@ -62,11 +62,26 @@ export interface StateMachineTask<D = unknown, R = unknown, S extends object = o
   publish?(result: R, metrics: Metrics): void;
 }
 
+/**
+ * Events that start a job besides its schedule: EventBridge sends those matching `pattern` (in
+ * both stacks' regions) to the job's queue, and each batch runs `consume` with the messages'
+ * bodies. One batch at a time: a job fed so runs once at a time, schedule and queue together.
+ */
+export interface QueueFeed<D = unknown, R extends JobResult = JobResult> {
+  /** The EventBridge pattern of the events sent to the job's queue. */
+  pattern(): Record<string, unknown>;
+  consume(deps: D, policy: Policy, bodies: readonly unknown[]): Promise<R>;
+}
+
 /** A job that runs on a schedule of the policy, wired once like a task. */
 export interface ScheduledJob<D = unknown, R extends JobResult = JobResult> {
   readonly kind: 'job';
   readonly name: string;
   readonly description: string;
+  /** Seconds an invocation may take (default: the stack's 900). */
+  readonly timeout?: number;
+  /** Events that start it too, through a queue of its own. */
+  readonly queue?: QueueFeed<D, R>;
   /** Where in the policy its schedule is, if the policy schedules it. */
   schedule(policy: Policy): string | undefined;
   /** The stack whose schedule runs it; the other stack keeps it off. */
@@ -79,6 +94,11 @@ export interface ScheduledJob<D = unknown, R extends JobResult = JobResult> {
 /** What every scheduled run returns: what failed, or nothing. */
 export interface JobResult {
   readonly failures: readonly JobFailure[];
+  /**
+   * The failures not told before, for a job that runs often and records what it told (absent:
+   * every failure is told).
+   */
+  readonly newFailures?: readonly JobFailure[];
 }
 
 /** A task or job module's definition, as the registry, the stack and the local runner see it. */

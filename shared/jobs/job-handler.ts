@@ -16,6 +16,7 @@ import {
   type JobEnvironment,
   type JobResult,
   moduleNameOf,
+  type QueueFeed,
   type ScheduledJob,
 } from './job-definition.js';
 import { parseScheduledEvent } from './scheduled-event.js';
@@ -26,6 +27,18 @@ import { lambdaEnvironment, onFirstCall, type PolicySource } from './task-handle
  * in the future or older than the policy's lookback), runs the job against the account and
  * vault the function is deployed with, publishes its metrics, and settles it: when anything
  * failed, one alert naming every failure, and the invocation fails so its alarm fires.
+ */
+export function scheduledJobHandler<D, R extends JobResult>(
+  job: ScheduledJob<D, R> & { readonly queue: QueueFeed<D, R> },
+  source: Required<PolicySource>,
+): (event: unknown, context: Context) => Promise<R | QueueBatchResponse>;
+export function scheduledJobHandler<D, R extends JobResult>(
+  job: ScheduledJob<D, R>,
+  source: Required<PolicySource>,
+): (event: unknown, context: Context) => Promise<R>;
+/**
+ * A job fed by a queue too (`queue`) takes each SQS batch as one run of `consume`, and answers
+ * with the messages to hand back: none, since each only says when to look.
  */
 export function scheduledJobHandler<D, R extends JobResult>(
   job: ScheduledJob<D, R>,
@@ -40,27 +53,56 @@ function buildScheduledJobHandler<D, R extends JobResult>(
 ) {
   const service = moduleNameOf(job.name);
   const { logger, metrics } = jobObservability(service);
-  const run = async (event: unknown, context: Context): Promise<R> => {
+  const run = async (event: unknown, context: Context): Promise<R | QueueBatchResponse> => {
     const policy = source.policy();
     const base = lambdaEnvironment(logger, source);
-    const scheduledTime = parseScheduledEvent(event, policy.verification.lookback);
     const sns = clientIn(SNSClient, base.region);
-    return runScheduledJob(service, { sns, ...base }, async () => {
-      const env: JobEnvironment = {
-        ...base,
-        account: accountOf(context),
-        vault: vaultFromEnv,
-        deadline: invocationDeadline(context),
-      };
-      const result = await job.run(job.wire(env), policy, scheduledTime);
+    const environment = (): JobEnvironment => ({
+      ...base,
+      account: accountOf(context),
+      vault: vaultFromEnv,
+      deadline: invocationDeadline(context),
+    });
+    const settled = (result: R): R => {
       job.publish(result, metrics);
       // The heartbeat: a run with nothing failed (a failed one alerts and throws instead).
       if (result.failures.length === 0)
         metrics.addMetric(JOB_SUCCEEDED_METRIC, MetricUnit.Count, 1);
       return result;
-    });
+    };
+    const batch = job.queue ? queueBatchOf(event) : undefined;
+    if (job.queue && batch) {
+      const feed = job.queue;
+      // The messages only say when to look: every one is taken, whatever the pass found, and
+      // what failed is told (once) and fails the heartbeat instead of the batch.
+      await runScheduledJob(service, { sns, ...base }, async () =>
+        settled(await feed.consume(job.wire(environment()), policy, batch)),
+      ).catch((error: unknown) => {
+        if (!(error instanceof JobFailedError)) throw error;
+      });
+      return { batchItemFailures: [] };
+    }
+    const scheduledTime = parseScheduledEvent(event, policy.verification.lookback);
+    return runScheduledJob(service, { sns, ...base }, async () =>
+      settled(await job.run(job.wire(environment()), policy, scheduledTime)),
+    );
   };
   return middy(run).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+/** What a function fed by SQS answers: the messages to hand back (none: each was taken). */
+export interface QueueBatchResponse {
+  readonly batchItemFailures: readonly { readonly itemIdentifier: string }[];
+}
+
+/** The bodies of an SQS batch, or undefined when the event is no SQS batch. */
+function queueBatchOf(event: unknown): unknown[] | undefined {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  if (!Array.isArray(records) || records.length === 0) return undefined;
+  if (!records.every((r) => (r as { eventSource?: string })?.eventSource === 'aws:sqs')) {
+    return undefined;
+  }
+  return records.map((r) => (r as { body?: unknown }).body);
 }
 
 /** The account a function runs in, from its own ARN: no STS call needed. */
@@ -92,7 +134,8 @@ export async function runScheduledJob<R extends JobResult>(
     throw error;
   }
   if (result.failures.length > 0) {
-    await alert(job, alerting, result.failures);
+    const untold = result.newFailures ?? result.failures;
+    if (untold.length > 0) await alert(job, alerting, untold);
     throw new JobFailedError(job, result.failures);
   }
   return result;

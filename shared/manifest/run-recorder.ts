@@ -38,6 +38,8 @@ export interface Recorded {
   /** The revision written, or the highest one there when nothing needed writing. */
   readonly revision: number;
   readonly record: { readonly artifacts: Artifacts; readonly failures: readonly RunFailure[] };
+  /** The failures this recording added to the record: the ones not told before. */
+  readonly addedFailures: readonly RunFailure[];
 }
 
 /** Signs, stores and reads back the records of runs; the producing jobs share it. */
@@ -202,7 +204,12 @@ export function runRecorder(deps: {
       if (entries.length === 0) {
         const previous = await previousRun(access, ledger, draft.runId);
         if ((await store({ ...draft, revision: 1, previous })) === 'written') {
-          return { outcome: 'written', revision: 1, record: mergeRecords([draft]) };
+          return {
+            outcome: 'written',
+            revision: 1,
+            record: mergeRecords([draft]),
+            addedFailures: draft.failures,
+          };
         }
         continue;
       }
@@ -210,7 +217,9 @@ export function runRecorder(deps: {
       if (!record) continue;
       const additions = additionsOf(draft, record);
       const highest = Math.max(...entries.map((e) => e.revision));
-      if (additions.empty) return { outcome: 'already-recorded', revision: highest, record };
+      if (additions.empty) {
+        return { outcome: 'already-recorded', revision: highest, record, addedFailures: [] };
+      }
       const last = record.revisions.find((r) => r.entry.revision === highest);
       // A revision that could not be read cannot be followed: name it, rather than guess.
       const unread = record.revisions.find(
@@ -229,6 +238,7 @@ export function runRecorder(deps: {
           outcome: 'amended',
           revision: amendment.revision,
           record: mergeRecords([record, amendment]),
+          addedFailures: additions.failures,
         };
       }
     }

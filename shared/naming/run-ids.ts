@@ -73,3 +73,13 @@ export function exportPrefix(policyName: string, slot: Slot): string {
 export function exportKey(policyName: string, slot: Slot): string {
   return `${exportPrefix(policyName, slot)}secrets.esdk`;
 }
+
+/** Where the pipeline notes the slots it has settled: each snapshot through every step. */
+export function settledPrefix(policyName: string): string {
+  return `pipeline/${policyName}/settled/`;
+}
+
+/** The note that a slot is settled: nothing of it is left to copy, share or unshare. */
+export function settledKey(policyName: string, slotId: string): string {
+  return `${settledPrefix(policyName)}${slotId}.json`;
+}

@@ -423,6 +423,9 @@ export const PolicySchema = z
         .check(z.minLength(1, 'must name at least one database to protect')),
       snapshots: z.strictObject({
         schedule: scheduleExpression,
+        // The pipeline's backstop: each snapshot's next step is started by RDS's events, and by
+        // this sweep when an event is late or lost.
+        sweep: z._default(scheduleExpression, 'rate(5 minutes)'),
         drKmsKeyArn: kmsKeyArn,
         copyCaps,
         quotas: snapshotQuotas,

@@ -91,6 +91,42 @@ export async function listSharedSnapshots(rds: RegionalRds): Promise<SnapshotRec
   });
 }
 
+// Identifiers per describe call: RDS documents no limit on a filter's values; this stays modest.
+const IDS_PER_CALL = 50;
+
+/**
+ * The manual snapshots of one kind among the given identifiers that the region holds (the rest
+ * do not exist): one describe call per 50 identifiers, whatever else the region holds.
+ */
+export async function describeSnapshotsById(
+  rds: RegionalRds,
+  kind: SnapshotKind,
+  ids: readonly string[],
+): Promise<SnapshotRecord[]> {
+  const unique = [...new Set(ids.map((id) => id.toLowerCase()))].sort();
+  const records: SnapshotRecord[] = [];
+  for (let i = 0; i < unique.length; i += IDS_PER_CALL) {
+    const Values = unique.slice(i, i + IDS_PER_CALL);
+    if (kind === 'instance') {
+      for await (const page of paginateDescribeDBSnapshots(
+        { client: rds.client, pageSize: 100 },
+        { SnapshotType: 'manual', Filters: [{ Name: 'db-snapshot-id', Values }] },
+      )) {
+        for (const s of page.DBSnapshots ?? []) records.push(fromInstanceSnapshot(s, rds.region));
+      }
+    } else {
+      for await (const page of paginateDescribeDBClusterSnapshots(
+        { client: rds.client, pageSize: 100 },
+        { SnapshotType: 'manual', Filters: [{ Name: 'db-cluster-snapshot-id', Values }] },
+      )) {
+        for (const s of page.DBClusterSnapshots ?? [])
+          records.push(fromClusterSnapshot(s, rds.region));
+      }
+    }
+  }
+  return records;
+}
+
 async function listSnapshots(
   rds: RegionalRds,
   kinds: readonly SnapshotKind[],

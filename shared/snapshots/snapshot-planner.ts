@@ -3,13 +3,15 @@ import { errorSummary } from '../observability/job-log.js';
 import type { Policy } from '../policy/schema.js';
 import { isInProgress, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
 import type { Target, TargetProblem } from '../rds/targets.js';
+import { planRetention } from '../retention/retention-planner.js';
 import { SnapshotConflictError, SnapshotQuotaError, TargetNotFoundError } from './errors.js';
 
 export interface TargetOutcome {
   readonly kind: SnapshotKind;
   readonly target: string;
   readonly snapshotId?: string;
-  readonly outcome: 'created' | 'already-exists' | 'refused' | 'failed';
+  /** deferred: its turn came past the run's deadline; the pipeline takes it within minutes. */
+  readonly outcome: 'created' | 'already-exists' | 'refused' | 'failed' | 'deferred';
   readonly error?: string;
 }
 
@@ -17,7 +19,7 @@ export interface CopyOutcome {
   readonly kind: SnapshotKind;
   readonly target: string;
   readonly snapshotId: string;
-  /** pending: waits for room under the in-flight cap; a later run starts it. */
+  /** pending: waits for room under the in-flight cap; the pipeline starts it when one finishes. */
   readonly outcome: 'started' | 'already-exists' | 'pending' | 'refused' | 'failed';
   readonly detail?: string;
   readonly error?: string;
@@ -40,9 +42,9 @@ export interface SnapshotPlan {
   readonly targets: readonly TargetOutcome[];
 }
 
-/** The DR copies a run will start, and what it decided without a call. */
+/** The DR copies a pass will start, and what it decided without a call. */
 export interface CopyPlan {
-  /** Primary snapshots to copy to the DR region now, oldest first. */
+  /** Primary snapshots to copy to the DR region now, the newest restore points first. */
   readonly copies: readonly SnapshotRecord[];
   /** Copies decided without a call: waiting under the cap, over the quota, clashing. */
   readonly decided: readonly CopyOutcome[];
@@ -110,7 +112,7 @@ export function planSnapshots(input: SnapshotPlanInput): SnapshotPlan {
       policy,
       policy.regions.primary,
       target.kind,
-      input.primary,
+      input.primary.filter((s) => s.kind === target.kind).length,
       adding,
     );
     if (!refusal) return true;
@@ -127,57 +129,68 @@ export function planSnapshots(input: SnapshotPlanInput): SnapshotPlan {
   return { creates, targets: outcomes };
 }
 
+/** What a pass knows before it starts DR copies: the targets and both regions' snapshots. */
+export interface CopyPlanInput {
+  readonly policy: Pick<Policy, 'name' | 'snapshots' | 'regions' | 'retention' | 'timeZone'>;
+  readonly targets: readonly Target[];
+  /** Lifeboat's snapshots that may need a copy (those of the slots still in the pipeline). */
+  readonly primary: readonly SnapshotRecord[];
+  /** The DR region's snapshots: every copy of those above, and what is in flight there. */
+  readonly dr: readonly SnapshotRecord[];
+  /** Manual snapshots of each kind the DR region holds (its quota's use). */
+  readonly drCount: Readonly<Record<SnapshotKind, number>>;
+  readonly now: Date;
+}
+
 /**
- * Plans a run's DR copies: every Lifeboat snapshot newer than its target's newest copy, oldest
- * first, within the in-flight caps and the DR quota. Pure.
+ * Plans DR copies: of every available Lifeboat snapshot the DR region lacks, the newest restore
+ * point first (the DR region's recovery point is what matters), and an older one only where the
+ * DR region's retention would keep it, once copied, beside what it holds; never more in flight
+ * than the caps, never past the DR quota. Pure.
  */
-export function planCopies(input: Omit<SnapshotPlanInput, 'slot' | 'problems'>): CopyPlan {
+export function planCopies(input: CopyPlanInput): CopyPlan {
   const { policy, targets } = input;
   const drById = new Map(input.dr.map((s) => [`${s.kind}/${s.id}`, s]));
-  const newestCopy = new Map<string, number>();
-  for (const s of input.dr) {
-    const own = ownSnapshot(s, targets);
-    if (!own || s.status === 'failed') continue;
-    const key = `${s.kind}/${own.target}`;
-    newestCopy.set(key, Math.max(newestCopy.get(key) ?? 0, own.slot.time.getTime()));
-  }
-  // A copy for every snapshot newer than the target's newest copy, oldest first: DR gets every
-  // restore point in order, and retention deleting an old copy never causes a second copy.
   const candidates = input.primary
     .flatMap((s) => {
       const own = ownSnapshot(s, targets);
       return own && s.status === 'available' ? [{ s, own }] : [];
     })
-    .filter(
-      ({ s, own }) =>
-        !ownSnapshot(drById.get(`${s.kind}/${s.id}`) ?? NONE, targets) &&
-        own.slot.time.getTime() > (newestCopy.get(`${s.kind}/${own.target}`) ?? 0),
-    )
+    .filter(({ s }) => !ownSnapshot(drById.get(`${s.kind}/${s.id}`) ?? NONE, targets));
+  const kept = keptByDrRetention(input, candidates);
+  const wanted = candidates
+    .filter(({ s }) => kept.has(s.arn) || drById.has(`${s.kind}/${s.id}`))
     .sort(
       (a, b) =>
-        a.own.slot.time.getTime() - b.own.slot.time.getTime() || a.s.id.localeCompare(b.s.id),
+        b.own.slot.time.getTime() - a.own.slot.time.getTime() || a.s.id.localeCompare(b.s.id),
     );
 
   const copies: SnapshotRecord[] = [];
   const decided: CopyOutcome[] = [];
   for (const kind of KINDS) {
-    const ofKind = candidates.filter(({ s }) => s.kind === kind);
+    const ofKind = wanted.filter(({ s }) => s.kind === kind);
     if (ofKind.length === 0) continue;
     const cap = policy.snapshots.copyCaps[kind];
     const inFlight = input.dr.filter((s) => s.kind === kind && isInProgress(s)).length;
     const room = Math.max(0, cap - inFlight);
-    const now = ofKind.slice(0, room);
+    const starting = ofKind.slice(0, room);
     for (const { s, own } of ofKind.slice(room)) {
       decided.push({
         kind,
         target: own.target,
         snapshotId: s.id,
         outcome: 'pending',
-        detail: `${inFlight + now.length} ${kind} copies in flight to ${policy.regions.dr} (cap ${cap}); a later run starts it`,
+        detail: `${inFlight + starting.length} ${kind} copies in flight to ${policy.regions.dr} (cap ${cap}); it starts when one finishes`,
       });
     }
-    const refusal = quotaRefusal(policy, policy.regions.dr, kind, input.dr, now.length);
-    for (const { s, own } of now) {
+    const refusal = quotaRefusal(
+      policy,
+      policy.regions.dr,
+      kind,
+      input.drCount[kind],
+      starting.length,
+    );
+    for (const { s, own } of starting) {
       const clash = drById.get(`${s.kind}/${s.id}`);
       if (clash) {
         const error = new SnapshotConflictError(
@@ -204,15 +217,53 @@ export function planCopies(input: Omit<SnapshotPlanInput, 'slot' | 'problems'>):
   return { copies, decided };
 }
 
+/**
+ * The candidates the DR region's retention would keep once copied: each as a copy beside the DR
+ * region's own copies of its target, planned with the policy's DR rules at `now`. The newest of
+ * each target is always kept by them; an older one only by a rule (or the minimum age).
+ */
+function keptByDrRetention(
+  input: CopyPlanInput,
+  candidates: readonly { s: SnapshotRecord; own: { target: string; slot: Slot } }[],
+): Set<string> {
+  const { policy, targets, now } = input;
+  if (candidates.length === 0) return new Set();
+  const asCopies = candidates.map(
+    ({ s, own }): SnapshotRecord => ({
+      ...s,
+      arn: `candidate:${s.arn}`,
+      region: policy.regions.dr,
+      target: own.target,
+      time: own.slot.time,
+      slot: own.slot.id,
+      managedBy: policy.name,
+      source: s.arn,
+      legalHold: false,
+      verifiedAt: undefined,
+    }),
+  );
+  const held = input.dr.flatMap((s): SnapshotRecord[] => {
+    const own = ownSnapshot(s, targets);
+    if (!own || s.status === 'failed') return [];
+    return [{ ...s, target: own.target, time: own.slot.time, managedBy: policy.name }];
+  });
+  // Only the DR side is planned: the primary rules do not decide what the DR region keeps.
+  const plan = planRetention([...held, ...asCopies], policy, now);
+  return new Set(
+    plan.decisions
+      .filter((d) => d.action === 'keep' && d.snapshot.arn.startsWith('candidate:'))
+      .map((d) => d.snapshot.arn.slice('candidate:'.length)),
+  );
+}
+
 function quotaRefusal(
   policy: Pick<Policy, 'snapshots'>,
   region: string,
   kind: SnapshotKind,
-  existing: readonly { kind: SnapshotKind }[],
+  used: number,
   adding: number,
 ): SnapshotQuotaError | undefined {
   const quota = quotaOf(kind, policy);
-  const used = existing.filter((s) => s.kind === kind).length;
   if (adding === 0 || used + adding <= quota) return undefined;
   return new SnapshotQuotaError(
     `refused before creating anything: ${adding} more manual ${kind} snapshots would take ${region} to ${used + adding}, past its quota of ${quota} (snapshots.quotas.${kind}Snapshots); delete old snapshots or raise the quota`,

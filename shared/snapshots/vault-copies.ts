@@ -42,7 +42,7 @@ export interface VaultCopyOutcome {
   /** The snapshot copied: Lifeboat's snapshot, or its DR copy, in the vault's region. */
   readonly snapshotId: string;
   readonly vaultSnapshotId: string;
-  /** pending: waits for room under the vault's in-flight cap; a later run starts it. */
+  /** pending: waits for room under the vault's in-flight cap; it starts when one finishes. */
   readonly outcome: 'started' | 'already-exists' | 'pending' | 'refused' | 'failed';
   readonly detail?: string;
   readonly error?: string;
@@ -70,7 +70,7 @@ export interface VaultPlanInput {
 }
 
 export interface VaultPlan {
-  /** Snapshots to share and copy now, oldest first. */
+  /** Snapshots to share and copy now, the newest restore points first. */
   readonly copies: readonly {
     readonly source: SnapshotRecord;
     readonly target: string;
@@ -87,20 +87,15 @@ export { ownVaultCopy } from '../naming/slot.js';
 const KINDS: readonly SnapshotKind[] = ['instance', 'cluster'];
 
 /**
- * Plans what a run sends to the vault: a copy of every one of Lifeboat's snapshots newer than
- * its target's newest vault copy, oldest first, within the vault's in-flight caps and quota;
- * and which shares to end (their copy is done, or none is under way). Pure.
+ * Plans what a pass sends to the vault: a copy of every one of Lifeboat's available snapshots
+ * given (those of the slots still in the pipeline) the vault lacks, the newest restore point
+ * first, within the vault's in-flight caps and quota; and which shares to end (their copy is
+ * done, or none is under way). Slots the pipeline has settled are not given again, so the vault's
+ * retention deleting a copy never causes a second one. Pure.
  */
 export function planVaultCopies(input: VaultPlanInput): VaultPlan {
   const { vault, account, targets, held } = input;
   const copyById = new Map(held.copies.map((c) => [`${c.kind}/${c.id}`, c]));
-  const newest = new Map<string, number>();
-  for (const c of held.copies) {
-    const own = ownVaultCopy(c, account, targets);
-    if (!own || c.status === 'failed') continue;
-    const key = `${c.kind}/${own.target}`;
-    newest.set(key, Math.max(newest.get(key) ?? 0, own.slot.time.getTime()));
-  }
   const decided: VaultCopyOutcome[] = [];
   const candidates: { source: SnapshotRecord; vaultId: string; target: string; slot: Slot }[] = [];
   for (const source of input.sources) {
@@ -122,8 +117,6 @@ export function planVaultCopies(input: VaultPlanInput): VaultPlan {
       continue;
     }
     if (existing) continue;
-    // Retention in the vault deleting an old copy never causes a second one.
-    if (own.slot.time.getTime() <= (newest.get(`${source.kind}/${own.target}`) ?? 0)) continue;
     const key = source.kmsKeyId;
     if (source.encrypted && key && input.awsManagedKeys.has(key)) {
       const error = new VaultCopyError(
@@ -134,9 +127,10 @@ export function planVaultCopies(input: VaultPlanInput): VaultPlan {
     }
     candidates.push({ source, vaultId, target: own.target, slot: own.slot });
   }
+  // The newest restore point first: the vault's recovery point is what matters.
   candidates.sort(
     (a, b) =>
-      a.slot.time.getTime() - b.slot.time.getTime() || a.source.id.localeCompare(b.source.id),
+      b.slot.time.getTime() - a.slot.time.getTime() || a.source.id.localeCompare(b.source.id),
   );
 
   const copies: { source: SnapshotRecord; target: string; vaultId: string }[] = [];
@@ -154,7 +148,7 @@ export function planVaultCopies(input: VaultPlanInput): VaultPlan {
         snapshotId: c.source.id,
         vaultSnapshotId: c.vaultId,
         outcome: 'pending',
-        detail: `${inFlight + now.length} ${kind} copies in flight into the vault account ${vault.account} (cap ${cap}); a later run starts it`,
+        detail: `${inFlight + now.length} ${kind} copies in flight into the vault account ${vault.account} (cap ${cap}); it starts when one finishes`,
       });
     }
     const quota =

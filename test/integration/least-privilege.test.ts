@@ -68,12 +68,7 @@ type Handler = (event: unknown, context: unknown) => Promise<unknown>;
  * is recorded and evaluated with an IAM simulator against that function's role in the packaged
  * template. Roles must allow every call, and grant nothing no call uses (unless said why).
  */
-useLocalAws({
-  timing: {
-    instant:
-      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
-  },
-});
+const local = useLocalAws();
 const recorder = recordAwsCalls();
 const tags = new Map<string, Record<string, string>>();
 let policy: Policy;
@@ -107,6 +102,7 @@ const JOBS = Object.fromEntries(
     ]),
 ) as Record<
   | 'snapshotRds'
+  | 'advanceSnapshots'
   | 'enforceRetention'
   | 'exportSecrets'
   | 'verifyManifest'
@@ -120,10 +116,21 @@ const GRANTED_FOR_OTHERS: Record<string, Record<string, string>> = {
   SnapshotRdsRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
     'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
-    'kms:CreateGrant': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
     'sns:Publish': 'alerts when a run fails; these runs succeed',
     's3:ListBucket':
       'a HEAD of a key the DR bucket lacks answers 404 only with it; every copy is there',
+  },
+  AdvanceSnapshotsRole: {
+    'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
+    'logs:PutLogEvents': 'the Lambda runtime writes the function’s logs',
+    'kms:CreateGrant': 'RDS uses it on the role’s behalf to copy encrypted snapshots',
+    'rds:CreateDBSnapshot': 'takes a snapshot its slot’s run ran out of time for; these did not',
+    'rds:CreateDBClusterSnapshot':
+      'takes a snapshot its slot’s run ran out of time for; these did not',
+    'sqs:ReceiveMessage': 'Lambda’s event source mapping reads the queue as the role',
+    'sqs:DeleteMessage': 'Lambda’s event source mapping reads the queue as the role',
+    'sqs:GetQueueAttributes': 'Lambda’s event source mapping reads the queue as the role',
+    'sns:Publish': 'alerts when a pass fails; these passes succeed',
   },
   EnforceRetentionRole: {
     'logs:CreateLogStream': 'the Lambda runtime writes the function’s logs',
@@ -340,6 +347,51 @@ async function runJob(job: keyof typeof JOBS, scheduledTime: Date) {
     .catch((error: Error) => error);
 }
 
+/** An SQS batch as Lambda's event source mapping hands one to the pipeline. */
+function queueBatch(bodies: readonly unknown[]) {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `m-${i}`,
+      eventSource: 'aws:sqs',
+      body: JSON.stringify(body),
+    })),
+  };
+}
+
+/**
+ * The pipeline as deployed, as its role: a batch of RDS's events each time RDS finishes
+ * something, and the sweep, until nothing is pending and a sweep has nothing to do.
+ */
+async function runPipeline() {
+  let seen = (await local.aws.events()).length;
+  for (let tail = 0; tail < 2; ) {
+    const pending = (await local.aws.clock.read()).nextInSeconds !== null;
+    if (pending) await local.aws.clock.advanceToNext();
+    else tail += 1;
+    const events = await local.aws.events();
+    const fresh = events.slice(seen).map((e) => ({
+      source: 'aws.rds',
+      'detail-type': e.detailType,
+      account: e.account,
+      region: e.region,
+      detail: e.detail,
+    }));
+    seen = events.length;
+    await capture();
+    if (fresh.length > 0) {
+      await recorder
+        .as(JOBS.advanceSnapshots.role, () =>
+          (handlers.advanceSnapshots as Handler)(
+            queueBatch(fresh),
+            lambdaContext('advanceSnapshots'),
+          ),
+        )
+        .catch((error: Error) => error);
+    }
+    await runJob('advanceSnapshots', new Date());
+  }
+}
+
 beforeAll(async () => {
   // The shipped policy, with the DR key the local AWS made and retention that deletes at once.
   const drKey = await seedKey(DR);
@@ -414,6 +466,7 @@ beforeAll(async () => {
     const slot = new Date(Math.floor((now - day * 24 * HOUR) / HOUR) * HOUR);
     await runJob('snapshotRds', slot);
     await runJob('snapshotRds', slot);
+    await runPipeline();
     if (day === 2) {
       const held = (await rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: 'manual' })))
         .DBSnapshots?.[0]?.DBSnapshotArn;
@@ -477,6 +530,7 @@ beforeAll(async () => {
         DataKey: vault.dataKeys.primary,
         ManifestKey: vault.manifestKeys.primary,
         AlertKey: ALERT_KEY,
+        AdvanceSnapshotsQueue: `arn:aws:sqs:${PRIMARY}:${ACCOUNT}:lifeboat-prod-advance-snapshots`,
         ...Object.fromEntries(
           [
             ...Object.keys(JOBS),

@@ -34,12 +34,7 @@ const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
 const BINARY = Buffer.from([0, 255, 1, 254, 2, 253, 10, 13]);
 
-useLocalAws({
-  timing: {
-    instant:
-      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
-  },
-});
+useLocalAws();
 
 let policy: Policy;
 let vault: Vault;
@@ -327,12 +322,19 @@ describe('tampering is caught and named', () => {
     // Act
     const failed = await checksOf(run.runId);
 
-    // Assess
+    // Assess: gone, and (deleted before the pipeline could copy it) never copied to DR
+    const deleted =
+      'arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-202611140200';
     expect(failed).toEqual([
       expect.objectContaining({
         kind: 'snapshot',
-        artifact: 'arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-202611140200',
+        artifact: deleted,
         reason: 'deleted: the snapshot no longer exists',
+      }),
+      expect.objectContaining({
+        kind: 'dr-copy',
+        artifact: deleted,
+        reason: 'not copied to eu-west-1 within 12h of its slot',
       }),
     ]);
   });

@@ -14,30 +14,28 @@ import { slotOf } from '../../shared/naming/slot.js';
 import { silentLog } from '../../shared/observability/job-log.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { runRetentionJob } from '../../shared/retention/retention-job.js';
+import { settledSlotsIn } from '../../shared/snapshots/settled-slots.js';
 import { runSnapshotJob } from '../../shared/snapshots/snapshot-job.js';
-import { resolveVault } from '../../shared/vault/vault.js';
+import { resolveVault, type Vault } from '../../shared/vault/vault.js';
 import { lambdaContext } from '../support/lambda-context.js';
 import { useLocalAws } from '../support/local-aws.js';
+import { sweepUntilSettled } from '../support/pipeline.js';
 import { fixturePolicy, packagedPolicyFile } from '../support/policy.js';
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
 
-useLocalAws({
-  timing: {
-    instant:
-      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
-  },
-});
+const local = useLocalAws();
 
 let policy: Policy;
 let recorder: RunRecorder;
+let vault: Vault;
 
 beforeAll(async () => {
   const key = await seedKey(DR);
   policy = { ...fixturePolicy(), snapshots: { ...fixturePolicy().snapshots, drKmsKeyArn: key } };
-  const vault = await seedVault(policy, ACCOUNT);
+  vault = await seedVault(policy, ACCOUNT);
   recorder = runRecorder({
     s3: clientIn(S3Client, PRIMARY),
     kms: clientIn(KMSClient, PRIMARY),
@@ -58,6 +56,12 @@ const deps = () => ({
   recorder,
   log: silentLog,
   kmsIn: (region: string) => clientIn(KMSClient, region),
+  settled: settledSlotsIn(
+    clientIn(S3Client, PRIMARY),
+    vault.bucket,
+    policy.name,
+    vault.dataKeys.primary,
+  ),
 });
 
 async function snapshotIds(region: string): Promise<string[]> {
@@ -79,6 +83,8 @@ describe('snapshot and retention cycle against the local AWS', () => {
       const slot = slotOf(new Date(Date.UTC(2026, 10, day, 2)));
       const snapshots = await runSnapshotJob(deps(), policy, slot);
       expect(snapshots.failures).toEqual([]);
+      const passes = await sweepUntilSettled(local.aws, deps(), policy, slot.time);
+      expect(passes.flatMap((p) => p.failures)).toEqual([]);
       const retention = await runRetentionJob(
         deps(),
         policy,

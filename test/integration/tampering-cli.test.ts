@@ -41,12 +41,7 @@ import { FIXTURE_POLICY_FILE } from '../support/policy.js';
 // command and a local AWS: every tamper is named by verify with a non-zero exit, restore refuses,
 // and retention deletes no differently.
 
-useLocalAws({
-  timing: {
-    instant:
-      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
-  },
-});
+const local = useLocalAws();
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
@@ -108,6 +103,14 @@ beforeAll(async () => {
   exportSlots = lastFires(policy.secrets?.schedule ?? '', 2);
   for (const at of snapshotSlots) {
     expect((await cli('backup', 'run', '--slot', at.toISOString())).code).toBe(0);
+  }
+  // The pipeline, by hand: a pass each time RDS finishes something, and two more for the ends
+  // of the vault shares and the settling of each slot.
+  for (let tail = 0; tail < 2; ) {
+    const pending = (await local.aws.clock.read()).nextInSeconds !== null;
+    if (pending) await local.aws.clock.advanceToNext();
+    else tail += 1;
+    expect((await cli('backup', 'advance')).code).toBe(0);
   }
   for (const at of exportSlots) {
     expect((await cli('secrets', 'export', '--slot', at.toISOString())).code).toBe(0);

@@ -185,31 +185,6 @@ describe('snapshot-rds handler', () => {
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
   });
 
-  it('copies available snapshots to the DR region with the DR key, and not twice', async () => {
-    // Prepare
-    primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
-
-    // Act
-    const first = await run();
-    const second = await run();
-
-    // Assess
-    expect(first.copies).toEqual([
-      expect.objectContaining({
-        snapshotId: 'lifeboat-orders-db-202611200200',
-        outcome: 'started',
-      }),
-    ]);
-    expect(drRds).toHaveReceivedCommandExactlyOnceWith(CopyDBSnapshotCommand, {
-      SourceDBSnapshotIdentifier:
-        'arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-202611200200',
-      TargetDBSnapshotIdentifier: 'lifeboat-orders-db-202611200200',
-      KmsKeyId: DR_KEY,
-      CopyTags: false,
-    });
-    expect(second.copies).toEqual([]);
-  });
-
   it("records the slot's snapshots in a signed manifest that follows the previous run", async () => {
     // Prepare
     primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
@@ -247,36 +222,6 @@ describe('snapshot-rds handler', () => {
       signed as never,
     );
     expect(check).toEqual({ valid: true });
-  });
-
-  it("adds a copy it starts to its snapshot's slot record, as that record's next revision", async () => {
-    // Prepare
-    primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
-    await recordEarlierRun('202611200200');
-
-    // Act
-    const result = await run();
-
-    // Assess
-    expect(result.amended).toEqual(['snapshots-202611200200']);
-    const amendment = storedRecord('snapshots-202611200200', 2);
-    expect(amendment?.manifest).toMatchObject({
-      revision: 2,
-      previous: { runId: 'snapshots-202611200200', revision: 1 },
-      artifacts: { snapshots: [] },
-    });
-    expect(amendment?.manifest.artifacts.drCopies).toEqual([
-      {
-        arn: 'arn:aws:rds:eu-west-1:123456789012:snapshot:lifeboat-orders-db-202611200200',
-        sourceArn: 'arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-202611200200',
-        region: DR,
-        kind: 'instance',
-        target: 'orders-db',
-        slot: '202611200200',
-        kmsKeyId: DR_KEY,
-        status: 'copying',
-      },
-    ]);
   });
 
   it('records a failed target in the manifest, resolved by the snapshot a later delivery takes', async () => {
@@ -440,26 +385,6 @@ describe('snapshot-rds handler', () => {
     });
   });
 
-  it('fails the copy with a clear error when the DR key is not accessible', async () => {
-    // Prepare
-    primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
-    drRds.on(CopyDBSnapshotCommand).rejects(
-      new KMSKeyNotAccessibleFault({
-        message: 'The specified KMS key is not accessible',
-        $metadata: {},
-      }),
-    );
-
-    // Act
-    const act = run();
-
-    // Assess
-    await expect(act).rejects.toThrow('copy of lifeboat-orders-db-202611200200');
-    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
-    expect(message).toContain('KMSKeyNotAccessibleFault: The specified KMS key is not accessible');
-    expect(primary.snapshots).toHaveLength(3);
-  });
-
   it('reports a quota fault from RDS as that target failing', async () => {
     // Prepare
     primaryRds
@@ -473,55 +398,6 @@ describe('snapshot-rds handler', () => {
     await expect(act).rejects.toThrow('instance tagged-db');
     expect(primary.snapshots.map((s) => s.DBSnapshotIdentifier)).toEqual([
       `lifeboat-orders-db-${SLOT}`,
-    ]);
-  });
-
-  it('leaves copies pending, not failed, when the in-flight cap is reached', async () => {
-    // Prepare: 5 cluster copies already in flight in DR (the cap), one instance copy free
-    for (let i = 0; i < 5; i += 1) {
-      dr.clusterSnapshots.push(clusterSnapshot(`someone-${i}`, DR, 'x', { Status: 'copying' }));
-    }
-    const slot = '202611200200';
-    primary.clusterSnapshots.push(
-      clusterSnapshot(`lifeboat-billing-${slot}`, PRIMARY, 'billing', {
-        SnapshotCreateTime: timeOf(slot),
-        TagList: lifeboatTags('billing', slot),
-      }),
-    );
-
-    // Act
-    const result = await run();
-
-    // Assess
-    expect(result.failures).toEqual([]);
-    expect(result.copies).toEqual([
-      expect.objectContaining({
-        kind: 'cluster',
-        snapshotId: `lifeboat-billing-${slot}`,
-        outcome: 'pending',
-        detail: '5 cluster copies in flight to eu-west-1 (cap 5); a later run starts it',
-      }),
-    ]);
-    expect(drRds).not.toHaveReceivedCommand(CopyDBClusterSnapshotCommand);
-  });
-
-  it('starts no more copies than the cap allows, oldest first', async () => {
-    // Prepare: 18 instance copies in flight; three snapshots waiting
-    for (let i = 0; i < 18; i += 1) {
-      dr.snapshots.push(instanceSnapshot(`someone-${i}`, DR, 'x', { Status: 'pending' }));
-    }
-    for (const day of ['17', '18', '19']) {
-      primary.snapshots.push(earlierSnapshot('orders-db', `202611${day}0200`));
-    }
-
-    // Act
-    const result = await run();
-
-    // Assess
-    expect(result.copies.map((c) => [c.snapshotId, c.outcome])).toEqual([
-      ['lifeboat-orders-db-202611170200', 'started'],
-      ['lifeboat-orders-db-202611180200', 'started'],
-      ['lifeboat-orders-db-202611190200', 'pending'],
     ]);
   });
 

@@ -347,29 +347,29 @@ describe('planning vault copies', () => {
       status,
     });
 
-  it('waits under the copy cap, oldest first', () => {
+  it('waits under the copy cap, the newest restore point first', () => {
     // Act
     const result = plan([drCopy(3), drCopy(1), drCopy(2)], [inVault('other-db', 1, 'copying')], {
       copyCaps: { instance: 2, cluster: 5 },
     });
 
     // Assess
-    expect(result.copies.map((c) => c.source.id)).toEqual(['lifeboat-orders-db-202611010200']);
+    expect(result.copies.map((c) => c.source.id)).toEqual(['lifeboat-orders-db-202611030200']);
     expect(result.decided.map((d) => [d.snapshotId, d.outcome])).toEqual([
+      ['lifeboat-orders-db-202611010200', 'pending'],
       ['lifeboat-orders-db-202611020200', 'pending'],
-      ['lifeboat-orders-db-202611030200', 'pending'],
     ]);
     expect(result.decided[0]?.detail).toBe(
-      `2 instance copies in flight into the vault account ${VAULT} (cap 2); a later run starts it`,
+      `2 instance copies in flight into the vault account ${VAULT} (cap 2); it starts when one finishes`,
     );
   });
 
-  it('never copies again what the vault’s retention already removed', () => {
-    // Act: the vault holds day 3; day 1 is older (its copy deleted by the vault)
+  it('copies an older slot the vault lacks after a newer one (a settled slot is never offered)', () => {
+    // Act: the vault holds day 3; day 1's DR copy is still in a slot open in the pipeline
     const result = plan([drCopy(1), drCopy(3)], [inVault('orders-db', 3)]);
 
     // Assess
-    expect(result.copies).toEqual([]);
+    expect(result.copies.map((c) => c.source.id)).toEqual(['lifeboat-orders-db-202611010200']);
     expect(result.decided).toEqual([]);
   });
 
