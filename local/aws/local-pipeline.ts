@@ -157,7 +157,7 @@ export async function localPipeline(
 }
 
 /** Whether a pass took any step: a snapshot, a copy, a settled slot, a record amended. */
-function didSomething(pass: PassResult): boolean {
+export function didSomething(pass: PassResult): boolean {
   return (
     pass.created.length > 0 ||
     pass.copies.some((c) => c.outcome === 'started') ||

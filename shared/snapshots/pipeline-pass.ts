@@ -10,6 +10,8 @@ import { parseRunId, runIdOf } from '../naming/run-ids.js';
 import {
   parseSlotId,
   type Slot,
+  slotOf,
+  slotOfIdentifier,
   snapshotArn,
   snapshotIdentifier,
   vaultCopyIdentifier,
@@ -237,7 +239,7 @@ async function openSlots(
   try {
     const [runs, settled] = await Promise.all([
       deps.recorder.runs(policy.name, 'snapshot-rds'),
-      deps.settled.since({ time: since, id: slotIdAt(since) }),
+      deps.settled.since(slotOf(since)),
     ]);
     return runs
       .flatMap((runId) => {
@@ -251,10 +253,6 @@ async function openSlots(
     failures.push({ subject: 'the slots in the pipeline', error: errorSummary(error) });
     return [];
   }
-}
-
-function slotIdAt(time: Date): string {
-  return time.toISOString().slice(0, 16).replace(/[-T:]/g, '');
 }
 
 /**
@@ -581,7 +579,7 @@ function waitingOf(
 }
 
 function slotOfSnapshot(id: string): string | undefined {
-  return /-(\d{12})$/.exec(id)?.[1];
+  return slotOfIdentifier(id)?.id;
 }
 
 function failed(o: { outcome: string }): boolean {

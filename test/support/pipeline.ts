@@ -1,4 +1,5 @@
 import type { LocalAws } from '../../local/aws/local-aws.js';
+import { didSomething } from '../../local/aws/local-pipeline.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import {
   type PassResult,
@@ -25,17 +26,8 @@ export async function sweepUntilSettled(
     const now = new Date(from.getTime() + (Date.parse(view.now) - started));
     const pass = await runPipelinePass(deps, policy, { events: [], sweep: true }, now);
     passes.push(pass);
-    if (view.nextInSeconds === null && !steppedIn(pass)) return passes;
+    if (view.nextInSeconds === null && !didSomething(pass)) return passes;
     if (view.nextInSeconds !== null) await aws.clock.advanceToNext();
   }
   throw new Error('the pipeline did not settle in 100 sweeps');
-}
-
-function steppedIn(pass: PassResult): boolean {
-  return (
-    pass.created.length > 0 ||
-    pass.copies.some((c) => c.outcome === 'started') ||
-    pass.vault.some((c) => c.outcome === 'started') ||
-    pass.settled.length > 0
-  );
 }

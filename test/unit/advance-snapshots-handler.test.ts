@@ -1,33 +1,16 @@
-import { createHash } from 'node:crypto';
-import {
-  DescribeKeyCommand,
-  GenerateMacCommand,
-  KMSClient,
-  KMSServiceException,
-} from '@aws-sdk/client-kms';
 import {
   CopyDBClusterSnapshotCommand,
   CopyDBSnapshotCommand,
-  CreateDBClusterSnapshotCommand,
-  CreateDBSnapshotCommand,
-  DBSnapshotAlreadyExistsFault,
   KMSKeyNotAccessibleFault,
-  RDSServiceException,
-  SnapshotQuotaExceededFault,
 } from '@aws-sdk/client-rds';
-import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { rdsIn } from '../../shared/aws/clients.js';
-import { newManifest, SignedManifestSchema } from '../../shared/manifest/manifest.js';
-import { checkSignature } from '../../shared/manifest/manifest-signing.js';
-import { runRecorder } from '../../shared/manifest/run-recorder.js';
-import { slotOf } from '../../shared/naming/slot.js';
 import type { PassResult } from '../../shared/snapshots/pipeline-pass.js';
 import scheduled from '../events/scheduled.json' with { type: 'json' };
 import { lambdaContext } from '../support/lambda-context.js';
-import { fixturePolicy, packagedPolicyFile } from '../support/policy.js';
+import { packagedPolicyFile } from '../support/policy.js';
 import {
   cluster,
   clusterSnapshot,
@@ -39,25 +22,25 @@ import {
   simulateRegion,
 } from '../support/rds-world.js';
 import {
-  type Bucket,
-  simulateKms,
-  simulateS3,
-  TEST_VAULT,
-  TEST_VAULT_ENV,
-} from '../support/vault-world.js';
+  earlierSnapshot,
+  recordEarlierRun,
+  storedRecord,
+  timeOf,
+} from '../support/snapshot-records.js';
+import { type Bucket, simulateKms, simulateS3, TEST_VAULT_ENV } from '../support/vault-world.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<PassResult>;
 
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
-const SLOT = '202611210200';
+const _SLOT = '202611210200';
 const DR_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
 
 const sns = mockClient(SNSClient);
 let handler: Handler;
 let primary: RegionState;
 let dr: RegionState;
-let primaryRds: ReturnType<typeof simulateRegion>;
+let _primaryRds: ReturnType<typeof simulateRegion>;
 let drRds: ReturnType<typeof simulateRegion>;
 
 beforeAll(async () => {
@@ -73,11 +56,11 @@ afterAll(() => {
 });
 
 let bucket: Bucket;
-let kms: ReturnType<typeof simulateKms>;
+let _kms: ReturnType<typeof simulateKms>;
 
 beforeEach(() => {
   bucket = simulateS3().bucket;
-  kms = simulateKms();
+  _kms = simulateKms();
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date('2026-11-21T02:00:30Z'));
   primary = emptyRegion();
@@ -88,7 +71,7 @@ beforeEach(() => {
     instance('untagged-db', PRIMARY),
   );
   primary.clusters.push(cluster('billing', PRIMARY));
-  primaryRds = simulateRegion(rdsIn(PRIMARY).client, PRIMARY, primary);
+  _primaryRds = simulateRegion(rdsIn(PRIMARY).client, PRIMARY, primary);
   drRds = simulateRegion(rdsIn(DR).client, DR, dr);
   sns.reset();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
@@ -96,70 +79,11 @@ beforeEach(() => {
 
 const run = (event: unknown = structuredClone(scheduled)) => handler(event, lambdaContext());
 
-/** The instant a slot id names. */
-function timeOf(slot: string): Date {
-  return new Date(
-    `${slot.slice(0, 4)}-${slot.slice(4, 6)}-${slot.slice(6, 8)}T${slot.slice(8, 10)}:${slot.slice(10)}:00Z`,
-  );
-}
-
-/** A Lifeboat snapshot of the given target, taken in an earlier slot, ready to be copied. */
-function earlierSnapshot(target: string, slot: string) {
-  const id = `lifeboat-${target}-${slot}`;
-  return instanceSnapshot(id, PRIMARY, target, {
-    SnapshotCreateTime: timeOf(slot),
-    TagList: lifeboatTags(target, slot),
-  });
-}
-
-/** The signed record of a run, as stored at its key (revision 1 unless told). */
-function storedRecord(runId: string, revision = 1) {
-  const key = `manifests/test-policy/${runId}${revision === 1 ? '' : `.${revision}`}.json`;
-  const stored = bucket.get(key);
-  return stored ? SignedManifestSchema.parse(JSON.parse(stored.body.toString('utf8'))) : undefined;
-}
-
-/** Records an earlier run of the slot as its delivery would have: the snapshots it holds. */
-async function recordEarlierRun(slot: string) {
-  const recorder = runRecorder({
-    s3: new S3Client({ region: PRIMARY }),
-    kms: new KMSClient({ region: PRIMARY }),
-    vault: TEST_VAULT,
-    account: '123456789012',
-  });
-  const snapshots = primary.snapshots
-    .filter((s) => s.DBSnapshotIdentifier?.endsWith(slot))
-    .map((s) => ({
-      arn: s.DBSnapshotArn ?? '',
-      region: PRIMARY,
-      kind: 'instance' as const,
-      target: s.DBInstanceIdentifier ?? '',
-      slot,
-      engine: 'postgres',
-      encrypted: true,
-      kmsKeyId: null,
-      createdAt: timeOf(slot).toISOString(),
-    }));
-  await recorder.record(
-    newManifest(
-      'snapshot-rds',
-      slotOf(timeOf(slot)),
-      fixturePolicy(),
-      '123456789012',
-      {
-        snapshots,
-      },
-      [],
-      timeOf(slot),
-    ),
-  );
-}
-
 describe('advance-snapshots handler (the pipeline’s sweep)', () => {
   it('copies available snapshots to the DR region with the DR key, and not twice', async () => {
     // Prepare
     primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
-    await recordEarlierRun('202611200200');
+    await recordEarlierRun(primary, '202611200200');
 
     // Act
     const first = await run();
@@ -185,14 +109,14 @@ describe('advance-snapshots handler (the pipeline’s sweep)', () => {
   it("adds a copy it starts to its snapshot's slot record, as that record's next revision", async () => {
     // Prepare
     primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
-    await recordEarlierRun('202611200200');
+    await recordEarlierRun(primary, '202611200200');
 
     // Act
     const result = await run();
 
     // Assess
     expect(result.amended).toEqual(['snapshots-202611200200']);
-    const amendment = storedRecord('snapshots-202611200200', 2);
+    const amendment = storedRecord(bucket, 'snapshots-202611200200', 2);
     expect(amendment?.manifest).toMatchObject({
       revision: 2,
       previous: { runId: 'snapshots-202611200200', revision: 1 },
@@ -215,7 +139,7 @@ describe('advance-snapshots handler (the pipeline’s sweep)', () => {
   it('fails the copy with a clear error when the DR key is not accessible', async () => {
     // Prepare
     primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
-    await recordEarlierRun('202611200200');
+    await recordEarlierRun(primary, '202611200200');
     drRds.on(CopyDBSnapshotCommand).rejects(
       new KMSKeyNotAccessibleFault({
         message: 'The specified KMS key is not accessible',
@@ -246,7 +170,7 @@ describe('advance-snapshots handler (the pipeline’s sweep)', () => {
         TagList: lifeboatTags('billing', slot),
       }),
     );
-    await recordEarlierRun(slot);
+    await recordEarlierRun(primary, slot);
 
     // Act
     const result = await run();
@@ -271,7 +195,7 @@ describe('advance-snapshots handler (the pipeline’s sweep)', () => {
     }
     for (const day of ['17', '18', '19']) {
       primary.snapshots.push(earlierSnapshot('orders-db', `202611${day}0200`));
-      await recordEarlierRun(`202611${day}0200`);
+      await recordEarlierRun(primary, `202611${day}0200`);
     }
 
     // Act

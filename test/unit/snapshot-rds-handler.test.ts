@@ -6,31 +6,23 @@ import {
   KMSServiceException,
 } from '@aws-sdk/client-kms';
 import {
-  CopyDBClusterSnapshotCommand,
-  CopyDBSnapshotCommand,
   CreateDBClusterSnapshotCommand,
   CreateDBSnapshotCommand,
   DBSnapshotAlreadyExistsFault,
-  KMSKeyNotAccessibleFault,
   RDSServiceException,
   SnapshotQuotaExceededFault,
 } from '@aws-sdk/client-rds';
-import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { rdsIn } from '../../shared/aws/clients.js';
-import { newManifest, SignedManifestSchema } from '../../shared/manifest/manifest.js';
 import { checkSignature } from '../../shared/manifest/manifest-signing.js';
-import { runRecorder } from '../../shared/manifest/run-recorder.js';
-import { slotOf } from '../../shared/naming/slot.js';
 import type { SnapshotJobResult } from '../../shared/snapshots/snapshot-job.js';
 import scheduled from '../events/scheduled.json' with { type: 'json' };
 import { lambdaContext } from '../support/lambda-context.js';
-import { fixturePolicy, packagedPolicyFile } from '../support/policy.js';
+import { packagedPolicyFile } from '../support/policy.js';
 import {
   cluster,
-  clusterSnapshot,
   emptyRegion,
   instance,
   instanceSnapshot,
@@ -38,6 +30,7 @@ import {
   type RegionState,
   simulateRegion,
 } from '../support/rds-world.js';
+import { earlierSnapshot, recordEarlierRun, storedRecord } from '../support/snapshot-records.js';
 import {
   type Bucket,
   simulateKms,
@@ -96,65 +89,6 @@ beforeEach(() => {
 
 const run = (event: unknown = structuredClone(scheduled)) => handler(event, lambdaContext());
 
-/** The instant a slot id names. */
-function timeOf(slot: string): Date {
-  return new Date(
-    `${slot.slice(0, 4)}-${slot.slice(4, 6)}-${slot.slice(6, 8)}T${slot.slice(8, 10)}:${slot.slice(10)}:00Z`,
-  );
-}
-
-/** A Lifeboat snapshot of the given target, taken in an earlier slot, ready to be copied. */
-function earlierSnapshot(target: string, slot: string) {
-  const id = `lifeboat-${target}-${slot}`;
-  return instanceSnapshot(id, PRIMARY, target, {
-    SnapshotCreateTime: timeOf(slot),
-    TagList: lifeboatTags(target, slot),
-  });
-}
-
-/** The signed record of a run, as stored at its key (revision 1 unless told). */
-function storedRecord(runId: string, revision = 1) {
-  const key = `manifests/test-policy/${runId}${revision === 1 ? '' : `.${revision}`}.json`;
-  const stored = bucket.get(key);
-  return stored ? SignedManifestSchema.parse(JSON.parse(stored.body.toString('utf8'))) : undefined;
-}
-
-/** Records an earlier run of the slot as its delivery would have: the snapshots it holds. */
-async function recordEarlierRun(slot: string) {
-  const recorder = runRecorder({
-    s3: new S3Client({ region: PRIMARY }),
-    kms: new KMSClient({ region: PRIMARY }),
-    vault: TEST_VAULT,
-    account: '123456789012',
-  });
-  const snapshots = primary.snapshots
-    .filter((s) => s.DBSnapshotIdentifier?.endsWith(slot))
-    .map((s) => ({
-      arn: s.DBSnapshotArn ?? '',
-      region: PRIMARY,
-      kind: 'instance' as const,
-      target: s.DBInstanceIdentifier ?? '',
-      slot,
-      engine: 'postgres',
-      encrypted: true,
-      kmsKeyId: null,
-      createdAt: timeOf(slot).toISOString(),
-    }));
-  await recorder.record(
-    newManifest(
-      'snapshot-rds',
-      slotOf(timeOf(slot)),
-      fixturePolicy(),
-      '123456789012',
-      {
-        snapshots,
-      },
-      [],
-      timeOf(slot),
-    ),
-  );
-}
-
 describe('snapshot-rds handler', () => {
   it('snapshots every target for the slot, tagged, and reports success', async () => {
     // Act
@@ -188,7 +122,7 @@ describe('snapshot-rds handler', () => {
   it("records the slot's snapshots in a signed manifest that follows the previous run", async () => {
     // Prepare
     primary.snapshots.push(earlierSnapshot('orders-db', '202611200200'));
-    await recordEarlierRun('202611200200');
+    await recordEarlierRun(primary, '202611200200');
     const previous = bucket.get('manifests/test-policy/snapshots-202611200200.json');
 
     // Act
@@ -196,7 +130,7 @@ describe('snapshot-rds handler', () => {
 
     // Assess
     expect(result.manifest).toBe('written');
-    const signed = storedRecord(`snapshots-${SLOT}`);
+    const signed = storedRecord(bucket, `snapshots-${SLOT}`);
     expect(signed?.manifest).toMatchObject({
       job: 'snapshot-rds',
       runId: `snapshots-${SLOT}`,
@@ -229,7 +163,7 @@ describe('snapshot-rds handler', () => {
     const orders = primary.instances.splice(0, 1);
     await expect(run()).rejects.toThrow('instance orders-db');
     primary.instances.unshift(...orders);
-    const first = storedRecord(`snapshots-${SLOT}`);
+    const first = storedRecord(bucket, `snapshots-${SLOT}`);
 
     // Act
     const second = await run();
@@ -243,7 +177,7 @@ describe('snapshot-rds handler', () => {
       },
     ]);
     expect(second.manifest).toBe('amended');
-    expect(storedRecord(`snapshots-${SLOT}`, 2)?.manifest.artifacts.snapshots).toEqual([
+    expect(storedRecord(bucket, `snapshots-${SLOT}`, 2)?.manifest.artifacts.snapshots).toEqual([
       expect.objectContaining({
         arn: `arn:aws:rds:eu-central-1:123456789012:snapshot:lifeboat-orders-db-${SLOT}`,
       }),
