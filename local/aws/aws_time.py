@@ -18,6 +18,7 @@ all of that:
 Started by moto_server.py with the timing in LIFEBOAT_LOCAL_TIMING (JSON, seconds per kind).
 """
 
+import functools
 import json
 import os
 import random
@@ -25,6 +26,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
+import jsonpath_ng.ext as jsonpath_ext
 from moto.events.models import events_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.rds import models as rds
@@ -36,11 +38,24 @@ from moto.rds.exceptions import (
 
 KINDS = ("snapshot", "copy", "restore", "promote")
 
+# RDS's copies in flight at once into one region of one account: 20 DB snapshot copies, 5 DB
+# cluster snapshot copies. A copy past them is refused, as AWS refuses it.
+COPY_CAPS = {"instance": 20, "cluster": 5}
+
 
 class InvalidDBSnapshotState(RDSClientError):
     def __init__(self, message):
         super().__init__("InvalidDBSnapshotState", message)
 
+
+class CopyQuotaExceeded(RDSClientError):
+    def __init__(self, message):
+        super().__init__("SnapshotQuotaExceeded", message)
+
+
+# moto builds a JSONPath parser afresh for each path of each event it sends to a target (some
+# 30 ms each, eight paths an event): the same few paths, parsed once.
+jsonpath_ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ext.parse)
 
 _lock = threading.RLock()
 _state = {
@@ -74,7 +89,7 @@ def _configure_timing(values):
 _configure_timing(json.loads(os.environ.get("LIFEBOAT_LOCAL_TIMING", "{}")))
 
 
-def _later(kind, resource, busy, present, settle, account, region, identifier):
+def _later(kind, resource, busy, present, settle, account, region, identifier, family=None):
     """Puts `resource` in its busy status until its kind's time has passed, then settles it."""
     seconds = _state["timing"][kind]
     if seconds <= 0:
@@ -86,6 +101,7 @@ def _later(kind, resource, busy, present, settle, account, region, identifier):
             {
                 "ready": now() + seconds,
                 "kind": kind,
+                "family": family,
                 "account": account,
                 "region": region,
                 "id": identifier,
@@ -132,7 +148,7 @@ def _emit(backend, detail_type, source_type, arn, identifier, message, event_id,
         "EventCategories": [category],
         "SourceType": source_type,
         "SourceArn": arn,
-        "Date": _iso(time.time()),
+        "Date": _iso(now()),
         "SourceIdentifier": identifier,
         "Message": message,
         "EventID": event_id,
@@ -266,12 +282,32 @@ def _create_db_snapshot(self, db_instance_identifier, db_snapshot_identifier, sn
     return snapshot
 
 
+def _check_copy_cap(backend, family):
+    with _lock:
+        in_flight = sum(
+            1
+            for p in _pending
+            if p["kind"] == "copy"
+            and p["family"] == family
+            and p["account"] == backend.account_id
+            and p["region"] == backend.region_name
+            and p["present"]()
+        )
+    cap = COPY_CAPS[family]
+    if in_flight >= cap:
+        what = "DB snapshot" if family == "instance" else "DB cluster snapshot"
+        raise CopyQuotaExceeded(
+            f"Cannot start another {what} copy: {cap} are already in progress to {backend.region_name} for this account."
+        )
+
+
 def _copy_db_snapshot(self, source_db_snapshot_identifier, target_db_snapshot_identifier, *args, **kwargs):
     source = self.get_db_snapshot(source_db_snapshot_identifier)
     if source.status != "available":
         raise InvalidDBSnapshotState(
             f"Snapshot {source.db_snapshot_identifier} is not in available state (it is {source.status}); it cannot be copied yet."
         )
+    _check_copy_cap(self, "instance")
     copy = _original_copy_db_snapshot(
         self, source_db_snapshot_identifier, target_db_snapshot_identifier, *args, **kwargs
     )
@@ -285,6 +321,7 @@ def _copy_db_snapshot(self, source_db_snapshot_identifier, target_db_snapshot_id
         self.account_id,
         self.region_name,
         copy.db_snapshot_identifier,
+        family="instance",
     )
     return copy
 
@@ -314,6 +351,7 @@ def _copy_db_cluster_snapshot(self, source_db_cluster_snapshot_identifier, targe
         raise InvalidDBClusterSnapshotStateFault(
             f"Snapshot {source.db_cluster_snapshot_identifier} is not in available state (it is {source.status}); it cannot be copied yet."
         )
+    _check_copy_cap(self, "cluster")
     copy = _original_copy_db_cluster_snapshot(
         self, source_db_cluster_snapshot_identifier, target_db_cluster_snapshot_identifier, *args, **kwargs
     )
@@ -327,6 +365,7 @@ def _copy_db_cluster_snapshot(self, source_db_cluster_snapshot_identifier, targe
         self.account_id,
         self.region_name,
         copy.db_cluster_snapshot_identifier,
+        family="cluster",
     )
     return copy
 
@@ -494,6 +533,7 @@ def _clock_view():
             "pending": [
                 {
                     "kind": p["kind"],
+                    "family": p.get("family"),
                     "account": p["account"],
                     "region": p["region"],
                     "id": p["id"],

@@ -56,6 +56,8 @@ export interface ClockView {
   readonly offsetSeconds: number;
   readonly pending: readonly {
     readonly kind: keyof LocalTiming;
+    /** For a copy: of a DB snapshot or a DB cluster snapshot (RDS caps each apart). */
+    readonly family: 'instance' | 'cluster' | null;
     readonly account: string;
     readonly region: string;
     readonly id: string;
@@ -77,6 +79,8 @@ export interface EmittedEvent {
   readonly detail: {
     readonly SourceArn: string;
     readonly SourceIdentifier: string;
+    /** When it happened, on the local clock. */
+    readonly Date: string;
     readonly EventID: string;
     readonly Message: string;
   };

@@ -351,6 +351,43 @@ describe('the local AWS keeps AWS’s time', () => {
     }
   });
 
+  it('refuses a copy past RDS’s cap of 20 in flight into a region, and takes one again when a copy is done', async () => {
+    // Prepare
+    const { rds, aws, primary, dr } = await world();
+    try {
+      for (let i = 0; i < 21; i += 1) {
+        await primary.send(
+          new rds.CreateDBSnapshotCommand({
+            DBInstanceIdentifier: 'db',
+            DBSnapshotIdentifier: `s${i}`,
+          }),
+        );
+      }
+      await aws.clock.advance(AWS_PACE.snapshot);
+      const copy = (i: number) =>
+        dr.send(
+          new rds.CopyDBSnapshotCommand({
+            SourceDBSnapshotIdentifier: `arn:aws:rds:eu-central-1:123456789012:snapshot:s${i}`,
+            TargetDBSnapshotIdentifier: `s${i}`,
+          }),
+        );
+
+      // Act
+      for (let i = 0; i < 20; i += 1) await copy(i);
+      const refused = await copy(20).catch((e: Error) => e);
+      await aws.clock.advanceToNext();
+      const later = await copy(20);
+
+      // Assess
+      expect(refused).toBeInstanceOf(Error);
+      expect((refused as Error).name).toBe('SnapshotQuotaExceededFault');
+      expect((refused as Error).message).toContain('20 are already in progress to eu-west-1');
+      expect(later.DBSnapshot?.Status).toBe('creating');
+    } finally {
+      await aws.stop();
+    }
+  });
+
   it('delivers RDS’s events best effort: dropped, duplicated or late, as asked', async () => {
     // Prepare
     const { rds, aws, primary, queue } = await world();
