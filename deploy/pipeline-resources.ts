@@ -24,15 +24,15 @@ export function fedJobs(definitions: readonly FunctionDefinition[]): ScheduledJo
 }
 
 /**
- * serverless.yml's event source for a fed job, in the stack it runs in: batches of up to 100
- * events, gathered for up to 20 seconds, one batch at a time.
+ * serverless.yml's event source for a fed job, in the stack it runs in: batches as its feed
+ * says (size, and the seconds gathered), one batch at a time.
  */
 export function queueEvent(job: ScheduledJob): Record<string, unknown> {
   return {
     sqs: {
       arn: { 'Fn::GetAtt': [queueLogicalIdOf(job.name), 'Arn'] },
-      batchSize: 100,
-      maximumBatchingWindow: 20,
+      batchSize: job.queue?.batchSize,
+      maximumBatchingWindow: job.queue?.batchingWindowSeconds,
       functionResponseType: 'ReportBatchItemFailures',
     },
   };

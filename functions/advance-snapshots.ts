@@ -56,6 +56,9 @@ export const definition: ScheduledJob<Deps, PassResult> = {
   run: (deps, policy) => runPipelinePass(deps, policy, { events: [], sweep: true }, deps.now()),
   queue: {
     pattern: snapshotEventPattern,
+    // A wave of copies finishing together is one pass, not one each.
+    batchSize: 100,
+    batchingWindowSeconds: 20,
     async consume(deps, policy, bodies) {
       const events: SnapshotEvent[] = [];
       const refused: { subject: string; error: string }[] = [];

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { definition as advanceSnapshots } from '../../functions/advance-snapshots.js';
 import { clientIn } from '../../shared/aws/clients.js';
+import type { RateLimiter } from '../../shared/aws/rate-limiter.js';
 import type { JobEnvironment } from '../../shared/jobs/job-definition.js';
 import { partitionOf } from '../../shared/naming/slot.js';
 import { parseSchedule } from '../../shared/policy/schedule-expression.js';
@@ -35,11 +36,7 @@ export interface LocalPipeline {
   /** The time the passes see now. */
   now(): Date;
   /** Every pass so far, with the time it saw and what started it. */
-  readonly history: readonly {
-    readonly at: Date;
-    readonly by: 'events' | 'sweep';
-    readonly pass: PassResult;
-  }[];
+  readonly history: readonly PassEntry[];
   /** From now on, the passes see `time` plus the clock's time since this call. */
   setNow(time: Date): Promise<void>;
 }
@@ -48,10 +45,28 @@ const QUEUE = 'lifeboat-advance-snapshots-local';
 const RULE = 'lifeboat-snapshot-events';
 
 /** Sets up the queue and the rules in the local AWS, and returns the delivery. */
+export interface LocalPipelineOptions {
+  /** Messages per pass, as the event source mapping's batch size (default 100). */
+  readonly batchSize?: number;
+  /** The time the first pass sees (default: now). */
+  readonly start?: Date;
+  /** Each pass's limiter, instead of the policy's (a benchmark's, which models the time). */
+  readonly limiter?: () => RateLimiter;
+  /** Called after each pass, before the next: to look at what the local AWS holds then. */
+  readonly afterPass?: (entry: PassEntry) => Promise<void> | void;
+}
+
+/** One pass of the local pipeline: the time it saw, what started it, what it did. */
+export interface PassEntry {
+  readonly at: Date;
+  readonly by: 'events' | 'sweep';
+  readonly pass: PassResult;
+}
+
 export async function localPipeline(
   aws: LocalAws,
   env: JobEnvironment,
-  options: { readonly batchSize?: number; readonly start?: Date } = {},
+  options: LocalPipelineOptions = {},
 ): Promise<LocalPipeline> {
   const policy = env.policy();
   const { primary, dr } = policy.regions;
@@ -77,17 +92,21 @@ export async function localPipeline(
   let clockNow = base.clock;
   const now = () => new Date(base.time + (clockNow - base.clock) * 1000);
   const at = (): JobEnvironment => ({ ...env, now });
-  const batchSize = options.batchSize ?? 100;
+  const batchSize = options.batchSize ?? advanceSnapshots.queue?.batchSize ?? 100;
 
-  const receive = async () => {
+  const receive = async (most = batchSize) => {
     const bodies: { body: string; handle: string }[] = [];
     for (;;) {
       const out = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: Math.max(1, Math.min(10, most - bodies.length)),
+          WaitTimeSeconds: 0,
+        }),
       );
       const messages = out.Messages ?? [];
       for (const m of messages) bodies.push({ body: m.Body ?? '', handle: m.ReceiptHandle ?? '' });
-      if (messages.length === 0 || bodies.length >= batchSize) return bodies;
+      if (messages.length === 0 || bodies.length >= most) return bodies;
     }
   };
   const take = async (handles: readonly string[]) => {
@@ -100,7 +119,44 @@ export async function localPipeline(
       );
     }
   };
-  const history: { at: Date; by: 'events' | 'sweep'; pass: PassResult }[] = [];
+  const history: PassEntry[] = [];
+  const deps = () => {
+    const wired = advanceSnapshots.wire(at());
+    return options.limiter ? { ...wired, limiter: options.limiter() } : wired;
+  };
+  const record = async (by: PassEntry['by'], pass: PassResult) => {
+    const entry = { at: now(), by, pass };
+    history.push(entry);
+    await options.afterPass?.(entry);
+    // The hook may have moved the clock on (a pass that took time).
+    clockNow = await clockSeconds(aws);
+  };
+  /**
+   * Every message on the queue, a batch per pass. Within `settle`, as Lambda does, a batch is
+   * gathered for the feed's window (on the local clock) before it runs, unless it fills.
+   */
+  const drainQueue = async (gather: boolean): Promise<PassResult[]> => {
+    const passes: PassResult[] = [];
+    const feed = advanceSnapshots.queue;
+    if (!feed) return passes;
+    for (;;) {
+      const batch = await receive();
+      if (batch.length === 0) return passes;
+      if (gather && batch.length < batchSize && feed.batchingWindowSeconds > 0) {
+        await aws.clock.advance(feed.batchingWindowSeconds);
+        batch.push(...(await receive(batchSize - batch.length)));
+      }
+      clockNow = await clockSeconds(aws);
+      const pass = await feed.consume(
+        deps(),
+        policy,
+        batch.map((b) => b.body),
+      );
+      await record('events', pass);
+      passes.push(pass);
+      await take(batch.map((b) => b.handle));
+    }
+  };
   const pipeline: LocalPipeline = {
     now,
     history,
@@ -109,31 +165,18 @@ export async function localPipeline(
       base = { time: time.getTime(), clock: clockNow };
     },
     async drain() {
-      const passes: PassResult[] = [];
-      for (;;) {
-        const batch = await receive();
-        if (batch.length === 0) return passes;
-        const feed = advanceSnapshots.queue;
-        if (!feed) return passes;
-        const pass = await feed.consume(
-          advanceSnapshots.wire(at()),
-          policy,
-          batch.map((b) => b.body),
-        );
-        history.push({ at: now(), by: 'events', pass });
-        passes.push(pass);
-        await take(batch.map((b) => b.handle));
-      }
+      return drainQueue(false);
     },
     async sweep() {
+      clockNow = await clockSeconds(aws);
       lastSweep = clockNow;
-      const pass = await advanceSnapshots.run(advanceSnapshots.wire(at()), policy, now());
-      history.push({ at: now(), by: 'sweep', pass });
+      const pass = await advanceSnapshots.run(deps(), policy, now());
+      await record('sweep', pass);
       return pass;
     },
     async settle(settleOptions = {}) {
       const limit = clockNow + (settleOptions.maxSeconds ?? 86_400);
-      const passes: PassResult[] = [...(await pipeline.drain())];
+      const passes: PassResult[] = [...(await drainQueue(true))];
       for (;;) {
         const view = await aws.clock.read();
         clockNow = clockOf(view);
@@ -148,7 +191,7 @@ export async function localPipeline(
         const step = Math.min(view.nextInSeconds, untilSweep);
         if (clockNow + step > limit) return passes;
         clockNow = clockOf(await aws.clock.advance(step));
-        passes.push(...(await pipeline.drain()));
+        passes.push(...(await drainQueue(true)));
         if (clockNow >= lastSweep + sweepEvery) passes.push(await pipeline.sweep());
       }
     },

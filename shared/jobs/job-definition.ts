@@ -70,6 +70,9 @@ export interface StateMachineTask<D = unknown, R = unknown, S extends object = o
 export interface QueueFeed<D = unknown, R extends JobResult = JobResult> {
   /** The EventBridge pattern of the events sent to the job's queue. */
   pattern(): Record<string, unknown>;
+  /** Messages a batch holds at most, and the seconds Lambda gathers one before it runs. */
+  readonly batchSize: number;
+  readonly batchingWindowSeconds: number;
   consume(deps: D, policy: Policy, bodies: readonly unknown[]): Promise<R>;
 }
 
