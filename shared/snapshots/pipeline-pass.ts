@@ -541,7 +541,9 @@ async function settleSlots(
       }
       if (copy || vaultRegionOf(policy) === policy.regions.primary) done = false;
     }
-    if (!done && !(past && !inFlight)) continue;
+    // Past the copy deadline a slot is let go once nothing of it is in flight or waiting under
+    // a cap: a late copy of a restore point still serves, and verification names its lateness.
+    if (!done && !(past && !inFlight && !waiting.some((w) => w.slot === slot.id))) continue;
     try {
       await deps.settled.settle(slot, {
         settledAt: now.toISOString(),
