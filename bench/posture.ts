@@ -126,6 +126,7 @@ async function reportOf100(): Promise<string[]> {
       verifiedAgeSeconds: 3600,
       verifiedLimitSeconds: 172_800,
       crossRegion: null,
+      drCopyWaiting: null,
       gaps: [],
     });
     drills[identifier] = Array.from({ length: DRILLS }, (_, m) => ({
@@ -153,6 +154,13 @@ async function reportOf100(): Promise<string[]> {
       policy: 'bench',
       at: new Date(now).toISOString(),
       databases,
+      copiesWaiting: {
+        instance: 0,
+        cluster: 0,
+        inFlight: { instance: 0, cluster: 0 },
+        caps: { instance: 20, cluster: 5 },
+        oldestSeconds: null,
+      },
       unprotected: [],
       problems: [],
     },

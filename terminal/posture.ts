@@ -1,5 +1,10 @@
 import { objectiveText } from '../shared/policy/objective.js';
-import { continuousText, type DatabasePosture, type Posture } from '../shared/posture/posture.js';
+import {
+  continuousText,
+  copiesWaitingText,
+  type DatabasePosture,
+  type Posture,
+} from '../shared/posture/posture.js';
 import { type Io, line, table } from './output.js';
 
 const age = (seconds: number | null) => (seconds === null ? '-' : objectiveText(seconds));
@@ -39,6 +44,8 @@ export function printPosture(io: Io, posture: Posture): void {
   );
   const gaps = posture.databases.flatMap((d) => d.gaps.map((g) => `${d.identifier}: ${g}`));
   for (const gap of gaps) line(io.out, `  gap: ${gap}`);
+  const waiting = copiesWaitingText(posture);
+  if (waiting) line(io.out, `  ${waiting}`);
   for (const problem of posture.problems) line(io.out, `  problem: ${problem.message}`);
   if (posture.unprotected.length > 0) {
     line(

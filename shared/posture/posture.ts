@@ -2,11 +2,17 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { paginateDescribeGlobalClusters } from '@aws-sdk/client-rds';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RegionalRds } from '../aws/clients.js';
+import { objectiveText } from '../policy/objective.js';
 import type { Policy } from '../policy/schema.js';
 import { type Objectives, objectivesOf, verifiedRestorePointLimits } from '../policy/tiers.js';
 import { replicatedBackups } from '../rds/replicated-backups.js';
 import { newestLagSeconds } from '../rds/replication-lag.js';
-import { listManualSnapshots, type SnapshotKind, type SnapshotRecord } from '../rds/snapshots.js';
+import {
+  isInProgress,
+  listManualSnapshots,
+  type SnapshotKind,
+  type SnapshotRecord,
+} from '../rds/snapshots.js';
 import {
   discoverTargets,
   type Target,
@@ -60,8 +66,24 @@ export interface DatabasePosture {
    * instances, whose path is automated-backup replication (continuousDays in the DR region).
    */
   readonly crossRegion: CrossRegionPath | null;
+  /**
+   * The newest snapshot the DR region has no copy of, not even one in flight: its copy waits
+   * (for a cap, or for the pipeline), and how long since the snapshot was taken.
+   */
+  readonly drCopyWaiting: { readonly snapshot: string; readonly waitingSeconds: number } | null;
   /** What falls short of the tier, in words. */
   readonly gaps: readonly string[];
+}
+
+/** The DR copies that wait, of each kind, against RDS's caps on copies in flight. */
+export interface CopiesWaiting {
+  readonly instance: number;
+  readonly cluster: number;
+  /** Lifeboat's copies in flight to the DR region now, of each kind, and RDS's caps on them. */
+  readonly inFlight: Readonly<Record<SnapshotKind, number>>;
+  readonly caps: Readonly<Record<SnapshotKind, number>>;
+  /** The longest wait, since its snapshot was taken; null when none waits. */
+  readonly oldestSeconds: number | null;
 }
 
 export type CrossRegionPath =
@@ -80,6 +102,7 @@ export interface Posture {
   readonly databases: readonly DatabasePosture[];
   readonly unprotected: readonly Unprotected[];
   readonly problems: readonly TargetProblem[];
+  readonly copiesWaiting: CopiesWaiting;
 }
 
 export interface PostureDeps {
@@ -137,6 +160,32 @@ export async function readPosture(
       : undefined;
     paths.set(target.arn, { path: 'global-database', ...global, lagSeconds: lag ?? null });
   }
+  const copying = new Set(drSnapshots.map((s) => `${s.kind}/${s.id}`));
+  const waitingOf = (target: Target): DatabasePosture['drCopyWaiting'] => {
+    const newestCopy = Math.max(
+      0,
+      ...drSnapshots
+        .filter((s) => s.kind === target.kind && s.target === target.identifier)
+        .map((s) => s.time?.getTime() ?? 0),
+    );
+    const waiting = primarySnapshots
+      .filter(
+        (s) =>
+          s.kind === target.kind &&
+          s.target === target.identifier &&
+          s.status === 'available' &&
+          s.managedBy === policy.name &&
+          (s.time?.getTime() ?? 0) > newestCopy &&
+          !copying.has(`${s.kind}/${s.id}`),
+      )
+      .sort((a, b) => (b.time?.getTime() ?? 0) - (a.time?.getTime() ?? 0))[0];
+    return waiting?.time
+      ? {
+          snapshot: waiting.id,
+          waitingSeconds: Math.max(0, Math.round((now.getTime() - waiting.time.getTime()) / 1000)),
+        }
+      : null;
+  };
   const databases = targets.map((target): DatabasePosture => {
     const objectives = objectivesOf(policy, target);
     const mine = (s: SnapshotRecord) =>
@@ -205,10 +254,62 @@ export async function readPosture(
       verifiedAgeSeconds,
       verifiedLimitSeconds,
       crossRegion,
+      drCopyWaiting: waitingOf(target),
       gaps: gapsOf(target, objectives, replica !== undefined, crossRegion),
     };
   });
-  return { policy: policy.name, at: now.toISOString(), databases, unprotected, problems };
+  const inFlight = (kind: SnapshotKind) =>
+    drSnapshots.filter((s) => s.kind === kind && s.managedBy === policy.name && isInProgress(s))
+      .length;
+  const copiesWaiting = {
+    ...waitingCopies(databases),
+    inFlight: { instance: inFlight('instance'), cluster: inFlight('cluster') },
+    caps: policy.snapshots.copyCaps,
+  };
+  return {
+    policy: policy.name,
+    at: now.toISOString(),
+    databases: databases.map((d) => withCopyGap(d, copiesWaiting, policy)),
+    unprotected,
+    problems,
+    copiesWaiting,
+  };
+}
+
+function waitingCopies(
+  databases: readonly DatabasePosture[],
+): Omit<CopiesWaiting, 'inFlight' | 'caps'> {
+  const waits = databases.flatMap((d) => (d.drCopyWaiting ? [d.drCopyWaiting.waitingSeconds] : []));
+  const count = (kind: SnapshotKind) =>
+    databases.filter((d) => d.kind === kind && d.drCopyWaiting).length;
+  return {
+    instance: count('instance'),
+    cluster: count('cluster'),
+    oldestSeconds: waits.length > 0 ? Math.max(...waits) : null,
+  };
+}
+
+/**
+ * Where the DR region's recovery point misses the tier because its copy waits: the caps on
+ * copies in flight let no more through, so the copies alone cannot keep the tier's RPO there.
+ * Names what would reach it without copies: automated-backup replication for an instance, an
+ * Aurora global database for a cluster.
+ */
+function withCopyGap(d: DatabasePosture, waiting: CopiesWaiting, policy: Policy): DatabasePosture {
+  if (d.holds.drRpo !== false || !d.drCopyWaiting || !d.objectives) return d;
+  const cap = policy.snapshots.copyCaps[d.kind];
+  const others = waiting[d.kind];
+  const waited = `its newest snapshot ${d.drCopyWaiting.snapshot} has waited ${objectiveText(d.drCopyWaiting.waitingSeconds)} for a DR copy`;
+  if (waiting.inFlight[d.kind] < cap) {
+    const gap = `${waited} with ${waiting.inFlight[d.kind]} of RDS's ${cap} ${d.kind} copies in flight to ${policy.regions.dr}: the pipeline is not starting it (its alerts say why)`;
+    return { ...d, gaps: [...d.gaps, gap] };
+  }
+  const reach =
+    d.kind === 'instance'
+      ? 'replicating its automated backups to the DR region would (a tier with continuousBackups.replicateToDr)'
+      : 'an Aurora global database would (a secondary cluster in the DR region)';
+  const gap = `${waited}, one of ${others} ${d.kind} copies waiting for room under RDS's cap of ${cap} in flight to ${policy.regions.dr}: copies alone cannot keep tier ${d.objectives.tier}'s DR RPO of ${objectiveText(d.objectives.rpoSeconds)}; ${reach}`;
+  return { ...d, gaps: [...d.gaps, gap] };
 }
 
 function regionPosture(
@@ -327,4 +428,11 @@ export function continuousText(d: DatabasePosture, days: (n: number) => string):
     );
   } else if (d.crossRegion?.path === 'none') parts.push('DR: copies only');
   return parts.join(', ');
+}
+
+/** The DR copies that wait, in words; undefined when none does. */
+export function copiesWaitingText(posture: Posture): string | undefined {
+  const w = posture.copiesWaiting;
+  if (w.instance + w.cluster === 0) return undefined;
+  return `DR copies waiting: ${w.instance} instance, ${w.cluster} cluster (in flight ${w.inFlight.instance}/${w.caps.instance} instance, ${w.inFlight.cluster}/${w.caps.cluster} cluster); the oldest snapshot waiting was taken ${objectiveText(w.oldestSeconds ?? 0)} ago`;
 }

@@ -5,7 +5,13 @@ import { SVGRenderer } from 'echarts/renderers';
 import { objectiveText } from '../policy/objective.js';
 import type { AgeSeries } from './age-history.js';
 import type { DrillPoint } from './drill-history.js';
-import { continuousText, type DatabasePosture, missesObjective, type Posture } from './posture.js';
+import {
+  continuousText,
+  copiesWaitingText,
+  type DatabasePosture,
+  missesObjective,
+  type Posture,
+} from './posture.js';
 
 echarts.use([LineChart, GridComponent, LegendComponent, TitleComponent, SVGRenderer]);
 
@@ -57,6 +63,7 @@ ${listSection(
   posture.unprotected.map((u) => `${u.kind} ${u.identifier}`),
   'unprotected',
 )}
+${listSection('Copies', [copiesWaitingText(posture) ?? []].flat(), 'copies')}
 ${listSection(
   'Problems',
   posture.problems.map((p) => p.message),

@@ -113,6 +113,10 @@ describe('posture', () => {
       holds: { rpo: true, rto: true, verified: true },
       gaps: [
         'automated backups are not replicated to the DR region; tier critical replicates them',
+        // No pipeline ran here: the snapshot's copy waits with room under the cap.
+        expect.stringMatching(
+          /^its newest snapshot lifeboat-orders-db-\d{12} has waited .* the pipeline is not starting it/,
+        ),
       ],
     });
     expect(orders?.primary.rpoSeconds).toBeLessThan(900);
