@@ -144,7 +144,8 @@ export interface CopyPlanInput {
 
 /**
  * Plans DR copies: of every available Lifeboat snapshot the DR region lacks, the newest restore
- * point first (the DR region's recovery point is what matters), and an older one only where the
+ * point first (the DR region's recovery point is what matters; within a slot, the databases whose
+ * DR recovery point is oldest), and an older one only where the
  * DR region's retention would keep it, once copied, beside what it holds; never more in flight
  * than the caps, never past the DR quota. Pure.
  */
@@ -158,11 +159,24 @@ export function planCopies(input: CopyPlanInput): CopyPlan {
     })
     .filter(({ s }) => !ownSnapshot(drById.get(`${s.kind}/${s.id}`) ?? NONE, targets));
   const kept = keptByDrRetention(input, candidates);
+  // Within a slot, the target whose DR recovery point is oldest goes first: when the caps let
+  // fewer copies through than a slot needs, the same databases are not left behind every day.
+  const drPoint = new Map<string, number>();
+  for (const c of input.dr) {
+    const own = ownSnapshot(c, targets);
+    if (!own || c.status !== 'available') continue;
+    const key = `${c.kind}/${own.target}`;
+    drPoint.set(key, Math.max(drPoint.get(key) ?? 0, own.slot.time.getTime()));
+  }
+  const pointOf = (x: { s: SnapshotRecord; own: { target: string } }) =>
+    drPoint.get(`${x.s.kind}/${x.own.target}`) ?? 0;
   const wanted = candidates
     .filter(({ s }) => kept.has(s.arn) || drById.has(`${s.kind}/${s.id}`))
     .sort(
       (a, b) =>
-        b.own.slot.time.getTime() - a.own.slot.time.getTime() || a.s.id.localeCompare(b.s.id),
+        b.own.slot.time.getTime() - a.own.slot.time.getTime() ||
+        pointOf(a) - pointOf(b) ||
+        a.s.id.localeCompare(b.s.id),
     );
 
   const copies: SnapshotRecord[] = [];
