@@ -15,8 +15,9 @@ const BAD_INPUT = new Set([
   'UnknownSecretError',
   'RebuildReplicaError',
   'StackNotDeployedError',
+  'DrillConfigError',
 ]);
-const FAILED = new Set(['RestoreRefusedError', 'ExportTamperedError']);
+const FAILED = new Set(['RestoreRefusedError', 'ExportTamperedError', 'NoRestorePointError']);
 const CANNOT_RUN = new Set(['MotoMissingError']);
 
 const CREDENTIALS = new Set([
@@ -96,8 +97,11 @@ export function failureText(error: unknown, env: NodeJS.ProcessEnv = process.env
       code: EXIT.badInput,
     };
   }
+  // An AWS service's answer is named by its error code (AWS's word for it); Lifeboat's own
+  // errors say what happened in their message, and their class names are nobody's business.
+  const answered = e.$metadata !== undefined && name && name !== 'Error';
   return {
-    message: `could not run: ${name && name !== 'Error' ? `${name}: ` : ''}${firstLine(message)}`,
+    message: `could not run: ${answered ? `AWS answered ${name}: ` : ''}${firstLine(message)}`,
     code: EXIT.cannotRun,
   };
 }

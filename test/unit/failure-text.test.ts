@@ -63,10 +63,26 @@ describe('failures in Lifeboat’s words', () => {
       2,
     ],
     [
-      'anything else, by its name and first line only',
+      'any other answer of AWS, by its code and first line only',
       aws('ThrottlingException', 'Rate exceeded\n    at some/stack/frame.js:1:1'),
-      'could not run: ThrottlingException: Rate exceeded',
+      'could not run: AWS answered ThrottlingException: Rate exceeded',
       3,
+    ],
+    [
+      'any other error of its own in its words, never its class name',
+      Object.assign(new Error('the replica orders-db-dr is not in eu-west-1\n at x.js:1:1'), {
+        name: 'ReplicaMissingError',
+      }),
+      'could not run: the replica orders-db-dr is not in eu-west-1',
+      3,
+    ],
+    [
+      'that a drill has no restore point, as a failure',
+      Object.assign(new Error('orders-db has no verified restore point'), {
+        name: 'NoRestorePointError',
+      }),
+      'orders-db has no verified restore point',
+      1,
     ],
   ])('says %s', (_, error, message, code) => {
     // Act
@@ -114,6 +130,9 @@ describe('failures in Lifeboat’s words', () => {
     );
 
     // Assess
-    expect(failure).toEqual({ message: 'could not run: KMSInternalException: internal', code: 3 });
+    expect(failure).toEqual({
+      message: 'could not run: AWS answered KMSInternalException: internal',
+      code: 3,
+    });
   });
 });
