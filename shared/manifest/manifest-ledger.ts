@@ -165,14 +165,29 @@ export async function readRevision(
   const identity = identityProblem(policyName, entry, signed.manifest);
   if (identity) problems.push(identity);
   if ('macs' in access) return { entry, sha256, signed, problems, tampering };
+  const checked = checkedMacs.get(access.kms) ?? new Set<string>();
+  const seen = `${access.manifestKeyArn} ${sha256}`;
+  if (checked.has(seen)) return { entry, sha256, signed, problems, tampering };
   try {
     const signature = await checkSignature(access.kms, access.manifestKeyArn, signed);
     if (!signature.valid) problems.push(signature.reason);
+    else {
+      if (checked.size >= 20_000) checked.clear();
+      checkedMacs.set(access.kms, checked.add(seen));
+    }
   } catch (error) {
     problems.push(`could not be checked: ${errorSummary(error)}`);
   }
   return { entry, sha256, signed, problems, tampering };
 }
+
+/**
+ * The revisions whose MAC a KMS client found valid, by key and the SHA-256 of their bytes: a MAC
+ * that verified once verifies for good (the same bytes, the same key; HMAC keys do not rotate),
+ * and the pipeline re-reads each open slot's record pass after pass. The bytes are still read
+ * and hashed each time; only the KMS call is saved.
+ */
+const checkedMacs = new WeakMap<object, Set<string>>();
 
 /** Whether a record's content is the record its key names: run, revision, job, slot, policy. */
 function identityProblem(
