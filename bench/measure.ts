@@ -70,6 +70,9 @@ function countCalls(clients: readonly { middlewareStack: { add: (...args: never[
   }
   return {
     get: (name: string) => counts.get(name) ?? 0,
+    /** Every command counted (not the per-folder counts of S3 keys). */
+    total: () =>
+      [...counts].filter(([name]) => !name.includes(':')).reduce((sum, [, n]) => sum + n, 0),
     reset: () => counts.clear(),
   };
 }

@@ -1,6 +1,7 @@
 import { benchBundles } from './bundles.js';
 import { benchCliStart } from './cli-start.js';
 import { benchMonthlyCost } from './monthly-cost.js';
+import { benchPipeline } from './pipeline.js';
 import { benchPosture } from './posture.js';
 import { benchRetentionPlanning } from './retention-planning.js';
 import { benchSecretsAndVerification } from './secrets-and-verification.js';
@@ -19,6 +20,7 @@ const sections = [
   benchMonthlyCost,
   benchPosture,
   benchVaultCopies,
+  benchPipeline,
 ];
 for (const section of sections) {
   for (const line of await section()) console.log(line);
