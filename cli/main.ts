@@ -339,7 +339,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
   program
     .command('demo')
     .description('start a local AWS (moto), seed a demo account and run Lifeboat against it')
-    .addOption(new Option('--days <n>', 'days of daily runs to simulate').default('30'))
+    .addOption(new Option('--days <n>', 'days of daily runs to simulate').default('14'))
     .action(run(async () => (await commands.demo()).demoCommand));
 
   try {

@@ -15,5 +15,7 @@ export interface DemoContext {
   readonly env: JobEnvironment;
   /** Where the demo says how far it got, on standard error. */
   readonly progress: Progress;
+  /** Moves the local AWS's clock on: the state machines' Wait states take their time on it. */
+  readonly clock: (seconds: number) => Promise<unknown>;
   readonly io: Io;
 }

@@ -10,8 +10,7 @@ import {
   METRIC_NAMESPACE,
   RECOVERY_POINT_AGE_METRIC,
 } from '../../shared/observability/metric-names.js';
-import { objectiveText } from '../../shared/policy/objective.js';
-import { missesObjective, readPosture } from '../../shared/posture/posture.js';
+import { missedReasons, missesObjective, readPosture } from '../../shared/posture/posture.js';
 import { line } from '../../terminal/output.js';
 import { printPosture } from '../../terminal/posture.js';
 import type { RecoveryDemoContext } from './recovery-demo.js';
@@ -83,7 +82,7 @@ export async function objectivesDemo(ctx: RecoveryDemoContext, now: Date): Promi
     const missed = members.filter(missesObjective);
     line(
       io.out,
-      `Tier ${name}: ${missed.length === 0 ? `met by ${members.map((d) => d.identifier).join(', ')}` : `MISSED by ${missed.map((d) => `${d.identifier} (${reason(d)})`).join(', ')}`}`,
+      `Tier ${name}: ${missed.length === 0 ? `met by ${members.map((d) => d.identifier).join(', ')}` : `MISSED by ${missed.map((d) => `${d.identifier} (${missedReasons(d).join('; ')})`).join(', ')}`}`,
     );
   }
   const page = await clientIn(S3Client, region).send(
@@ -98,23 +97,4 @@ export async function objectivesDemo(ctx: RecoveryDemoContext, now: Date): Promi
     `posture-report published s3://${ctx.vault.bucket}/${result.keys.json} and ${result.keys.html}; ObjectivesMissed ${result.missed.length}`,
   );
   line(io.out, `Posture report (open it in a browser): ${file}`);
-}
-
-function reason(d: Parameters<typeof missesObjective>[0]): string {
-  const why: string[] = [];
-  const rpo = d.objectives ? objectiveText(d.objectives.rpoSeconds) : '';
-  if (d.holds.rpo === false)
-    why.push(
-      d.primary.rpoSeconds === null
-        ? 'no restore point at all'
-        : `newest restore point ${objectiveText(d.primary.rpoSeconds)} old, over ${rpo}`,
-    );
-  if (d.holds.rto === false) why.push('its last drill took longer than its RTO');
-  if (d.holds.verified === false)
-    why.push(
-      d.verifiedAgeSeconds === null
-        ? 'no verified restore point'
-        : `newest verified restore point ${objectiveText(d.verifiedAgeSeconds)} old`,
-    );
-  return why.join('; ');
 }

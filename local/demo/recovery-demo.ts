@@ -283,7 +283,7 @@ export async function runDemoDrill(
       ),
     },
     {
-      waits: 'instant',
+      waits: { clock: ctx.clock },
       executionName: `drill-${target}-${plan.restore}-demo`,
       startTime: now,
       onStateEntered: (state) => ctx.progress.state(state),
@@ -291,7 +291,7 @@ export async function runDemoDrill(
   );
   line(
     io.out,
-    `restore-drill (state-machines/restore-drill.asl.yml, waits skipped): ${run.status} in ${run.transitions} state transitions`,
+    `restore-drill (state-machines/restore-drill.asl.yml, waits on the local AWS's clock): ${run.status} in ${run.transitions} state transitions`,
   );
   line(io.out, `  ${run.path.join(' > ')}`);
   // A drill that missed its objective fails its execution; its report is written all the same.
@@ -331,7 +331,7 @@ function printDrillEnd(
   const { io } = ctx;
   line(
     io.out,
-    `  RTO ${duration(report.rtoSeconds)} here (the local AWS restores instantly; on AWS it is the restore's real time)`,
+    `  RTO ${duration(report.rtoSeconds)} here (the local AWS restores in seconds, its waits on its own clock; on AWS it is the restore's real time)`,
   );
   line(
     io.out,
@@ -389,7 +389,7 @@ export async function failoverDemo(ctx: RecoveryDemoContext): Promise<void> {
   const input = { target: TARGET, confirm: confirmationPhrase(TARGET, dr), planned: true };
   line(io.out, `${record} -> ${await recordValue(zoneId, record)} before`);
   const run = await runRecoveryLocally('regional-failover', input, deps, {
-    waits: 'instant',
+    waits: { clock: ctx.clock },
     executionName: `failover-${TARGET}-demo`,
     onStateEntered: (state) => ctx.progress.state(state),
   });
@@ -413,7 +413,7 @@ export async function failoverDemo(ctx: RecoveryDemoContext): Promise<void> {
   line(io.out);
 
   const again = await runRecoveryLocally('regional-failover', input, deps, {
-    waits: 'instant',
+    waits: { clock: ctx.clock },
     executionName: `failover-${TARGET}-demo-again`,
   });
   line(io.out, 'The same failover started again (as after a partial failure): nothing is redone');
@@ -423,7 +423,7 @@ export async function failoverDemo(ctx: RecoveryDemoContext): Promise<void> {
 function printFailover(io: Io, status: string, transitions: number, path: readonly string[]) {
   line(
     io.out,
-    `regional-failover (state-machines/regional-failover.asl.yml, waits skipped): ${status} in ${transitions} state transitions`,
+    `regional-failover (state-machines/regional-failover.asl.yml, waits on the local AWS's clock): ${status} in ${transitions} state transitions`,
   );
   line(io.out, `  ${path.join(' > ')}`);
 }

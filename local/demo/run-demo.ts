@@ -7,7 +7,7 @@ import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { type Io, line } from '../../terminal/output.js';
 import { progressOn } from '../../terminal/progress.js';
-import { startLocalAws } from '../aws/local-aws.js';
+import { type LocalAws, startLocalAws } from '../aws/local-aws.js';
 import { localPipeline } from '../aws/local-pipeline.js';
 import { type LocalMariadb, mariadbBinaries, startLocalMariadb } from '../mariadb/local-mariadb.js';
 import { type LocalPostgres, startLocalPostgres } from '../postgres/local-postgres.js';
@@ -36,12 +36,7 @@ const DEMO_POLICY = fileURLToPath(new URL('./demo.policy.yml', import.meta.url))
  * schedules. Touches nothing outside the servers it starts and stops.
  */
 export async function runDemo(days: number, io: Io): Promise<void> {
-  const aws = await startLocalAws({
-    timing: {
-      instant:
-        'a month of slots in moments: the pipeline delivers each slot’s events and sweeps as deployed, but RDS finishes at once, so the drill and failover after it meet a clock that kept real time',
-    },
-  });
+  const aws = await startLocalAws();
   // The demo's own dummy account: every client this process creates from here on talks to moto.
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: aws.endpoint,
@@ -64,7 +59,7 @@ export async function runDemo(days: number, io: Io): Promise<void> {
   try {
     line(io.out, `Lifeboat demo against a local AWS (moto on ${aws.endpoint})`);
     line(io.out);
-    const ctx = await seedDemoAccount(io, health, postgres, mariadb, authority);
+    const ctx = await seedDemoAccount(io, aws, health, postgres, mariadb, authority);
     const now = new Date();
     line(io.out);
     line(
@@ -140,6 +135,7 @@ export async function runDemo(days: number, io: Io): Promise<void> {
 
 async function seedDemoAccount(
   io: Io,
+  aws: LocalAws,
   health: HealthServer,
   postgres: LocalPostgres,
   mariadb: LocalMariadb | undefined,
@@ -180,6 +176,7 @@ async function seedDemoAccount(
     mariadb,
     trustedAuthorities: [authority.caPem],
     progress: progressOn(io.err),
+    clock: (seconds) => aws.clock.advance(seconds),
     health,
     zoneId,
   };

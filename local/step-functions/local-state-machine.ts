@@ -42,15 +42,38 @@ export interface LocalRunOptions {
   readonly lambdas: Readonly<Record<string, LambdaTask>>;
   /** Runs `arn:aws:states:::aws-sdk:` tasks. */
   readonly sdk: SdkIntegration;
-  /** instant: Wait states and Retry pauses take no time (time-accelerated runs). */
-  readonly waits?: 'real' | 'instant';
+  /**
+   * instant: Wait states and Retry pauses take no time. `{ clock }`: each Wait state moves that
+   * clock on by its seconds instead of waiting (a local AWS that keeps AWS's time: what the
+   * machine polls for has had the time to finish). Default real.
+   */
+  readonly waits?: LocalWaits;
   readonly executionName?: string;
   readonly startTime?: Date;
   /** Told each state's name as the execution enters it (progress on a terminal). */
   readonly onStateEntered?: (state: string) => void;
 }
 
+/** How a local run takes its Wait states: in real time, at once, or on a clock it moves on. */
+export type LocalWaits =
+  | 'real'
+  | 'instant'
+  | { readonly clock: (seconds: number) => Promise<unknown> };
+
 const validated = new Set<string>();
+
+/** A Wait state's seconds for its input: `Seconds`, or `SecondsPath` (a plain `$.a.b` path). */
+function waitSeconds(state: AslState, input: unknown): number {
+  const { Seconds, SecondsPath } = state as { Seconds?: number; SecondsPath?: string };
+  if (typeof Seconds === 'number') return Seconds;
+  if (!SecondsPath?.startsWith('$.')) return 0;
+  let value: unknown = input;
+  for (const key of SecondsPath.slice(2).split('.')) {
+    value =
+      value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return typeof value === 'number' && value > 0 ? value : 0;
+}
 
 /** A state whose Parameters read `$$.Execution.StartTime`, given that time as a literal instead. */
 function withStartTime(state: AslState, iso: string): AslState {
@@ -103,9 +126,24 @@ export async function runLocally(
       taskOverrides[name] = override;
       resolved = { ...state, Resource: arn };
     }
-    if (options.waits === 'instant') {
+    const waits = options.waits;
+    if (waits && waits !== 'real') {
       if (state.Type === 'Wait') waitOverrides[name] = 0;
       if (state.Retry) retryOverrides[name] = 0;
+    }
+    if (typeof waits === 'object' && state.Type === 'Wait') {
+      // The wait, as a task that moves the clock on and passes its input through.
+      const { Next, End } = state as { Next?: string; End?: boolean };
+      taskOverrides[name] = async (input) => {
+        await waits.clock(waitSeconds(state, input));
+        return input;
+      };
+      resolved = {
+        Type: 'Task',
+        Resource: `arn:aws:lambda:us-east-1:000000000000:function:local-wait-${name}`,
+        ...(Next ? { Next } : {}),
+        ...(End ? { End } : {}),
+      } as AslState;
     }
     states[name] = resolved;
   }

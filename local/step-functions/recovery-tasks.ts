@@ -7,7 +7,12 @@ import type { StateMachineName } from '../../shared/naming/stack.js';
 import { type JobLog, silentLog } from '../../shared/observability/job-log.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { lambdaTasksOf, loadDefinition } from '../../state-machines/definitions.js';
-import { type LambdaTask, type LocalExecution, runLocally } from './local-state-machine.js';
+import {
+  type LambdaTask,
+  type LocalExecution,
+  type LocalWaits,
+  runLocally,
+} from './local-state-machine.js';
 import { sdkIntegration } from './sdk-integration.js';
 
 /** What the state machines' Lambda tasks need when they run in this process. */
@@ -73,7 +78,7 @@ export async function runRecoveryLocally(
   input: unknown,
   deps: RecoveryTaskDeps,
   options: {
-    readonly waits?: 'real' | 'instant';
+    readonly waits?: LocalWaits;
     readonly executionName?: string;
     readonly startTime?: Date;
     readonly lambdas?: Record<string, LambdaTask>;

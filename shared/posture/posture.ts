@@ -415,6 +415,34 @@ export function missesObjective(database: DatabasePosture): boolean {
 }
 
 /**
+ * Why a database misses its objectives, one reason per objective missed (none when it meets
+ * them all): its RPO here and in the DR region, its last drill's RTO, its verified restore point.
+ */
+export function missedReasons(d: DatabasePosture): string[] {
+  const why: string[] = [];
+  const rpo = d.objectives ? objectiveText(d.objectives.rpoSeconds) : '';
+  const point = (region: RegionPosture, where: string) =>
+    region.rpoSeconds === null
+      ? `no restore point ${where}at all`
+      : `newest restore point ${where}${objectiveText(region.rpoSeconds)} old, over ${rpo}`;
+  if (d.holds.rpo === false) why.push(point(d.primary, ''));
+  if (d.holds.drRpo === false) why.push(point(d.dr, `in ${d.dr.region} `));
+  if (d.holds.rto === false) {
+    why.push(
+      `its last drill took ${objectiveText(d.lastDrill?.rtoSeconds ?? 0)}, over its RTO of ${objectiveText(d.objectives?.rtoSeconds ?? 0)}`,
+    );
+  }
+  if (d.holds.verified === false) {
+    why.push(
+      d.verifiedAgeSeconds === null
+        ? 'no verified restore point'
+        : `newest verified restore point ${objectiveText(d.verifiedAgeSeconds)} old`,
+    );
+  }
+  return why;
+}
+
+/**
  * A database's continuous backups in words: how long each region keeps them, and for Aurora how
  * the DR region is reached (a global database and its lag, or copies only).
  */

@@ -66,7 +66,7 @@ describe('npm run demo', () => {
     // The drill restores the snapshot, finds its data, and misses exactly what came after it:
     // hours of orders, more than tier critical's 15 minutes.
     expect(out).toMatch(
-      /restore-drill \(state-machines\/restore-drill\.asl\.yml, waits skipped\): FAILED in 12 state transitions\n.* > Outcome > ObjectiveMissed/,
+      /restore-drill \(state-machines\/restore-drill\.asl\.yml, waits on the local AWS's clock\): FAILED in 12 state transitions\n.* > Outcome > ObjectiveMissed/,
     );
     expect(out).toMatch(
       /Outcome: OBJECTIVE MISSED against tier critical \(RTO 1h 0m 0s: met; RPO 15m 0s: missed\)/,
@@ -99,7 +99,7 @@ describe('npm run demo', () => {
     expect(out).toMatch(/teardown: deleted lb-drill-shop-db-\d{12}/);
     // The planned failover switches the record to the replica, then resumes as a no-op.
     expect(out).toMatch(
-      /regional-failover \(state-machines\/regional-failover\.asl\.yml, waits skipped\): SUCCEEDED in 15 state transitions/,
+      /regional-failover \(state-machines\/regional-failover\.asl\.yml, waits on the local AWS's clock\): SUCCEEDED in 15 state transitions/,
     );
     expect(out).toMatch(
       /orders-db\.db\.demo\.internal -> orders-db-dr\.\S+\.eu-west-1\.rds\.amazonaws\.com after/,
@@ -111,8 +111,10 @@ describe('npm run demo', () => {
     expect(out).toContain('continuous backups, enforced: orders-db: automated backups kept 7 days');
     expect(out).toContain('Tier critical: met by orders-db');
     expect(out).toContain(
-      'Tier standard: MISSED by ledger-db (no restore point at all; no verified restore point)',
+      'Tier standard: MISSED by ledger-db (no restore point at all; no restore point in eu-west-1 at all; no verified restore point)',
     );
+    // Every reason printed says something.
+    expect(out).not.toMatch(/\(\s*\)/);
     expect(out).toContain('Unprotected (no target covers them): instance scratch-db');
     // The primary region lost: the runs verified and a lost secret restored from the DR region.
     const lost = out.slice(out.indexOf('11. The primary region eu-central-1 is lost'));

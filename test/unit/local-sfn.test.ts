@@ -161,3 +161,39 @@ describe('local runs', () => {
     );
   });
 });
+
+describe('a local run whose waits move a clock on', () => {
+  it('moves the clock by each Wait state’s seconds (literal or from its input) and passes the input through', async () => {
+    // Prepare
+    const moved: number[] = [];
+    const definition = {
+      StartAt: 'First',
+      States: {
+        First: { Type: 'Wait', Seconds: 10, Next: 'Second' },
+        Second: { Type: 'Wait', SecondsPath: '$.plan.pollSeconds', Next: 'Done' },
+        Done: { Type: 'Succeed' },
+      },
+    } as unknown as Parameters<typeof runLocally>[0];
+
+    // Act
+    const run = await runLocally(
+      definition,
+      { plan: { pollSeconds: 60 }, keep: 'me' },
+      {
+        lambdas: {},
+        sdk,
+        waits: {
+          clock: async (seconds) => {
+            moved.push(seconds);
+          },
+        },
+      },
+    );
+
+    // Assess
+    expect(run.status).toBe('SUCCEEDED');
+    expect(moved).toEqual([10, 60]);
+    expect(run.path).toEqual(['First', 'Second', 'Done']);
+    expect(run.output).toEqual({ plan: { pollSeconds: 60 }, keep: 'me' });
+  });
+});
