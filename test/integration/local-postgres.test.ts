@@ -46,7 +46,12 @@ describe.each(kinds)('local PostgreSQL (%s)', (kind) => {
   });
 });
 
-describe.runIf(postgresBinDir())('local PostgreSQL server', () => {
+// The server binaries are a prerequisite of the suite (scripts/prerequisites.sh): not skipped.
+describe('local PostgreSQL server', () => {
+  it('finds the machine’s PostgreSQL server binaries', () => {
+    expect(postgresBinDir()).toBeDefined();
+  });
+
   it('refuses a wrong password', async () => {
     const local = await startLocalPostgres({ prefer: 'postgresql' });
     try {
