@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/support/setup.ts'],
+    globalSetup: ['test/support/global-temp.ts'],
     // Far above any test's normal duration: the suite must pass on a busy machine.
     testTimeout: 120_000,
     hookTimeout: 300_000,

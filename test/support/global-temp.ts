@@ -1,0 +1,22 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+/**
+ * The suite leaves nothing in the system's temporary directory: what is there after the last
+ * test file that was not there before the first fails the run, named.
+ */
+const VITEST_OWN = /^[A-Za-z0-9_-]{21}$/;
+
+export default function setup(): () => void {
+  const dir = tmpdir();
+  const before = new Set(readdirSync(dir));
+  return () => {
+    // Vitest's own file for the run (a 21-character random name), which it removes as it exits.
+    const left = readdirSync(dir).filter((name) => !before.has(name) && !VITEST_OWN.test(name));
+    if (left.length > 0) {
+      throw new Error(
+        `the tests left ${left.length} entries in ${dir}: ${left.slice(0, 10).join(', ')}`,
+      );
+    }
+  };
+}
