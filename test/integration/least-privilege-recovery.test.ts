@@ -46,12 +46,8 @@ import { useLocalAws } from '../support/local-aws.js';
  * the machine's invocation of each task. Roles must allow every call, grant nothing no call uses
  * (unless said why), and deny what they must never do.
  */
-useLocalAws({
-  timing: {
-    instant:
-      "drills restore snapshots seeded a moment before, and the local runner skips the machine's waits",
-  },
-});
+// At AWS's pace: the machines' Wait states move the local AWS's clock on.
+const local = useLocalAws();
 const recorder = recordAwsCalls();
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
@@ -99,7 +95,10 @@ async function runAs(machine: StateMachineName, input: unknown, deps: RecoveryTa
     };
   }
   return recorder.as(MACHINE_ROLE[machine], () =>
-    runRecoveryLocally(machine, input, deps, { waits: 'instant', lambdas }),
+    runRecoveryLocally(machine, input, deps, {
+      waits: { clock: (seconds) => local.aws.clock.advance(seconds) },
+      lambdas,
+    }),
   );
 }
 
@@ -159,6 +158,8 @@ beforeAll(async () => {
   await seedInstance(rds, 'orders-db');
   const slot = slotOf(new Date(Date.now() - 2 * 3_600_000));
   await seedLifeboatSnapshot(PRIMARY, policy.name, 'instance', 'orders-db', slot, new Date());
+  // The snapshot becomes available, as a snapshot job's would, minutes later on AWS.
+  await local.aws.clock.advanceToNext();
   const secret = policy.drills?.databases['orders-db']?.credentialsSecret ?? '';
   secretArns.set(
     secret,

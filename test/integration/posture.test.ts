@@ -24,12 +24,7 @@ import { fixturePolicy, tieredObjectives } from '../support/policy.js';
 // backups (moto keeps an instance's automated backups and its latest restorable time), Lifeboat
 // snapshots and DR copies, verified restore points, and drill reports in the bucket.
 
-useLocalAws({
-  timing: {
-    instant:
-      "the snapshot job copies only what RDS reports available in the same run: until the pipeline follows RDS's events, copies need snapshots available at once",
-  },
-});
+const local = useLocalAws();
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
@@ -80,6 +75,8 @@ beforeAll(async () => {
   // orders-db: a verified snapshot 2 hours ago; billing: none at all.
   const recent = slotOf(new Date(now.getTime() - 2 * HOUR));
   await seedLifeboatSnapshot(PRIMARY, policy.name, 'instance', 'orders-db', recent, new Date());
+  // Both become available, at the local AWS's pace.
+  await local.aws.clock.advanceToNext();
   // orders-db's last drill: 40 minutes to a restore that passed its checks.
   await clientIn(S3Client, PRIMARY).send(
     new PutObjectCommand({

@@ -24,7 +24,9 @@ import { recoveryPolicy } from '../support/recovery-policy.js';
 
 // The regional-failover ASL file, run in-process against moto, with real HTTP health checks.
 
-useLocalAws();
+// The machine's Wait states move the local AWS's clock on, at its pace.
+const local = useLocalAws();
+const clock = { clock: (seconds: number) => local.aws.clock.advance(seconds) };
 const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const BUCKET = 'lb-recovery-test-dr-reports';
@@ -92,7 +94,7 @@ describe('regional failover against the local AWS', () => {
       'regional-failover',
       { target: 'orders-db', confirm: CONFIRM },
       deps(),
-      { waits: 'instant', executionName: 'lagging' },
+      { waits: clock, executionName: 'lagging' },
     );
 
     // Assess
@@ -108,7 +110,7 @@ describe('regional failover against the local AWS', () => {
       'regional-failover',
       { target: 'orders-db', confirm: 'yes', planned: true },
       deps(),
-      { waits: 'instant', executionName: 'unconfirmed' },
+      { waits: clock, executionName: 'unconfirmed' },
     );
     expect(run.cause).toContain(
       'confirmation: the input must confirm with exactly "failover orders-db to eu-west-1"',
@@ -126,7 +128,7 @@ describe('regional failover against the local AWS', () => {
       'regional-failover',
       { target: 'orders-db', confirm: CONFIRM },
       deps(),
-      { waits: 'instant', executionName: 'unplanned' },
+      { waits: clock, executionName: 'unplanned' },
     );
 
     // Assess
@@ -151,7 +153,7 @@ describe('regional failover against the local AWS', () => {
       'regional-failover',
       { target: 'orders-db', confirm: CONFIRM },
       deps(),
-      { waits: 'instant', executionName: 'resumed' },
+      { waits: clock, executionName: 'resumed' },
     );
 
     // Assess
@@ -176,7 +178,7 @@ describe('regional failover against the local AWS', () => {
       'regional-failover',
       { target: 'orders-db', confirm: CONFIRM },
       deps(),
-      { waits: 'instant', executionName: 'unhealthy' },
+      { waits: clock, executionName: 'unhealthy' },
     );
 
     // Assess

@@ -2,6 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AWS_PACE } from '../../local/aws/local-aws.js';
 import {
   type DataEndpoint,
   restoredDataConnector,
@@ -52,12 +53,10 @@ import {
 // PostgreSQL and a real MariaDB that hold each snapshot's data, over TLS verified against a
 // certificate authority made for the run (as a deployed drill verifies RDS's).
 
-useLocalAws({
-  timing: {
-    instant:
-      "drills restore snapshots seeded a moment before, and the local runner skips the machine's waits",
-  },
-});
+// At AWS's pace: the seeded snapshots take their time to become available, restores take
+// theirs, and the machine's Wait states move the local AWS's clock on.
+const aws = useLocalAws();
+const waits = { clock: (seconds: number) => aws.aws.clock.advance(seconds) };
 const REGION = 'eu-central-1';
 const BUCKET = 'lb-recovery-test-reports';
 const HOUR = 3_600_000;
@@ -183,6 +182,8 @@ beforeAll(async () => {
   );
   dataBySnapshot.set(shopSnapshot, await mariadb.snapshot(shop, 'shop_snapshot'));
   await mariadb.query(shop, 'insert into carts (updated_at) values (?)', [new Date()]);
+  // The seeded snapshots become available (as a snapshot job's would, minutes later on AWS).
+  await aws.aws.clock.advance(AWS_PACE.snapshot);
 }, 120_000);
 
 afterAll(async () => {
@@ -198,7 +199,7 @@ describe('restore drill against the local AWS and PostgreSQL', () => {
       'restore-drill',
       { target: 'orders-db' },
       deps(policyWith(1000)),
-      { waits: 'instant' },
+      { waits },
     );
 
     // Assess
@@ -225,7 +226,7 @@ describe('restore drill against the local AWS and PostgreSQL', () => {
       'restore-drill',
       { target: 'orders-db' },
       deps(policyWith(5000)),
-      { waits: 'instant' },
+      { waits },
     );
 
     // Assess
@@ -244,7 +245,7 @@ describe('restore drill against the local AWS and PostgreSQL', () => {
       'restore-drill',
       { target: 'billing' },
       deps(policyWith(1000)),
-      { waits: 'instant' },
+      { waits },
     );
 
     // Assess
@@ -268,7 +269,7 @@ describe('restore drill against the local AWS and PostgreSQL', () => {
       'restore-drill',
       { target: 'shop-db' },
       deps(policyWith(1)),
-      { waits: 'instant' },
+      { waits },
     );
 
     // Assess
@@ -302,7 +303,7 @@ describe('restore drill against the local AWS and PostgreSQL', () => {
           'recovery.policy.yml',
         ),
       ),
-      { waits: 'instant' },
+      { waits },
     );
 
     // Assess
@@ -321,7 +322,7 @@ describe('restore drill against the local AWS and PostgreSQL', () => {
       'restore-drill',
       { target: 'orders-db', snapshotId: 'no-such-snapshot' },
       deps(policyWith(1)),
-      { waits: 'instant' },
+      { waits },
     );
 
     // Assess
@@ -401,6 +402,8 @@ describe('restore drill of the vault account’s copy, against the local AWS', (
       sources,
     );
     expect(sent.failures).toEqual([]);
+    // The vault's copy takes its time; the vault account's own runs would end the share after.
+    await aws.aws.clock.advance(AWS_PACE.copy);
     const copy = sent.outcomes[0]?.vaultSnapshotId ?? '';
     dataBySnapshot.set(copy, dataBySnapshot.get(sources[0]?.id ?? '') as DataEndpoint);
     const base = policyWith(1000);
@@ -414,7 +417,7 @@ describe('restore drill of the vault account’s copy, against the local AWS', (
 
     // Act
     const run = await runRecoveryLocally('restore-drill', { target: 'orders-db' }, deps(policy), {
-      waits: 'instant',
+      waits,
     });
 
     // Assess
