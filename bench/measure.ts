@@ -1,16 +1,19 @@
 import { performance } from 'node:perf_hooks';
-import { type LocalAws, startLocalAws } from '../local/aws/local-aws.js';
+import { type LocalAws, type LocalAwsOptions, startLocalAws } from '../local/aws/local-aws.js';
 import { forgetClients } from '../shared/aws/clients.js';
 
 /**
  * A local AWS for one bench section, which the SDK reaches through AWS_ENDPOINT_URL with dummy
  * credentials (and `region`, when given). Clients made for an earlier section's local AWS, gone
- * by now, are forgotten.
+ * by now, are forgotten. Instant unless `timing` says how long RDS's work takes.
  */
-export async function benchAws(region?: string): Promise<LocalAws> {
-  const aws = await startLocalAws({
-    timing: { instant: 'the sections count calls and time work the jobs do on resources at once' },
-  });
+export async function benchAws(
+  region?: string,
+  timing: LocalAwsOptions['timing'] = {
+    instant: 'the sections count calls and time work the jobs do on resources at once',
+  },
+): Promise<LocalAws> {
+  const aws = await startLocalAws({ timing });
   forgetClients();
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: aws.endpoint,

@@ -2,7 +2,6 @@ import { performance } from 'node:perf_hooks';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { definition as snapshotRds } from '../functions/snapshot-rds.js';
-import { startLocalAws } from '../local/aws/local-aws.js';
 import { localPipeline } from '../local/aws/local-pipeline.js';
 import {
   clientAs,
@@ -11,7 +10,7 @@ import {
   seedVault,
   seedVaultBucketAs,
 } from '../local/demo/seed.js';
-import { forgetClients, rdsIn } from '../shared/aws/clients.js';
+import { rdsIn } from '../shared/aws/clients.js';
 import { RateLimiter } from '../shared/aws/rate-limiter.js';
 import { localJobEnvironment } from '../shared/jobs/local-environment.js';
 import { slotOf } from '../shared/naming/slot.js';
@@ -20,7 +19,7 @@ import type { Policy } from '../shared/policy/schema.js';
 import { isInProgress, type SnapshotRecord } from '../shared/rds/snapshots.js';
 import type { Target } from '../shared/rds/targets.js';
 import { planCopies } from '../shared/snapshots/snapshot-planner.js';
-import { countCalls, median } from './measure.js';
+import { benchAws, countCalls, median } from './measure.js';
 
 /**
  * The pipeline at AWS's pace, with time accelerated: the local AWS takes a snapshot in
@@ -106,16 +105,9 @@ interface Measured {
 
 async function measure(databases: number): Promise<Measured> {
   process.env.MOTO_RDS_SNAPSHOT_LIMIT = '10000';
-  const aws = await startLocalAws({
-    timing: { snapshot: SNAPSHOT_MINUTES * 60, copy: COPY_MINUTES * 60 },
-  });
-  forgetClients();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_REGION: PRIMARY,
+  const aws = await benchAws(PRIMARY, {
+    snapshot: SNAPSHOT_MINUTES * 60,
+    copy: COPY_MINUTES * 60,
   });
   try {
     const vaultKms = await clientAs(`arn:aws:iam::${VAULT}:role/admin`, KMSClient, DR);

@@ -1,22 +1,14 @@
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateDBSnapshotCommand,
   DescribeDBSnapshotsCommand,
-  RDSClient,
+  type RDSClient,
 } from '@aws-sdk/client-rds';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { definition as snapshotRds } from '../../functions/snapshot-rds.js';
 import { verificationDeps } from '../../functions/verify-manifest.js';
 import { AWS_PACE } from '../../local/aws/local-aws.js';
 import { type LocalPipeline, localPipeline } from '../../local/aws/local-pipeline.js';
-import {
-  clientAs,
-  seedCluster,
-  seedInstance,
-  seedKey,
-  seedVault,
-  seedVaultBucketAs,
-} from '../../local/demo/seed.js';
+import { seedInstance } from '../../local/demo/seed.js';
 import { rdsIn } from '../../shared/aws/clients.js';
 import type { JobEnvironment } from '../../shared/jobs/job-definition.js';
 import { localJobEnvironment } from '../../shared/jobs/local-environment.js';
@@ -26,7 +18,7 @@ import { listManualSnapshots, listSharedSnapshots } from '../../shared/rds/snaps
 import type { Vault } from '../../shared/vault/vault.js';
 import { runVerificationJob } from '../../shared/verification/verification-job.js';
 import { useLocalAws } from '../support/local-aws.js';
-import { fixturePolicy } from '../support/policy.js';
+import { seedPipelineWorld } from '../support/pipeline.js';
 
 // The pipeline at AWS's pace: snapshots and copies take time (AWS_PACE), RDS tells EventBridge
 // when each is available, and the pipeline's queue and sweep take it from there.
@@ -35,7 +27,6 @@ const PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
 const VAULT = '222233334444';
-const ROLE = `arn:aws:iam::${VAULT}:role/lifeboat-vault-writer`;
 const VAULT_BUCKET = 'lifeboat-vault-test-222233334444-eu-west-1';
 const HOUR = 3_600_000;
 // Seconds of the local clock a pass may take on a busy machine: far below a sweep's 300.
@@ -49,31 +40,7 @@ let vaultRds: RDSClient;
 let day = 0;
 
 beforeAll(async () => {
-  const drKey = await seedKey(DR);
-  const vaultKms = await clientAs(`arn:aws:iam::${VAULT}:role/admin`, KMSClient, DR);
-  const vaultKey =
-    (await vaultKms.send(new CreateKeyCommand({ Description: 'the vault key' }))).KeyMetadata
-      ?.Arn ?? '';
-  const fixture = fixturePolicy();
-  policy = {
-    ...fixture,
-    snapshots: { ...fixture.snapshots, drKmsKeyArn: drKey },
-    vault: {
-      account: VAULT,
-      kmsKeyArn: vaultKey,
-      roleArn: ROLE,
-      bucket: VAULT_BUCKET,
-      copyCaps: { instance: 20, cluster: 5 },
-      quotas: { instanceSnapshots: 100, clusterSnapshots: 100 },
-    },
-  };
-  await seedVaultBucketAs(ROLE, DR, VAULT_BUCKET);
-  vault = await seedVault(policy, ACCOUNT);
-  const rds = rdsIn(PRIMARY).client;
-  await seedInstance(rds, 'orders-db');
-  await seedInstance(rds, 'reports-db', { backup: 'lifeboat' });
-  await seedCluster(rds, 'billing');
-  vaultRds = await clientAs(`arn:aws:iam::${VAULT}:role/admin`, RDSClient, DR);
+  ({ policy, vault, vaultRds } = await seedPipelineWorld(VAULT, VAULT_BUCKET));
 });
 
 afterEach(async () => {

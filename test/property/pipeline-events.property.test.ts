@@ -1,17 +1,8 @@
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { RDSClient } from '@aws-sdk/client-rds';
+import type { RDSClient } from '@aws-sdk/client-rds';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { definition as snapshotRds } from '../../functions/snapshot-rds.js';
 import { localPipeline } from '../../local/aws/local-pipeline.js';
-import {
-  clientAs,
-  seedCluster,
-  seedInstance,
-  seedKey,
-  seedVault,
-  seedVaultBucketAs,
-} from '../../local/demo/seed.js';
 import { rdsIn } from '../../shared/aws/clients.js';
 import { localJobEnvironment } from '../../shared/jobs/local-environment.js';
 import { runIdOf } from '../../shared/naming/run-ids.js';
@@ -20,18 +11,17 @@ import type { Policy } from '../../shared/policy/schema.js';
 import { listManualSnapshots, listSharedSnapshots } from '../../shared/rds/snapshots.js';
 import type { Vault } from '../../shared/vault/vault.js';
 import { useLocalAws } from '../support/local-aws.js';
-import { fixturePolicy } from '../support/policy.js';
+import { seedPipelineWorld } from '../support/pipeline.js';
 
 // Whatever becomes of RDS's events (lost, repeated, late, so out of order) and however the
 // pipeline's passes fall between them (a batch off the queue, a sweep, time passing), every
 // snapshot of a slot ends with one DR copy and one vault copy, each started once, and the slot's
 // record lists them. Against the local AWS at its pace, so RDS refuses what is not yet available.
 
-const PRIMARY = 'eu-central-1';
+const _PRIMARY = 'eu-central-1';
 const DR = 'eu-west-1';
 const ACCOUNT = '123456789012';
 const VAULT = '333344445555';
-const ROLE = `arn:aws:iam::${VAULT}:role/lifeboat-vault-writer`;
 const VAULT_BUCKET = 'lifeboat-vault-property-333344445555-eu-west-1';
 const RUNS = 12;
 
@@ -42,30 +32,7 @@ let vaultRds: RDSClient;
 let day = 0;
 
 beforeAll(async () => {
-  const vaultKms = await clientAs(`arn:aws:iam::${VAULT}:role/admin`, KMSClient, DR);
-  const vaultKey =
-    (await vaultKms.send(new CreateKeyCommand({ Description: 'the vault key' }))).KeyMetadata
-      ?.Arn ?? '';
-  const fixture = fixturePolicy();
-  policy = {
-    ...fixture,
-    snapshots: { ...fixture.snapshots, drKmsKeyArn: await seedKey(DR) },
-    vault: {
-      account: VAULT,
-      kmsKeyArn: vaultKey,
-      roleArn: ROLE,
-      bucket: VAULT_BUCKET,
-      copyCaps: { instance: 20, cluster: 5 },
-      quotas: { instanceSnapshots: 100, clusterSnapshots: 100 },
-    },
-  };
-  await seedVaultBucketAs(ROLE, DR, VAULT_BUCKET);
-  vault = await seedVault(policy, ACCOUNT);
-  const rds = rdsIn(PRIMARY).client;
-  await seedInstance(rds, 'orders-db');
-  await seedInstance(rds, 'reports-db', { backup: 'lifeboat' });
-  await seedCluster(rds, 'billing');
-  vaultRds = await clientAs(`arn:aws:iam::${VAULT}:role/admin`, RDSClient, DR);
+  ({ policy, vault, vaultRds } = await seedPipelineWorld(VAULT, VAULT_BUCKET));
 });
 
 type Step = { do: 'sweep' } | { do: 'drain' } | { do: 'wait'; seconds: number };
