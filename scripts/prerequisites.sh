@@ -16,7 +16,7 @@ if [ -n "$mariadb_bin" ]; then
     exit 1
   }
 else
-  { { [ -x /usr/sbin/mariadbd ] || [ -x /usr/bin/mariadbd ]; } && command -v mariadb-install-db >/dev/null; } ||
+  { command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ]; } && command -v mariadb-install-db >/dev/null ||
     packages+=(mariadb-server)
 fi
 if [ -n "${LIFEBOAT_CHROMIUM:-}" ]; then
@@ -25,7 +25,7 @@ if [ -n "${LIFEBOAT_CHROMIUM:-}" ]; then
     exit 1
   }
 else
-  [ -x /usr/bin/chromium ] || packages+=(chromium)
+  command -v chromium >/dev/null || packages+=(chromium)
 fi
 
 pg_bin="${LIFEBOAT_PG_BIN:-/usr/lib/postgresql/15/bin}"

@@ -9,7 +9,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { slotOf } from '../../shared/naming/slot.js';
 import type { Policy } from '../../shared/policy/schema.js';
-import { copiesWaitingText, readPosture } from '../../shared/posture/posture.js';
+import {
+  copiesWaitingText,
+  missedReasons,
+  missesObjective,
+  readPosture,
+} from '../../shared/posture/posture.js';
+import { printPosture } from '../../terminal/posture.js';
+import { captureIo } from '../support/capture-io.js';
 import { fixturePolicy } from '../support/policy.js';
 import {
   emptyRegion,
@@ -164,5 +171,30 @@ describe('the posture’s DR copies that wait', () => {
     });
     expect(copiesWaitingText(result)).toBeUndefined();
     expect(result.databases.find((d) => d.identifier === id(0))?.holds.drRpo).toBe(true);
+  });
+
+  it('prints every gap and every missed objective with a reason that says something', async () => {
+    // Prepare
+    for (let i = 0; i < DATABASES; i += 1) {
+      primary.snapshots.push(snapshotOf(id(i), TODAY, PRIMARY));
+      if (i < 20) dr.snapshots.push(snapshotOf(id(i), TODAY, DR, 'creating'));
+    }
+    const result = await posture();
+    const io = captureIo();
+
+    // Act
+    printPosture(io, result);
+
+    // Assess
+    const out = io.stdout();
+    expect(out).not.toMatch(/\(\s*\)/);
+    expect(out).not.toMatch(/gap:\s*$/m);
+    expect(out).toContain('DR copies waiting: 5 instance, 0 cluster');
+    const missing = result.databases.filter(missesObjective);
+    expect(missing.length).toBeGreaterThan(0);
+    for (const d of missing) {
+      expect(missedReasons(d).length).toBeGreaterThan(0);
+      expect(missedReasons(d).every((r) => r.trim().length > 0)).toBe(true);
+    }
   });
 });

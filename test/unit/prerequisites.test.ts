@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ const empty = mkdtempSync(join(tmpdir(), 'lifeboat-prerequisites-'));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
 function check(env: Record<string, string>) {
-  const run = spawnSync('bash', ['scripts/prerequisites.sh'], {
+  const run = spawnSync('/bin/bash', ['scripts/prerequisites.sh'], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
   });
@@ -19,6 +19,28 @@ function check(env: Record<string, string>) {
 }
 
 describe('the test command’s prerequisites', () => {
+  it('stops at once on a machine without the Debian packages where it may not install, with the one command for them all', () => {
+    // Prepare: a user who is not root, without sudo, on a PATH holding none of the tools.
+    const bin = mkdtempSync(join(empty, 'bin-'));
+    writeFileSync(join(bin, 'id'), '#!/bin/sh\necho 1000\n');
+    chmodSync(join(bin, 'id'), 0o755);
+    const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+      encoding: 'utf8',
+    });
+
+    // Act
+    const run = check({ PATH: bin, MOTO_PYTHON: python.stdout.trim() });
+
+    // Assess
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      'The tests cannot run: this machine lacks unzip openssl mariadb-server chromium cfn-lint.',
+    );
+    expect(run.stderr).toContain(
+      'sudo apt-get update && sudo apt-get install -y unzip openssl mariadb-server chromium && pip install "cfn-lint"',
+    );
+  });
+
   it('stops at once, naming moto and cfn-lint and the command that installs them, when Python lacks them', () => {
     // Act
     const run = check({ MOTO_PYTHON: '/bin/false', PATH: `/usr/bin:/bin` });
