@@ -19,6 +19,8 @@ export default function setup(): () => void {
       (name) => !before.has(name) && !VITEST_OWN.test(name) && !OTHERS.test(name),
     );
     if (left.length > 0) {
+      // An error here is reported, but does not fail the run by itself.
+      process.exitCode = 1;
       throw new Error(
         `the tests left ${left.length} entries in ${dir}: ${left.slice(0, 10).join(', ')}`,
       );
