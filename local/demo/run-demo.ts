@@ -6,7 +6,7 @@ import { localJobEnvironment } from '../../shared/jobs/local-environment.js';
 import { parsePolicyText } from '../../shared/policy/policy-file.js';
 import type { Policy } from '../../shared/policy/schema.js';
 import { type Io, line } from '../../terminal/output.js';
-import { progressOn } from '../../terminal/progress.js';
+import { type Progress, progressOn } from '../../terminal/progress.js';
 import { type LocalAws, startLocalAws } from '../aws/local-aws.js';
 import { localPipeline } from '../aws/local-pipeline.js';
 import { type LocalMariadb, mariadbBinaries, startLocalMariadb } from '../mariadb/local-mariadb.js';
@@ -36,6 +36,8 @@ const DEMO_POLICY = fileURLToPath(new URL('./demo.policy.yml', import.meta.url))
  * schedules. Touches nothing outside the servers it starts and stops.
  */
 export async function runDemo(days: number, io: Io): Promise<void> {
+  const progress = progressOn(io.err);
+  progress.step('starting the local AWS, PostgreSQL and MariaDB');
   const aws = await startLocalAws();
   // The demo's own dummy account: every client this process creates from here on talks to moto.
   Object.assign(process.env, {
@@ -59,7 +61,8 @@ export async function runDemo(days: number, io: Io): Promise<void> {
   try {
     line(io.out, `Lifeboat demo against a local AWS (moto on ${aws.endpoint})`);
     line(io.out);
-    const ctx = await seedDemoAccount(io, aws, health, postgres, mariadb, authority);
+    progress.step('seeding the demo account');
+    const ctx = await seedDemoAccount(io, aws, progress, health, postgres, mariadb, authority);
     const now = new Date();
     line(io.out);
     line(
@@ -136,6 +139,7 @@ export async function runDemo(days: number, io: Io): Promise<void> {
 async function seedDemoAccount(
   io: Io,
   aws: LocalAws,
+  progress: Progress,
   health: HealthServer,
   postgres: LocalPostgres,
   mariadb: LocalMariadb | undefined,
@@ -175,7 +179,7 @@ async function seedDemoAccount(
     postgres,
     mariadb,
     trustedAuthorities: [authority.caPem],
-    progress: progressOn(io.err),
+    progress,
     clock: (seconds) => aws.clock.advance(seconds),
     health,
     zoneId,
