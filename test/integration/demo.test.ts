@@ -95,7 +95,10 @@ describe('npm run demo', () => {
     );
     expect(out).toMatch(/carts exist\s+at least 100\s+288\s+pass/);
     expect(out).toMatch(/checkout enabled\s+true\s+1\s+pass/);
-    expect(out).toMatch(/RPO \d+h \d+m \d+s \(drill start minus the newest restored cart\)/);
+    // Minutes just after the day's slot, hours later in the day: the demo runs at the real time.
+    expect(out).toMatch(
+      /RPO (?:\d+h )?(?:\d+m )?\d+s \(drill start minus the newest restored cart\)/,
+    );
     expect(out).toMatch(/teardown: deleted lb-drill-shop-db-\d{12}/);
     // The planned failover switches the record to the replica, then resumes as a no-op.
     expect(out).toMatch(
